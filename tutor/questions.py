@@ -1,0 +1,375 @@
+"""Question banks: authored Socratic questions per article, checked against it.
+
+A bank lives next to its article as `corpus/<stem>.questions.yaml`:
+
+    doc_id: leadership-vs-management
+    objectives:
+      - id: kotter-distinction
+        title: "Explain Kotter's distinction between management and leadership"
+        questions:
+          - id: q-management-copes
+            question: "According to Kotter, what does management cope with?"
+            answer: "Management copes with complexity."
+            quotes: ["Management, Kotter argues, copes with complexity."]
+            keywords: ["complexity"]      # "a|b" = either; stems are fine
+            hint: "..."                   # optional; else the tutor builds a cloze
+
+Holds the pydantic models, `load_bank`/`parse_bank` (YAML -> validated bank),
+`check_bank` (quotes verbatim in the article, ids unique, keywords present in
+the answer or quotes), `cloze` and `matches_keyword`, and `draft_bank`, a
+deterministic first draft for a person to review.
+
+>>> cloze("Management, Kotter argues, copes with complexity.", ["complex"])
+'Management, Kotter argues, copes with _____.'
+>>> matches_keyword("structure|resources", "They focus on structural problems.")
+True
+
+Deliberate simplifications:
+- Quotes are compared after whitespace normalisation only: no fuzzy matching,
+  so curly and straight quotation marks must match the article.
+- A keyword matches a word that starts with it or shares its Snowball stem; a
+  multi-word keyword matches when all its content stems occur (any order).
+- `draft_bank` picks "key sentences" by counting content terms shared with
+  other sentences and headings; no LLM, no paraphrase.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Protocol
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tutor.corpus import slugify, squash_whitespace
+from tutor.errors import QuestionBankError
+from tutor.text import STOPWORDS, Span, content_terms, split_sentences, stem, words
+
+BLANK = "_____"
+_QUOTE_PREVIEW = 60
+
+
+class _HasText(Protocol):
+    """What a bank is checked against: a corpus Document or a stored one."""
+
+    doc_id: str
+    text: str
+
+
+class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    answer: str = Field(min_length=1)
+    quotes: list[str] = Field(min_length=1)
+    keywords: list[str] = Field(default_factory=list)
+    hint: str | None = None
+    objective_id: str = ""
+
+
+class Objective(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    questions: list[Question] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _tag_questions(self) -> Objective:
+        for question in self.questions:
+            question.objective_id = self.id
+        return self
+
+
+class QuestionBank(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    doc_id: str = Field(min_length=1)
+    objectives: list[Objective] = Field(min_length=1)
+
+    @property
+    def questions(self) -> list[Question]:
+        """Every question, objective by objective, in file order."""
+        return [q for objective in self.objectives for q in objective.questions]
+
+    def question(self, question_id: str) -> Question:
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        raise KeyError(question_id)
+
+
+# ---- loading and checking ---------------------------------------------------
+
+
+def bank_path_for(doc_path: Path) -> Path:
+    """`corpus/<stem>.md` -> `corpus/<stem>.questions.yaml` (or an existing `.yml`)."""
+    doc_path = Path(doc_path)
+    yml = doc_path.with_name(f"{doc_path.stem}.questions.yml")
+    yaml_path = doc_path.with_name(f"{doc_path.stem}.questions.yaml")
+    return yml if yml.exists() and not yaml_path.exists() else yaml_path
+
+
+def load_bank(path: Path, document: _HasText) -> QuestionBank:
+    """Read, parse and check the bank at `path` against `document`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise QuestionBankError(f"{path}: no such question bank") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QuestionBankError(f"{path}: cannot be read as UTF-8 text") from exc
+    return parse_bank(text, document, source=str(path))
+
+
+def parse_bank(text: str, document: _HasText, source: str = "question bank") -> QuestionBank:
+    """Parse YAML text into a bank and check it; errors name `source`."""
+    data = _parse_yaml(text, source)
+    bank = _validate(data, source)
+    check_bank(bank, document, source)
+    return bank
+
+
+def _parse_yaml(text: str, source: str) -> dict:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = _one_line(getattr(exc, "problem", None) or type(exc).__name__)
+        raise QuestionBankError(f"{source}: not valid YAML{where}: {problem}") from exc
+    if not isinstance(data, dict):
+        raise QuestionBankError(f"{source}: expected a mapping with 'doc_id' and 'objectives'")
+    return data
+
+
+def _validate(data: dict, source: str) -> QuestionBank:
+    try:
+        return QuestionBank.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
+        where = _describe_location(data, first["loc"])
+        raise QuestionBankError(f"{source}: {where}{_one_line(first['msg'])}{more}") from exc
+
+
+def _describe_location(data: dict, loc: tuple) -> str:
+    """('objectives', 0, 'questions', 2, 'answer') -> "question 'q-x': field 'answer': "."""
+    node, owner, field = data, "", ""
+    for key in loc:
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            node = None
+        if isinstance(node, dict) and node.get("id"):
+            kind = "question" if "question" in node or "answer" in node else "objective"
+            owner = f"{kind} '{node['id']}': "
+        field = str(key)
+    return f"{owner}field '{field}': " if field else owner
+
+
+def check_bank(bank: QuestionBank, document: _HasText, source: str = "question bank") -> None:
+    """Raise QuestionBankError unless the bank fits its article."""
+    if bank.doc_id != document.doc_id:
+        raise QuestionBankError(
+            f"{source}: doc_id '{bank.doc_id}' does not match the article '{document.doc_id}'"
+        )
+    _check_unique([o.id for o in bank.objectives], "objective", source)
+    _check_unique([q.id for q in bank.questions], "question", source)
+    article = squash_whitespace(document.text)
+    for q in bank.questions:
+        _check_question(q, article, source)
+
+
+def _check_unique(ids: list[str], kind: str, source: str) -> None:
+    repeated = [i for i, n in Counter(ids).items() if n > 1]
+    if repeated:
+        raise QuestionBankError(f"{source}: {kind} id '{repeated[0]}' is used more than once")
+
+
+def _check_question(q: Question, article: str, source: str) -> None:
+    for quote in q.quotes:
+        if not squash_whitespace(quote) or squash_whitespace(quote) not in article:
+            preview = _one_line(quote)[:_QUOTE_PREVIEW]
+            raise QuestionBankError(
+                f"{source}: question '{q.id}': quote not found verbatim in the article: '{preview}'"
+            )
+    support = " ".join([q.answer, *q.quotes])
+    for keyword in q.keywords:
+        if not matches_keyword(keyword, support):
+            raise QuestionBankError(
+                f"{source}: question '{q.id}': keyword '{keyword}' occurs in neither its answer "
+                "nor its quotes"
+            )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def dump_bank(bank: QuestionBank) -> str:
+    """The bank as YAML in the authored layout (no derived `objective_id`, no null hints)."""
+    exclude = {"objectives": {"__all__": {"questions": {"__all__": {"objective_id"}}}}}
+    data = bank.model_dump(exclude=exclude, exclude_none=True)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+# ---- keywords and cloze -------------------------------------------------------
+
+
+def keyword_alternatives(keyword: str) -> list[str]:
+    """'a|b' -> ['a', 'b'] (blank alternatives dropped)."""
+    return [alt.strip() for alt in keyword.split("|") if alt.strip()]
+
+
+def _literal_re(alternative: str) -> re.Pattern:
+    """The alternative at a word start, extended to the end of its last word."""
+    phrase = r"\s+".join(re.escape(part) for part in alternative.split())
+    return re.compile(rf"(?<!\w){phrase}[\w'’-]*", re.IGNORECASE)
+
+
+def _stems(text: str) -> list[str]:
+    return content_terms(text) or [stem(w) for w in words(text)]
+
+
+def matches_keyword(keyword: str, text: str) -> bool:
+    """True when any alternative of `keyword` occurs in `text` (prefix or same stems)."""
+    have = {stem(w) for w in words(text)}
+    for alternative in keyword_alternatives(keyword):
+        if _literal_re(alternative).search(text):
+            return True
+        wanted = _stems(alternative)
+        if wanted and all(s in have for s in wanted):
+            return True
+    return False
+
+
+def cloze(quote: str, keywords: list[str]) -> str:
+    """`quote` with every occurrence of each keyword (any alternative) replaced by _____."""
+    out = quote
+    for keyword in keywords:
+        for alternative in keyword_alternatives(keyword):
+            out = _blank(out, alternative)
+    return out
+
+
+def _blank(text: str, alternative: str) -> str:
+    literal = _literal_re(alternative)
+    if literal.search(text):
+        return literal.sub(BLANK, text)
+    if len(alternative.split()) != 1:
+        return text
+    target = stem(alternative)
+    return re.sub(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?",
+                  lambda m: BLANK if stem(m.group()) == target else m.group(), text)
+
+
+# ---- drafting -------------------------------------------------------------------
+
+_MIN_WORDS, _MAX_WORDS = 8, 45
+_WEAK_WORDS = frozenset(
+    "contrast however likewise thus typically instead rather within think thing things take "
+    "make give tend become becomes themselves himself herself itself".split()
+)
+
+
+def draft_bank(document, n: int = 8) -> QuestionBank:
+    """Draft `n` cloze questions from the article's key sentences, for review.
+
+    Key sentences carry the most content terms that also occur in other
+    sentences or in headings; each one's blank is its most specific shared word.
+    Questions are grouped into one objective per section heading.
+    """
+    sentences = _body_sentences(document)
+    shared = _shared_terms(sentences, document)
+    chosen = _key_sentences(sentences, shared, n)
+    used = set(content_terms(document.title))  # title words make trivial blanks
+    drafts = []
+    for number, sentence in enumerate(chosen, start=1):
+        word = _blank_word(sentence.text, shared, used)
+        if word:
+            used.add(stem(word))
+            drafts.append((sentence, _draft_question(number, sentence.text, word)))
+    return QuestionBank(doc_id=document.doc_id, objectives=_objectives(drafts, document))
+
+
+def _body_sentences(document) -> list[Span]:
+    """Sentences outside headings, neither questions nor too short or long."""
+    heading_spans = [(h.start, h.end) for h in document.headings]
+    kept = []
+    for s in split_sentences(document.text):
+        in_heading = any(start <= s.start < end for start, end in heading_spans)
+        n_words = len(words(s.text))
+        if not in_heading and not s.text.endswith("?") and _MIN_WORDS <= n_words <= _MAX_WORDS:
+            kept.append(s)
+    return kept
+
+
+def _shared_terms(sentences: list[Span], document) -> Counter:
+    """Term -> in how many sentences it occurs; headings count as extra sentences."""
+    counts: Counter = Counter()
+    for s in sentences:
+        counts.update(set(content_terms(s.text)))
+    for h in document.headings:
+        counts.update(set(content_terms(h.text)))
+    return Counter({term: n for term, n in counts.items() if n >= 2})
+
+
+def _key_sentences(sentences: list[Span], shared: Counter, n: int) -> list[Span]:
+    def score(item: tuple[int, Span]) -> tuple[int, int]:
+        index, s = item
+        return (-len(set(content_terms(s.text)) & shared.keys()), index)
+
+    best = sorted(enumerate(sentences), key=score)[:n]
+    return [s for _, s in sorted(best, key=lambda item: item[0])]
+
+
+def _blank_word(sentence: str, shared: Counter, used: set[str]) -> str | None:
+    """The article's most recurrent word in the sentence that is not yet used.
+
+    Ties go to the longer word; title words and discourse words are never blanked.
+    """
+    candidates = []
+    for position, word in enumerate(re.findall(r"[A-Za-z][A-Za-z-]*[A-Za-z]", sentence)):
+        term, lower = stem(word), word.lower()
+        if len(word) >= 4 and lower not in STOPWORDS and lower not in _WEAK_WORDS and term in shared:
+            candidates.append((-shared[term], -len(word), position, term, word))
+    usable = [c for c in candidates if not _overlaps(c[3], used)]
+    return min(usable)[-1] if usable else None
+
+
+def _overlaps(term: str, used: set[str]) -> bool:
+    """'leader' overlaps 'leadership': one stem is a prefix of the other."""
+    return any(u.startswith(term) or term.startswith(u) for u in used)
+
+
+def _draft_question(number: int, sentence: str, word: str) -> Question:
+    keyword = word.lower()
+    return Question(
+        id=f"q-draft-{number:02d}",
+        question=f"Fill in the blank: {cloze(sentence, [keyword])}",
+        answer=sentence,
+        quotes=[sentence],
+        keywords=[keyword],
+        hint=f'The missing word begins with "{word[:2]}".',
+    )
+
+
+def _objectives(drafts: list[tuple[Span, Question]], document) -> list[Objective]:
+    """One objective per section heading, in article order."""
+    groups: dict[str, tuple[str, list[Question]]] = {}
+    for sentence, question in drafts:
+        heading = _section_heading(document, sentence.start)
+        key = "section-" + (slugify(heading) or "article") if heading else "overview"
+        title = f'Recall the key points of "{heading or document.title}"'
+        groups.setdefault(key, (title, []))[1].append(question)
+    return [Objective(id=key, title=title, questions=qs) for key, (title, qs) in groups.items()]
+
+
+def _section_heading(document, offset: int) -> str | None:
+    before = [h for h in document.headings if h.start < offset]
+    return before[-1].text if before else None
