@@ -20,6 +20,8 @@ from tutor.errors import EmbedderError
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 _DEFAULT_ALIASES = {
     DEFAULT_EMBEDDING_MODEL,
@@ -53,7 +55,10 @@ class Embedder:
                 f"cannot load embedding model '{name}' offline ({first}); "
                 "give a local model folder with --embedding-model or TUTOR_EMBEDDING_MODEL"
             ) from None
-        self.dim = int(getattr(self._model, "get_embedding_dimension", None) and self._model.get_embedding_dimension() or self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        self.dim = int(dimension())
         self._lock = threading.Lock()
 
     def embed(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:

@@ -1,0 +1,134 @@
+"""Split a cleaned Document into retrieval chunks that remember where they came from.
+
+Chunks follow the article's structure: a section is the run of paragraphs under
+one heading path; LangChain's RecursiveCharacterTextSplitter cuts each section at
+paragraph, line and sentence boundaries with a small overlap. Every chunk keeps
+its heading path, the number of its first paragraph and its character offsets
+into `Document.text`, so `doc.text[c.start:c.end] == c.text` always holds and a
+citation can highlight the exact span.
+
+Deliberate simplification: chunk size is counted in characters (about 4.5 per
+token for English prose), not model tokens; it keeps chunking independent of the
+embedder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from tutor.corpus import Document
+
+CHUNK_CHARS = 420
+CHUNK_OVERLAP = 90
+_SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    title: str
+    heading_path: tuple[str, ...]
+    paragraph: int  # 1-based number of the chunk's first body paragraph
+    start: int
+    end: int
+    text: str
+
+    def metadata(self) -> dict:
+        """Flat metadata for the vector store (scalars only)."""
+        return {
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "heading_path": json.dumps(list(self.heading_path)),
+            "paragraph": self.paragraph,
+            "start": self.start,
+            "end": self.end,
+        }
+
+    @classmethod
+    def from_record(cls, chunk_id: str, text: str, meta: dict) -> Chunk:
+        return cls(
+            chunk_id=chunk_id,
+            doc_id=meta["doc_id"],
+            title=meta["title"],
+            heading_path=tuple(json.loads(meta.get("heading_path") or "[]")),
+            paragraph=int(meta["paragraph"]),
+            start=int(meta["start"]),
+            end=int(meta["end"]),
+            text=text,
+        )
+
+    @property
+    def heading(self) -> str:
+        return " › ".join(self.heading_path)
+
+
+def paragraphs(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each blank-line separated block of `text`."""
+    return [(m.start(), m.end()) for m in re.finditer(r"\S(?:.|\n(?!\s*\n))*", text)]
+
+
+def _sections(doc: Document) -> list[tuple[tuple[str, ...], list[tuple[int, int]]]]:
+    """Group body paragraphs by the heading path they sit under."""
+    heading_at = {h.start: h for h in doc.headings}
+    stack: list[tuple[int, str]] = []
+    sections: list[tuple[tuple[str, ...], list[tuple[int, int]]]] = []
+    for start, end in paragraphs(doc.text):
+        heading = heading_at.get(start)
+        if heading is not None:
+            while stack and stack[-1][0] >= heading.level:
+                stack.pop()
+            stack.append((heading.level, heading.text))
+            continue
+        path = tuple(t for _, t in stack)
+        if sections and sections[-1][0] == path:
+            sections[-1][1].append((start, end))
+        else:
+            sections.append((path, [(start, end)]))
+    return sections
+
+
+def chunk_document(
+    doc: Document, chunk_chars: int = CHUNK_CHARS, overlap: int = CHUNK_OVERLAP
+) -> list[Chunk]:
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=chunk_chars,
+        chunk_overlap=overlap,
+        separators=_SEPARATORS,
+        keep_separator="end",
+        add_start_index=True,
+    )
+    para_starts = [s for s, _ in paragraphs(doc.text) if s not in {h.start for h in doc.headings}]
+    chunks: list[Chunk] = []
+    for path, paras in _sections(doc):
+        sec_start, sec_end = paras[0][0], paras[-1][1]
+        section = doc.text[sec_start:sec_end]
+        for piece in splitter.create_documents([section]):
+            text = piece.page_content
+            start = sec_start + piece.metadata["start_index"]
+            end = start + len(text)
+            assert doc.text[start:end] == text, "chunk offsets must map back to the text"
+            paragraph = sum(1 for s in para_starts if s <= start)
+            chunks.append(
+                Chunk(
+                    chunk_id=_chunk_id(doc.doc_id, start, end, text),
+                    doc_id=doc.doc_id,
+                    title=doc.title,
+                    heading_path=path,
+                    paragraph=max(paragraph, 1),
+                    start=start,
+                    end=end,
+                    text=text,
+                )
+            )
+    return chunks
+
+
+def _chunk_id(doc_id: str, start: int, end: int, text: str) -> str:
+    digest = hashlib.sha256(f"{doc_id}\0{start}\0{end}\0{text}".encode()).hexdigest()[:16]
+    return f"{doc_id}:{start}:{digest}"

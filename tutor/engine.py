@@ -1,0 +1,134 @@
+"""The engine wires the layers together for one process: settings -> index ->
+hybrid retriever -> responders, plus the question banks stored in the index.
+
+`Engine.open()` is what every interface calls. With the default corpus it also
+keeps the index fresh: a missing index, or a packaged article whose text or
+question bank changed, is (re-)ingested before the first answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from tutor.config import Settings
+from tutor.errors import IndexMissingError
+from tutor.index import Index, IngestReport
+from tutor.responders.grounded import GroundedResponder
+from tutor.retrieve import HybridRetriever
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    def __init__(self, settings: Settings, embedder=None):
+        self.settings = settings
+        self.index = Index(settings, embedder=embedder)
+        self.retriever = HybridRetriever(self.index)
+        self.grounded = GroundedResponder(
+            self.retriever, topics=self.topics, follow_up=self._follow_up
+        )
+        self._banks: dict[tuple[str, str], object] = {}
+        self._lock = threading.Lock()
+        self._scorer = None
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, *, auto_ingest: bool = True, embedder=None) -> Engine:
+        engine = cls(settings or Settings(), embedder=embedder)
+        if auto_ingest:
+            engine.ensure_index()
+        else:
+            engine.index.snapshot()
+        return engine
+
+    @property
+    def scorer(self):
+        """The support scorer (shared by assessment, the grounding guard and evals)."""
+        if self._scorer is None:
+            from tutor.support import SupportScorer
+
+            self._scorer = SupportScorer(embedder=self.index.embedder)
+        return self._scorer
+
+    # ---- index freshness ------------------------------------------------
+    def ensure_index(self) -> IngestReport | None:
+        """Ingest the packaged corpus when the index is missing or stale."""
+        corpus = self.settings.default_corpus
+        if not self.index.exists():
+            log.info("no index yet: ingesting %s", corpus)
+            return self.index.ingest([corpus])
+        if self._stale(corpus):
+            log.info("packaged corpus changed: re-ingesting %s", corpus)
+            return self.index.ingest([corpus])
+        self.index.snapshot()
+        return None
+
+    def _stale(self, corpus: Path) -> bool:
+        from tutor.corpus import find_corpus_files, load_document
+        from tutor.errors import TutorError
+        from tutor.questions import bank_path_for
+
+        snap = self.index.snapshot(check_model=False)
+        files, _ = find_corpus_files([corpus])
+        for path in files:
+            try:
+                doc = load_document(path)
+            except TutorError:
+                continue
+            stored = snap.documents.get(doc.doc_id)
+            bank = bank_path_for(path)
+            bank_text = bank.read_text(encoding="utf-8") if bank.exists() else None
+            if stored is None or stored.content_hash != doc.content_hash or stored.bank_yaml != bank_text:
+                return True
+        return False
+
+    # ---- documents and question banks -------------------------------------
+    @property
+    def documents(self):
+        return self.index.snapshot().documents
+
+    def bank(self, doc_id: str):
+        """The validated question bank of a document, or None."""
+        from tutor.questions import parse_bank
+
+        snap = self.index.snapshot()
+        stored = snap.documents.get(doc_id)
+        if stored is None or not stored.bank_yaml:
+            return None
+        key = (snap.version, doc_id)
+        with self._lock:
+            if key not in self._banks:
+                self._banks[key] = parse_bank(stored.bank_yaml, stored, source=f"{doc_id} bank")
+            return self._banks[key]
+
+    def topics(self, doc_id: str) -> list[str]:
+        bank = self.bank(doc_id)
+        return [o.title for o in bank.objectives] if bank else []
+
+    def _follow_up(self, doc_id: str, evidence) -> str | None:
+        """A bank question close to the evidence that the evidence does not already answer."""
+        from tutor.text import content_terms
+
+        bank = self.bank(doc_id)
+        if not bank:
+            return None
+        said = " ".join(e.text for e in evidence)
+        said_terms = set(content_terms(said))
+        best, best_score = None, 0.0
+        for q in bank.questions:
+            if any(quote in said for quote in q.quotes):
+                continue
+            terms = set(content_terms(q.question + " " + " ".join(q.quotes)))
+            score = len(terms & said_terms) / (len(terms) or 1)
+            if score > best_score:
+                best, best_score = q, score
+        return best.question if best else None
+
+    def default_doc(self) -> str | None:
+        docs = self.documents
+        return next(iter(docs)) if docs else None
+
+    def require_docs(self) -> None:
+        if not self.documents:
+            raise IndexMissingError("the index holds no articles; run `tutor ingest PATH`")

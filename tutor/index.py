@@ -1,0 +1,438 @@
+"""The index: chunks, their embeddings and the documents, stored in Chroma in
+immutable versions, plus an in-memory BM25 over the same chunks.
+
+How versions work (the same in embedded and server mode):
+
+* every ingest that changes something writes a *new* pair of collections,
+  `chunks_<ver>` and `docs_<ver>`, copying embeddings of unchanged chunks from
+  the current version and embedding only new text;
+* only when the new version is complete does one metadata update of the
+  `tutor_pointer` collection make it current (a single SQLite/HTTP write);
+* readers resolve the pointer, so they never see a half-written version; an
+  interrupted ingest leaves an orphan that the next ingest deletes.
+
+The embedding model's id and dimension are stored with each version; querying
+with another model raises `ModelMismatchError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from tutor.chunking import Chunk, chunk_document
+from tutor.config import Settings
+from tutor.corpus import Document, Heading, find_corpus_files, load_document
+from tutor.errors import (
+    IndexBrokenError,
+    IndexMissingError,
+    InputFileError,
+    ModelMismatchError,
+    QuestionBankError,
+    TutorError,
+)
+
+log = logging.getLogger(__name__)
+
+POINTER = "tutor_pointer"
+SCHEMA = 1
+_BATCH = 256
+
+
+def make_client(settings: Settings):
+    """Embedded PersistentClient under TUTOR_HOME, or an HttpClient for TUTOR_CHROMA_URL."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.chroma_url:
+            url = urlparse(settings.chroma_url)
+            if not url.hostname:
+                raise TutorError(f"TUTOR_CHROMA_URL '{settings.chroma_url}' is not http://host:port")
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        settings.index_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
+    except TutorError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        where = settings.chroma_url or settings.index_dir
+        raise IndexBrokenError(
+            f"cannot open the index at {where} ({_first_line(exc)}); "
+            "check the server or run `tutor ingest --rebuild`"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as the index keeps it: enough to show and cite it."""
+
+    doc_id: str
+    title: str
+    text: str
+    source: str
+    content_hash: str
+    headings: tuple[Heading, ...]
+    meta: dict
+    bank_yaml: str | None
+
+
+@dataclass
+class Snapshot:
+    """One complete index version loaded for reading."""
+
+    version: str
+    model_id: str
+    dim: int
+    chunks: list[Chunk]
+    embeddings: np.ndarray  # (n, dim), normalised, aligned with chunks
+    documents: dict[str, StoredDocument]
+    collection: object  # the Chroma collection of this version's chunks
+    position: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+
+
+@dataclass
+class IngestReport:
+    documents: int = 0
+    chunks_added: int = 0
+    chunks_skipped: int = 0
+    chunks_removed: int = 0
+    failed: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "documents": self.documents,
+            "chunks_added": self.chunks_added,
+            "chunks_skipped": self.chunks_skipped,
+            "chunks_removed": self.chunks_removed,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Index:
+    """Reads and writes the versioned chunk store. One per process is enough."""
+
+    def __init__(self, settings: Settings, embedder=None):
+        self.settings = settings
+        self._embedder = embedder
+        self._client = None
+        self._snapshot: Snapshot | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    # ---- plumbing -------------------------------------------------------
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from tutor.embedder import get_embedder
+
+            self._embedder = get_embedder(self.settings.embedding_model)
+        return self._embedder
+
+    def _pointer(self) -> dict | None:
+        try:
+            names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
+            if POINTER not in names:
+                return None
+            meta = self.client.get_collection(POINTER, embedding_function=None).metadata or {}
+        except TutorError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise IndexBrokenError(
+                f"the index at {self._where()} is unreadable ({_first_line(exc)}); "
+                "run `tutor ingest --rebuild`"
+            ) from None
+        return meta if meta.get("current") else None
+
+    def _where(self) -> str:
+        return self.settings.chroma_url or str(self.settings.index_dir)
+
+    def exists(self) -> bool:
+        return self._pointer() is not None
+
+    # ---- reading --------------------------------------------------------
+    def snapshot(self, max_age: float = 1.0, check_model: bool = True) -> Snapshot:
+        """The current version, reloaded when the pointer moved (checked every `max_age` s)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._snapshot is not None and now - self._checked_at < max_age:
+                return self._snapshot
+            pointer = self._pointer()
+            if pointer is None:
+                raise IndexMissingError(
+                    f"no index at {self._where()}; run `tutor ingest` to build it"
+                )
+            if self._snapshot is None or self._snapshot.version != pointer["current"]:
+                self._snapshot = self._load(pointer)
+            self._checked_at = now
+            snap = self._snapshot
+        if check_model:
+            self.check_model(snap)
+        return snap
+
+    def check_model(self, snap: Snapshot) -> None:
+        from tutor.embedder import resolve_model
+
+        wanted, _ = resolve_model(self.settings.embedding_model)
+        if wanted != snap.model_id:
+            raise ModelMismatchError(
+                f"the index was built with '{snap.model_id}' ({snap.dim}-d) but the configured "
+                f"embedding model is '{wanted}'; re-ingest with `tutor ingest --rebuild` "
+                "or set TUTOR_EMBEDDING_MODEL back"
+            )
+
+    def _load(self, pointer: dict) -> Snapshot:
+        version = pointer["current"]
+        try:
+            chunks_col = self.client.get_collection(f"chunks_{version}", embedding_function=None)
+            docs_col = self.client.get_collection(f"docs_{version}", embedding_function=None)
+            got = chunks_col.get(include=["documents", "metadatas", "embeddings"])
+            docs = docs_col.get(include=["documents", "metadatas"])
+        except Exception as exc:  # noqa: BLE001
+            raise IndexBrokenError(
+                f"the index at {self._where()} is damaged ({_first_line(exc)}); "
+                "run `tutor ingest --rebuild`"
+            ) from None
+        chunks = [
+            Chunk.from_record(i, t, m)
+            for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+        order = sorted(range(len(chunks)), key=lambda i: (chunks[i].doc_id, chunks[i].start))
+        emb = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(chunks), -1)
+        documents = {}
+        for text, meta in zip(docs["documents"], docs["metadatas"], strict=True):
+            documents[meta["doc_id"]] = StoredDocument(
+                doc_id=meta["doc_id"],
+                title=meta["title"],
+                text=text,
+                source=meta.get("source", ""),
+                content_hash=meta["content_hash"],
+                headings=tuple(Heading(**h) for h in json.loads(meta.get("headings") or "[]")),
+                meta=json.loads(meta.get("meta") or "{}"),
+                bank_yaml=meta.get("bank_yaml") or None,
+            )
+        return Snapshot(
+            version=version,
+            model_id=pointer["model_id"],
+            dim=int(pointer["dim"]),
+            chunks=[chunks[i] for i in order],
+            embeddings=emb[order] if len(order) else emb,
+            documents=dict(sorted(documents.items())),
+            collection=chunks_col,
+        )
+
+    # ---- writing --------------------------------------------------------
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        prune: bool = False,
+        rebuild: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """Load, chunk, embed and publish `paths` as a new version (if anything changed)."""
+        started = time.perf_counter()
+        report = IngestReport()
+        loaded = self._load_sources(paths, report)
+        report.documents = len(loaded)
+
+        old = None if rebuild else self._current_or_none()
+        model_id, dim = self.embedder.model_id, self.embedder.dim
+        if old is not None and old.model_id != model_id:
+            old = None  # a different model: every chunk must be embedded again
+        old_docs = dict(old.documents) if old else {}
+        old_chunks = {c.chunk_id: i for i, c in enumerate(old.chunks)} if old else {}
+
+        docs: dict[str, tuple[StoredDocument, list[Chunk]]] = {}
+        if old and not prune:
+            keep = set(old_docs) - {d.doc_id for d, _ in loaded}
+            for doc_id in keep:
+                docs[doc_id] = (old_docs[doc_id], [c for c in old.chunks if c.doc_id == doc_id])
+        for document, bank_yaml in loaded:
+            stored = StoredDocument(
+                doc_id=document.doc_id,
+                title=document.title,
+                text=document.text,
+                source=str(document.source),
+                content_hash=document.content_hash,
+                headings=tuple(document.headings),
+                meta=dict(document.meta),
+                bank_yaml=bank_yaml,
+            )
+            previous = old_docs.get(document.doc_id)
+            if previous is not None and previous.content_hash == document.content_hash:
+                chunks = [c for c in old.chunks if c.doc_id == document.doc_id]
+            else:
+                chunks = chunk_document(document)
+            docs[document.doc_id] = (stored, chunks)
+
+        new_ids = {c.chunk_id for _, chunks in docs.values() for c in chunks}
+        report.chunks_skipped = sum(1 for cid in new_ids if cid in old_chunks)
+        report.chunks_added = len(new_ids) - report.chunks_skipped
+        report.chunks_removed = sum(1 for cid in old_chunks if cid not in new_ids)
+        docs_changed = old is None or any(
+            old_docs.get(d) != stored for d, (stored, _) in docs.items()
+        ) or set(old_docs) != set(docs)
+
+        if report.chunks_added or report.chunks_removed or docs_changed:
+            if docs or old is not None:
+                self._publish(docs, old, old_chunks, model_id, dim, report, progress)
+        self._collect_garbage()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _current_or_none(self) -> Snapshot | None:
+        try:
+            pointer = self._pointer()
+            return self._load(pointer) if pointer else None
+        except IndexBrokenError:
+            log.warning("current index unreadable; rebuilding from scratch")
+            return None
+
+    def _load_sources(self, paths, report: IngestReport) -> list[tuple[Document, str | None]]:
+        from tutor.questions import bank_path_for, load_bank
+
+        files, problems = find_corpus_files([Path(p) for p in paths])
+        for path, error in problems:
+            report.failed.append({"path": str(path), "error": error})
+        loaded, seen = [], {}
+        for path in files:
+            try:
+                document = load_document(path)
+                bank_file = bank_path_for(path)
+                bank_yaml = None
+                if bank_file.exists():
+                    load_bank(bank_file, document)  # validates quotes against the text
+                    bank_yaml = bank_file.read_text(encoding="utf-8")
+                if document.doc_id in seen:
+                    raise InputFileError(
+                        f"{path}: doc_id '{document.doc_id}' is also used by {seen[document.doc_id]}"
+                    )
+                seen[document.doc_id] = path
+                loaded.append((document, bank_yaml))
+            except (InputFileError, QuestionBankError) as exc:
+                report.failed.append({"path": str(path), "error": str(exc)})
+        return loaded
+
+    def _publish(self, docs, old, old_chunks, model_id, dim, report, progress) -> None:
+        version = f"v{time.time_ns()}"
+        chunks_col = self.client.create_collection(
+            f"chunks_{version}",
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"model_id": model_id, "dim": dim, "schema": SCHEMA},
+        )
+        docs_col = self.client.create_collection(
+            f"docs_{version}", embedding_function=None, metadata={"schema": SCHEMA}
+        )
+        all_chunks = [c for _, chunks in docs.values() for c in chunks]
+        total, done = len(all_chunks), 0
+        doc_vectors: dict[str, list[np.ndarray]] = {}
+        for i in range(0, total, _BATCH):
+            batch = all_chunks[i : i + _BATCH]
+            vectors = np.zeros((len(batch), dim), dtype=np.float32)
+            fresh = [j for j, c in enumerate(batch) if c.chunk_id not in old_chunks]
+            for j, c in enumerate(batch):
+                if c.chunk_id in old_chunks:
+                    vectors[j] = old.embeddings[old_chunks[c.chunk_id]]
+            if fresh:
+                vectors[fresh] = self.embedder.embed([batch[j].text for j in fresh])
+            chunks_col.add(
+                ids=[c.chunk_id for c in batch],
+                documents=[c.text for c in batch],
+                metadatas=[c.metadata() for c in batch],
+                embeddings=vectors,
+            )
+            for c, v in zip(batch, vectors, strict=True):
+                doc_vectors.setdefault(c.doc_id, []).append(v)
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        if docs:
+            ids, texts, metas, vecs = [], [], [], []
+            for doc_id, (stored, _) in docs.items():
+                mean = np.mean(doc_vectors.get(doc_id, [np.ones(dim, np.float32)]), axis=0)
+                ids.append(doc_id)
+                texts.append(stored.text)
+                metas.append(_doc_metadata(stored))
+                vecs.append(mean / (np.linalg.norm(mean) or 1.0))
+            docs_col.add(ids=ids, documents=texts, metadatas=metas, embeddings=np.asarray(vecs))
+        pointer = self.client.get_or_create_collection(POINTER, embedding_function=None)
+        previous = (pointer.metadata or {}).get("current")
+        pointer.modify(
+            metadata={
+                "current": version,
+                "previous": previous or "",
+                "model_id": model_id,
+                "dim": dim,
+                "schema": SCHEMA,
+                "published": time.time(),
+            }
+        )
+
+    def _collect_garbage(self) -> None:
+        """Delete versions older than the previous one, and orphans of failed ingests."""
+        pointer = self._pointer()
+        if not pointer:
+            return
+        keep = {pointer["current"], pointer.get("previous") or ""}
+        current_ts = int(pointer["current"][1:])
+        for col in self.client.list_collections():
+            name = col if isinstance(col, str) else col.name
+            if not (name.startswith("chunks_v") or name.startswith("docs_v")):
+                continue
+            version = name.split("_", 1)[1]
+            if version in keep or int(version[1:]) > current_ts:
+                continue  # current, previous, or another ingest still writing
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # noqa: BLE001 - best effort
+                log.debug("could not delete %s", name)
+
+
+def _doc_metadata(stored: StoredDocument) -> dict:
+    meta = {
+        "doc_id": stored.doc_id,
+        "title": stored.title,
+        "source": stored.source,
+        "content_hash": stored.content_hash,
+        "headings": json.dumps([h.__dict__ for h in stored.headings]),
+        "meta": json.dumps(stored.meta, default=str),
+    }
+    if stored.bank_yaml:
+        meta["bank_yaml"] = stored.bank_yaml
+    return meta
