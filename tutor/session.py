@@ -1,0 +1,479 @@
+"""One conversation with the tutor, shared by the CLI, the web UI and evals.
+
+Modes:
+* `explain`  - a cited answer from the article, then a question to think further;
+* `socratic` - guide, don't tell: a guiding question with a clue, a hint (a cloze
+  of the key sentence) on request or after a miss, assessment of each reply,
+  confirmation with the citation when right, the answer revealed after two misses;
+* `quiz`     - the article's question bank, ordered to cover every learning
+  objective, each reply assessed, score and mastery per objective kept.
+
+History is bounded (`MAX_HISTORY` turns). Elliptical follow-ups are rewritten
+into stand-alone questions before retrieval. The whole state is plain data
+(`to_state` / `from_state`) so the web UI can keep it per browser.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+from tutor.config import MAX_MESSAGE_CHARS, Settings
+from tutor.errors import MessageError
+from tutor.followup import is_followup, rewrite
+from tutor.reply import Citation, Reply
+from tutor.text import content_terms, words
+
+MODES = ("explain", "socratic", "quiz")
+MAX_HISTORY = 12
+MAX_MISSES = 2
+_HINT_RE = re.compile(r"^\s*(/hint|hint|a hint|give me a hint|another hint|help|clue)\s*[.!?]*\s*$", re.I)
+_DONT_KNOW_RE = re.compile(r"^\s*(i\s*(do\s*n[o']t|dont) know|no idea|not sure|idk|pass|skip)\b", re.I)
+_QUESTION_START = re.compile(
+    r"^\s*(what|why|how|who|whom|whose|when|where|which|does|do|did|is|are|can|could|should|would|will|explain|tell me)\b",
+    re.I,
+)
+
+
+@dataclass
+class Target:
+    """What the learner is being guided to: one question with its reference."""
+
+    question: str
+    answer: str
+    quotes: list[str]
+    keywords: list[str]
+    hint: str | None
+    doc_id: str
+    question_id: str | None = None
+    objective_id: str | None = None
+    misses: int = 0
+    hints_given: int = 0
+    citation: dict | None = None
+
+
+@dataclass
+class QuizState:
+    order: list[str] = field(default_factory=list)  # question ids
+    position: int = 0
+    results: dict[str, str] = field(default_factory=dict)  # question id -> verdict
+
+
+@dataclass
+class Turn:
+    role: str  # "learner" | "tutor"
+    text: str
+    resolved: str | None = None  # stand-alone rewrite of a learner message
+
+
+class Session:
+    def __init__(self, engine, mode: str = "explain", doc_id: str | None = None, k: int = 4, llm=None):
+        self.engine = engine
+        self.k = k
+        self.doc_id = doc_id
+        self.history: deque[Turn] = deque(maxlen=MAX_HISTORY)
+        self.target: Target | None = None
+        self.quiz = QuizState()
+        self.mode = "explain"
+        self.llm = llm
+        self.set_mode(mode)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None, **kwargs) -> Session:
+        from tutor.engine import Engine
+
+        settings = settings or Settings()
+        engine = Engine.open(settings)
+        llm = None
+        if settings.llm:
+            from tutor.responders.llm import LLMResponder
+
+            llm = LLMResponder.from_spec(settings.llm, engine, timeout=settings.llm_timeout)
+        return cls(engine, llm=llm, **kwargs)
+
+    # ---- public API -------------------------------------------------------
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}")
+        self.mode = mode
+        self.target = None
+        if mode == "quiz" and not self.quiz.order:
+            self.quiz = QuizState(order=self._quiz_order())
+
+    def reset(self) -> None:
+        self.history.clear()
+        self.target = None
+        self.quiz = QuizState()
+        if self.mode == "quiz":
+            self.quiz = QuizState(order=self._quiz_order())
+
+    def send(self, message: str) -> Reply:
+        """The tutor's whole reply to one learner message."""
+        reply = None
+        for event in self.stream(message):
+            if isinstance(event, Reply):
+                reply = event
+        assert reply is not None
+        return reply
+
+    def stream(self, message: str) -> Iterator[str | Reply]:
+        """Yields pieces of answer text as they are produced, then the final Reply."""
+        started = time.perf_counter()
+        text = validate_message(message)
+        resolved = self._resolve(text)
+        self.history.append(Turn("learner", text, resolved if resolved != text else None))
+        reply = None
+        for event in self._dispatch(text, resolved):
+            if isinstance(event, Reply):
+                reply = event
+            else:
+                yield event
+        assert reply is not None
+        reply.latency_ms = (time.perf_counter() - started) * 1000
+        self.history.append(Turn("tutor", reply.answer))
+        yield reply
+
+    def first_message(self) -> Reply | None:
+        """In quiz mode the tutor speaks first: the opening question."""
+        if self.mode != "quiz":
+            return None
+        return self._ask_next_quiz_question(prefix="Quiz time. ")
+
+    def progress(self) -> dict:
+        """Score and mastery per learning objective for the current article."""
+        bank = self._bank()
+        if bank is None:
+            return {"doc_id": self._doc(), "answered": 0, "correct": 0, "objectives": []}
+        objectives = []
+        for o in bank.objectives:
+            ids = [q.id for q in o.questions]
+            done = [self.quiz.results[i] for i in ids if i in self.quiz.results]
+            points = sum(1.0 if v == "correct" else 0.5 if v == "partial" else 0.0 for v in done)
+            objectives.append(
+                {
+                    "id": o.id,
+                    "title": o.title,
+                    "answered": len(done),
+                    "total": len(ids),
+                    "mastery": round(points / len(ids), 3) if ids else 0.0,
+                }
+            )
+        verdicts = list(self.quiz.results.values())
+        return {
+            "doc_id": bank.doc_id,
+            "answered": len(verdicts),
+            "correct": verdicts.count("correct"),
+            "total": len(self.quiz.order),
+            "objectives": objectives,
+        }
+
+    def progress_text(self) -> str:
+        p = self.progress()
+        if not p["objectives"]:
+            return "No quiz questions for this article yet."
+        lines = [f"Score: {p['correct']}/{p['answered']} answered correctly ({p['answered']} of {p.get('total', 0)} questions)."]
+        for o in p["objectives"]:
+            lines.append(f"- {o['title']}: {round(o['mastery'] * 100)}% ({o['answered']}/{o['total']} asked)")
+        return "\n".join(lines)
+
+    def to_state(self) -> dict:
+        return {
+            "mode": self.mode,
+            "doc_id": self.doc_id,
+            "history": [asdict(t) for t in self.history],
+            "target": asdict(self.target) if self.target else None,
+            "quiz": asdict(self.quiz),
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.mode = state.get("mode", "explain") if state.get("mode") in MODES else "explain"
+        self.doc_id = state.get("doc_id") or self.doc_id
+        self.history = deque((Turn(**t) for t in state.get("history", [])), maxlen=MAX_HISTORY)
+        self.target = Target(**state["target"]) if state.get("target") else None
+        self.quiz = QuizState(**state["quiz"]) if state.get("quiz") else QuizState()
+
+    # ---- dispatch -----------------------------------------------------------
+    def _resolve(self, text: str) -> str:
+        if self.mode == "quiz" or (self.target is not None):
+            return text
+        previous = next((t.resolved or t.text for t in reversed(self.history) if t.role == "learner"), None)
+        if previous and is_followup(text):
+            if self.llm is not None:
+                return self.llm.rewrite(text, [(t.role, t.text) for t in self.history])
+            return rewrite(text, previous, self.engine.index.embedder.embed)
+        return text
+
+    def _dispatch(self, text: str, resolved: str) -> Iterator[str | Reply]:
+        if self.mode == "quiz":
+            yield self._quiz_turn(text)
+        elif self.mode == "socratic":
+            yield self._socratic_turn(text, resolved)
+        elif self.llm is not None:
+            yield from self.llm.stream_explain(resolved, doc_id=self.doc_id, k=self.k, history=list(self.history))
+        else:
+            yield self.engine.grounded.explain(resolved, doc_id=self.doc_id, k=self.k)
+
+    # ---- socratic ---------------------------------------------------------------
+    def _socratic_turn(self, text: str, resolved: str) -> Reply:
+        t = self.target
+        if t is not None:
+            if _HINT_RE.match(text):
+                return self._hint(t, prefix="")
+            if _DONT_KNOW_RE.match(text):
+                return self._miss(t, None)
+            assessment = self._assess(t, text)
+            if assessment.verdict == "correct":
+                return self._confirm(t, assessment)
+            if not _looks_like_question(text):
+                return self._miss(t, assessment)
+        return self._guide(resolved)
+
+    def _guide(self, question: str) -> Reply:
+        retrieval = self.engine.retriever.search(question, k=self.k, doc_id=self.doc_id)
+        if not retrieval.covered:
+            self.target = None
+            return self.engine.grounded.decline(retrieval, self.doc_id, "socratic")
+        from tutor.responders.evidence import cite, rank_sentences
+
+        ranked = rank_sentences(retrieval, self.engine.grounded.cache)
+        key = ranked[0]
+        target = self._target_for(question, key)
+        clue = next(
+            (e for e in ranked[1:4] if not _reveals(e.text, target.keywords) and e.score > 0.25),
+            None,
+        )
+        citations, _ = cite(retrieval, [key] + ([clue] if clue else []))
+        masked = [_masked_citation(c, target.keywords) for c in citations]
+        target.citation = asdict(citations[0])
+        self.target = target
+        lead = "Let's work it out from the article rather than me telling you."
+        clue_text = f' Here is a clue: "{clue.text}" [{citations[-1].n}]' if clue else ""
+        ask = f" Read passage [1]{_heading(citations[0])} and tell me: {_as_learner_question(target.question)}"
+        return Reply(
+            answer=f"{lead}{clue_text}{ask} (Type 'hint' if you want a hint.)",
+            declined=False,
+            mode="socratic",
+            citations=masked,
+        )
+
+    def _target_for(self, question: str, key) -> Target:
+        bank = self._bank(key.doc_id)
+        if bank is not None:
+            for q in bank.questions:
+                if any(_same_sentence(quote, key.text) for quote in q.quotes):
+                    return Target(
+                        question=question, answer=q.answer, quotes=list(q.quotes),
+                        keywords=list(q.keywords), hint=q.hint, doc_id=key.doc_id,
+                        question_id=q.id, objective_id=q.objective_id,
+                    )
+        keywords = _answer_terms(question, key.text)
+        return Target(
+            question=question, answer=key.text, quotes=[key.text], keywords=keywords,
+            hint=None, doc_id=key.doc_id,
+        )
+
+    def _hint(self, t: Target, prefix: str) -> Reply:
+        from tutor.questions import cloze
+
+        t.hints_given += 1
+        hint = t.hint if (t.hint and t.hints_given == 1) else None
+        if hint is None:
+            hint = f'Fill the gap from the article: "{cloze(t.quotes[0], t.keywords)}"'
+        citations = [_masked_citation(Citation(**t.citation), t.keywords)] if t.citation else []
+        return Reply(
+            answer=f"{prefix}Hint: {hint} [1] Now try again: {_as_learner_question(t.question)}",
+            declined=False,
+            mode=self.mode,
+            citations=citations,
+        )
+
+    def _miss(self, t: Target, assessment) -> Reply:
+        t.misses += 1
+        feedback = _feedback_without_answer(assessment)
+        if t.misses >= MAX_MISSES:
+            return self._reveal(t, feedback, assessment)
+        reply = self._hint(t, prefix=f"{feedback} " if feedback else "Not quite. ")
+        reply.assessment = assessment
+        return reply
+
+    def _reveal(self, t: Target, feedback: str, assessment) -> Reply:
+        self.target = None
+        citations = [Citation(**t.citation)] if t.citation else []
+        quote = t.quotes[0]
+        follow = self.engine._follow_up(t.doc_id, [type("E", (), {"text": quote})()])
+        nxt = f" Let's move on: {follow}" if follow else " Let's move on: ask me about another part of the article."
+        return Reply(
+            answer=f"{feedback + ' ' if feedback else ''}Here is the answer: {t.answer} "
+            f'The article says: "{quote}" [1]{nxt}',
+            declined=False, mode=self.mode, citations=citations, assessment=assessment,
+        )
+
+    def _confirm(self, t: Target, assessment) -> Reply:
+        self.target = None
+        citations = [Citation(**t.citation)] if t.citation else []
+        follow = self.engine._follow_up(t.doc_id, [type("E", (), {"text": t.quotes[0]})()])
+        nxt = f" Next question to think about: {follow}" if follow else ""
+        return Reply(
+            answer=f'Yes, that\'s right. The article says: "{t.quotes[0]}" [1]{nxt}',
+            declined=False, mode=self.mode, citations=citations, assessment=assessment,
+        )
+
+    def _assess(self, t: Target, text: str):
+        from tutor.assess import assess_reply
+
+        return assess_reply(
+            text, question=t.question, reference=t.answer, quotes=t.quotes,
+            keywords=t.keywords, scorer=self.engine.scorer,
+        )
+
+    # ---- quiz -----------------------------------------------------------------
+    def _quiz_order(self) -> list[str]:
+        """Round-robin over objectives, so the first questions cover every objective."""
+        bank = self._bank()
+        if bank is None:
+            return []
+        queues = [[q.id for q in o.questions] for o in bank.objectives]
+        order = []
+        while any(queues):
+            for queue in queues:
+                if queue:
+                    order.append(queue.pop(0))
+        return order
+
+    def _quiz_question(self):
+        bank = self._bank()
+        if bank is None or self.quiz.position >= len(self.quiz.order):
+            return None
+        qid = self.quiz.order[self.quiz.position]
+        return next(q for q in bank.questions if q.id == qid)
+
+    def _ask_next_quiz_question(self, prefix: str = "") -> Reply:
+        q = self._quiz_question()
+        if q is None:
+            self.target = None
+            done = "That was the last question. " if self.quiz.results else ""
+            text = self.progress_text() if self._bank() else "This article has no question bank yet."
+            return Reply(answer=f"{prefix}{done}{text}", declined=False, mode="quiz")
+        doc_id = self._bank().doc_id
+        self.target = Target(
+            question=q.question, answer=q.answer, quotes=list(q.quotes), keywords=list(q.keywords),
+            hint=q.hint, doc_id=doc_id, question_id=q.id, objective_id=q.objective_id,
+            citation=self._quote_citation(doc_id, q.quotes[0]),
+        )
+        n = self.quiz.position + 1
+        return Reply(
+            answer=f"{prefix}Question {n} of {len(self.quiz.order)}: {q.question}",
+            declined=False, mode="quiz",
+        )
+
+    def _quiz_turn(self, text: str) -> Reply:
+        if self.target is None:
+            return self._ask_next_quiz_question(prefix="Quiz time. ")
+        t = self.target
+        if _HINT_RE.match(text):
+            return self._hint(t, prefix="")
+        assessment = None if _DONT_KNOW_RE.match(text) else self._assess(t, text)
+        verdict = assessment.verdict if assessment else "incorrect"
+        if verdict != "correct" and t.misses + 1 < MAX_MISSES and verdict == "partial":
+            return self._miss(t, assessment)
+        self.quiz.results[t.question_id] = verdict
+        self.quiz.position += 1
+        citations = [Citation(**t.citation)] if t.citation else []
+        if verdict == "correct":
+            head = f'Correct. The article says: "{t.quotes[0]}" [1]'
+        else:
+            fb = _feedback_without_answer(assessment) or "Not quite."
+            head = f'{fb} The answer: {t.answer} The article says: "{t.quotes[0]}" [1]'
+        nxt = self._ask_next_quiz_question()
+        return Reply(
+            answer=f"{head}\n\n{nxt.answer}", declined=False, mode="quiz",
+            citations=citations, assessment=assessment,
+        )
+
+    def _quote_citation(self, doc_id: str, quote: str) -> dict | None:
+        snap = self.engine.index.snapshot()
+        doc = snap.documents.get(doc_id)
+        if doc is None:
+            return None
+        at = doc.text.find(quote)
+        for c in snap.chunks:
+            if c.doc_id == doc_id and at >= 0 and c.start <= at and at + len(quote) <= c.end:
+                return asdict(Citation(
+                    n=1, doc_id=doc_id, title=c.title, text=c.text, score=1.0, chunk_id=c.chunk_id,
+                    start=c.start, end=c.end, heading=c.heading, highlights=[(at, at + len(quote))],
+                ))
+        return None
+
+    # ---- helpers ----------------------------------------------------------------
+    def _doc(self) -> str | None:
+        return self.doc_id or self.engine.default_doc()
+
+    def _bank(self, doc_id: str | None = None):
+        doc_id = doc_id or self._doc()
+        return self.engine.bank(doc_id) if doc_id else None
+
+
+def validate_message(message: str) -> str:
+    text = (message or "").strip()
+    if not text:
+        raise MessageError("the message is empty; type a question or an answer")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise MessageError(
+            f"the message is {len(text)} characters long; the limit is {MAX_MESSAGE_CHARS}"
+        )
+    return text
+
+
+def _looks_like_question(text: str) -> bool:
+    return text.rstrip().endswith("?") and bool(_QUESTION_START.match(text)) and len(words(text)) > 3
+
+
+def _reveals(text: str, keywords: list[str]) -> bool:
+    stems = set(content_terms(text))
+    return any(any(s in stems for s in content_terms(alt)) for k in keywords for alt in k.split("|"))
+
+
+def _same_sentence(quote: str, sentence: str) -> bool:
+    a, b = " ".join(quote.split()), " ".join(sentence.split())
+    return a in b or b in a
+
+
+def _answer_terms(question: str, sentence: str) -> list[str]:
+    """Content words of the key sentence that the question does not already contain."""
+    asked = set(content_terms(question))
+    seen, out = set(), []
+    for w in words(sentence):
+        s = content_terms(w)
+        if s and s[0] not in asked and s[0] not in seen and len(w) > 3:
+            seen.add(s[0])
+            out.append(w)
+    return out[:3] or [w for w in words(sentence) if len(w) > 3][:1]
+
+
+def _as_learner_question(question: str) -> str:
+    q = question.strip()
+    return q if q.endswith("?") else q + "?"
+
+
+def _heading(c: Citation) -> str:
+    return f' ("{c.heading}")' if c.heading else ""
+
+
+def _masked_citation(c: Citation, keywords: list[str]) -> Citation:
+    """The passage with the answer's key terms blanked, so the sources panel does not give it away."""
+    from tutor.questions import cloze
+
+    masked = Citation(**{**asdict(c), "text": cloze(c.text, keywords)})
+    masked.highlights = []
+    return masked
+
+
+def _feedback_without_answer(assessment) -> str:
+    if assessment is None:
+        return "No problem."
+    if assessment.verdict == "partial":
+        return "You're partly right."
+    return "Not quite."
