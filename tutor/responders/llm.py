@@ -1,0 +1,302 @@
+"""The LLM responder: the article's passages, spoken through a LangChain chat
+model, behind the grounding guard, with the grounded responder as its safety net.
+
+One explain turn:
+
+1. retrieve; if the article does not cover the question, decline with the
+   grounded decline text (the LLM is never asked about uncovered questions);
+2. render the `explain` prompt (passages in delimited blocks, bounded history);
+3. stream the model's tokens to the caller as they arrive;
+4. run the guard over the whole answer: unsupported sentences are dropped,
+   citations re-pointed, and the final Reply carries the guarded text and a
+   notice saying how many sentences were removed;
+5. on any failure (connection refused, timeout, HTTP error, empty output), before
+   or during streaming, or when nothing supported survives, the grounded
+   responder answers and `reply.notice` says so.
+
+After a connection failure or timeout the model is skipped for `cooldown`
+seconds, so a dead server costs one failed request, not one per call.
+
+Deliberate simplifications: citations keep the passage numbers the model saw
+(so streamed markers and the final reply agree), which can leave gaps (1, 3);
+the history sent to the model is the last few turns, each cut to 500 characters.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+from tutor.errors import LLMError
+from tutor.guard import GuardResult, guard
+from tutor.prompts import render_messages
+from tutor.reply import Citation, Reply
+from tutor.retrieve import Retrieval
+from tutor.text import content_terms
+
+log = logging.getLogger(__name__)
+
+HISTORY_TURNS = 6
+HISTORY_CHARS = 500
+DEFAULT_COOLDOWN = 15.0
+UNAVAILABLE = "The LLM was unavailable ({reason}); the grounded tutor answered."
+UNSUPPORTED = "The LLM's answer was not supported by the article; the grounded tutor answered."
+
+
+@dataclass
+class _Said:
+    """What the grounded follow-up picker needs from a kept sentence."""
+
+    doc_id: str
+    text: str
+
+
+class LLMResponder:
+    name = "llm"
+
+    def __init__(self, model, engine, *, timeout: float = 30.0, spec: str = "", cooldown: float = DEFAULT_COOLDOWN):
+        """`model` is any LangChain chat model (a real one, or a fake in tests)."""
+        self.model = model
+        self.engine = engine
+        self.timeout = timeout
+        self.spec = spec
+        self.cooldown = cooldown
+        self._down: tuple[float, str] | None = None  # (until, reason)
+        self._lock = threading.Lock()
+        self.last_guard: GuardResult | None = None
+
+    @classmethod
+    def from_spec(cls, spec: str, engine, timeout: float = 30.0, **kwargs) -> LLMResponder:
+        """Build from `TUTOR_LLM`; raises ValueError for an unknown provider and
+        LLMError for a missing GGUF file."""
+        from tutor.llm_backends import make_chat_model
+
+        return cls(make_chat_model(spec, timeout), engine, timeout=timeout, spec=spec, **kwargs)
+
+    # ---- explain ------------------------------------------------------------
+    def stream_explain(
+        self, question: str, *, doc_id: str | None = None, k: int | None = None, history=(),
+    ) -> Iterator[str | Reply]:
+        """Yields text deltas as the model produces them, then the final Reply."""
+        started = time.perf_counter()
+        retrieval = self.engine.retriever.search(question, k=k, doc_id=doc_id)
+        if not retrieval.covered:
+            reply = self.engine.grounded.decline(retrieval, doc_id, "explain")
+            reply.responder = self.name
+            reply.latency_ms = (time.perf_counter() - started) * 1000
+            yield reply
+            return
+        passages = passage_citations(retrieval)
+        parts: list[str] = []
+        try:
+            self._check_available()
+            messages = render_messages(
+                "explain", passages=passages, question=question, history=_history(history, question),
+            )
+            for delta in self._stream(messages):
+                parts.append(delta)
+                yield delta
+            answer = "".join(parts)
+            if not answer.strip():
+                raise LLMError("empty output")
+        except Exception as err:  # every failure ends in the grounded answer
+            reason = failure_reason(err, self.timeout)
+            log.warning("LLM failed (%s); grounded fallback", reason)
+            self._mark_down(err, reason)
+            yield self._fallback(question, doc_id, k, retrieval, UNAVAILABLE.format(reason=reason), started)
+            return
+        yield self._guarded(answer, passages, retrieval, doc_id, k, question, started)
+
+    def _guarded(self, answer, passages, retrieval, doc_id, k, question, started) -> Reply:
+        result = guard(answer, passages, self.engine.scorer)
+        self.last_guard = result
+        if not result.grounded:
+            return self._fallback(question, doc_id, k, retrieval, UNSUPPORTED, started)
+        cited = sorted({n for _, ns in result.kept_sentences for n in ns})
+        citations = [_with_highlights(passages[n - 1], result, n) for n in cited]
+        text = result.text
+        if result.question is None:
+            said = [_Said(citations[0].doc_id, s) for s, _ in result.kept_sentences]
+            text = f"{text}\n\n{self.engine.grounded.follow_up(retrieval, said)}"
+        removed = [d for d in result.dropped if d[1] != "only one follow-up question is kept"]
+        notice = None
+        if removed:
+            n = len(removed)
+            notice = f"Removed {n} sentence{'s' if n != 1 else ''} of the LLM's answer that the article does not support."
+        return Reply(
+            answer=text, declined=False, mode="explain", citations=citations,
+            latency_ms=(time.perf_counter() - started) * 1000, responder=self.name,
+            notice=notice, sentences=result.kept_sentences,
+        )
+
+    def _fallback(self, question, doc_id, k, retrieval, notice, started) -> Reply:
+        reply = self.engine.grounded.explain(question, doc_id=doc_id, k=k, retrieval=retrieval)
+        reply.notice = notice
+        reply.latency_ms = (time.perf_counter() - started) * 1000
+        return reply
+
+    # ---- rewrite --------------------------------------------------------------
+    def rewrite(self, message: str, history) -> str:
+        """A stand-alone version of a follow-up message, written by the LLM;
+        the deterministic rewrite when the LLM fails or says something odd."""
+        pairs = _pairs(history)
+        previous = next((t for r, t in reversed(pairs) if r == "learner"), None)
+        try:
+            self._check_available()
+            messages = render_messages("rewrite", history=_bounded(pairs), message=message)
+            text = "".join(self._stream(messages))
+            candidate = clean_rewrite(text)
+            known = set(content_terms(message + " " + (previous or "")))
+            if not candidate or not (set(content_terms(candidate)) & known):
+                raise LLMError(f"unusable rewrite {text[:60]!r}")
+            return candidate
+        except Exception as err:
+            reason = failure_reason(err, self.timeout)
+            log.info("LLM rewrite failed (%s); deterministic rewrite", reason)
+            self._mark_down(err, reason)
+            from tutor.followup import rewrite
+
+            return rewrite(message, previous, self.engine.index.embedder.embed)
+
+    # ---- model calls ------------------------------------------------------------
+    def _stream(self, messages: Sequence[tuple[str, str]]) -> Iterator[str]:
+        """Text deltas from the model; the whole call is bounded by `timeout`."""
+        deadline = time.monotonic() + self.timeout
+        for chunk in self.model.stream(list(messages)):
+            delta = _text(chunk)
+            if delta:
+                yield delta
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no complete answer within {self.timeout:g} s")
+
+    def _check_available(self) -> None:
+        with self._lock:
+            if self._down and time.monotonic() < self._down[0]:
+                raise LLMError(self._down[1])
+            self._down = None
+
+    def _mark_down(self, err: BaseException, reason: str) -> None:
+        if self.cooldown > 0 and _is_outage(err):
+            with self._lock:
+                self._down = (time.monotonic() + self.cooldown, reason)
+
+
+# ---- helpers -------------------------------------------------------------------
+
+
+def passage_citations(retrieval: Retrieval) -> list[Citation]:
+    """Every retrieved passage as a citation numbered 1..k in retrieval order."""
+    return [
+        Citation(
+            n=i, doc_id=h.chunk.doc_id, title=h.chunk.title, text=h.chunk.text, score=h.dense,
+            chunk_id=h.chunk.chunk_id, start=h.chunk.start, end=h.chunk.end, heading=h.chunk.heading,
+        )
+        for i, h in enumerate(retrieval.hits, 1)
+    ]
+
+
+def _with_highlights(c: Citation, result: GuardResult, n: int) -> Citation:
+    """The passage's sentences that the kept answer sentences cite (document offsets)."""
+    from tutor.text import split_sentences
+
+    out = replace(c, highlights=[])
+    spans = split_sentences(c.text, offset=c.start)
+    for sentence, ns in result.kept_sentences:
+        if n not in ns:
+            continue
+        terms = set(content_terms(sentence))
+        best = max(spans, key=lambda s: len(terms & set(content_terms(s.text))), default=None)
+        if best is not None and terms & set(content_terms(best.text)) and (best.start, best.end) not in out.highlights:
+            out.highlights.append((best.start, best.end))
+    return out
+
+
+def _text(chunk) -> str:
+    content = getattr(chunk, "content", chunk)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content blocks
+        return "".join(b.get("text", "") if isinstance(b, dict) else str(b) for b in content)
+    return str(content or "")
+
+
+def _pairs(history) -> list[tuple[str, str]]:
+    """(role, text) from Session turns or from pairs."""
+    out = []
+    for t in history or ():
+        role, text = (t.role, t.text) if hasattr(t, "role") else (t[0], t[1])
+        out.append(("learner" if role in ("learner", "user", "human") else "tutor", str(text)))
+    return out
+
+
+def _bounded(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(r, t if len(t) <= HISTORY_CHARS else t[:HISTORY_CHARS] + " ...") for r, t in pairs[-HISTORY_TURNS:]]
+
+
+def _history(history, question: str) -> list[tuple[str, str]]:
+    """Turns before the current question (the session has already appended it)."""
+    pairs = _pairs(history)
+    if pairs and pairs[-1][0] == "learner":
+        pairs = pairs[:-1]
+    return _bounded(pairs)
+
+
+def clean_rewrite(text: str) -> str | None:
+    """The first non-empty line, without labels or quotes.
+
+    >>> clean_rewrite('Stand-alone question: "What does leadership cope with?"\\nDone.')
+    'What does leadership cope with?'
+    """
+    for line in (text or "").splitlines():
+        line = re.sub(r"^\s*(?:stand-alone question|question|rewritten question)\s*:\s*", "", line, flags=re.I)
+        line = line.strip().strip("\"'“”`*").strip()
+        if line:
+            return line if len(line) <= 300 else None
+    return None
+
+
+def failure_reason(err: BaseException, timeout: float) -> str:
+    """A short, user-facing reason for an LLM failure."""
+    import httpx
+
+    try:
+        import openai
+    except ImportError:  # pragma: no cover - langchain-openai depends on it
+        openai = None
+    if openai is not None:
+        if isinstance(err, openai.APITimeoutError):
+            return f"timed out after {timeout:g} s"
+        if isinstance(err, openai.APIStatusError):
+            return f"HTTP error {err.status_code}"
+        if isinstance(err, openai.APIConnectionError):
+            return "connection failed"
+    if isinstance(err, (httpx.TimeoutException, TimeoutError)):
+        return f"timed out after {timeout:g} s"
+    if isinstance(err, httpx.HTTPStatusError):
+        return f"HTTP error {err.response.status_code}"
+    if isinstance(err, (httpx.ConnectError, ConnectionError)):
+        return "connection refused"
+    if isinstance(err, LLMError):
+        return str(err)
+    status = getattr(err, "status_code", None)
+    if status:
+        return f"HTTP error {status}"
+    return f"{type(err).__name__}: {err}"[:120] if str(err) else type(err).__name__
+
+
+def _is_outage(err: BaseException) -> bool:
+    """Connection failures and timeouts: worth skipping the model for a while."""
+    import httpx
+
+    try:
+        import openai
+
+        if isinstance(err, (openai.APIConnectionError, openai.APITimeoutError)):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    return isinstance(err, (httpx.TransportError, ConnectionError, TimeoutError))
