@@ -1,0 +1,408 @@
+"""The LLM path without a real model: backends, the grounding guard and the LLM
+responder, driven by LangChain's fake chat models over a real seed index."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from tutor.errors import LLMError
+from tutor.guard import guard, parse_citations, question_premise, split_answer
+from tutor.llm_backends import PLACEHOLDER_API_KEY, make_chat_model, parse_spec
+from tutor.reply import Reply
+from tutor.responders.llm import UNAVAILABLE, UNSUPPORTED, LLMResponder, failure_reason, passage_citations
+
+QUESTION = "What does Kotter say management copes with?"
+SUPPORTED = "Management, Kotter argues, copes with complexity."
+PLANTED = "Kotter won the Nobel Prize in 1990 for inventing management."
+SWAPPED = "Leadership copes with complexity."
+
+
+# ---- fixtures -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def passages(engine):
+    """The retrieved passages for QUESTION, numbered as the LLM sees them."""
+    retrieval = engine.retriever.search(QUESTION, k=4)
+    assert retrieval.covered
+    return passage_citations(retrieval)
+
+
+@pytest.fixture(scope="module")
+def numbers(passages):
+    """n of the passage that states SUPPORTED, and of one that says nothing like it."""
+    good = next(p.n for p in passages if "copes with complexity" in p.text)
+    other = next(p.n for p in passages if "complexity" not in p.text and "Kotter" not in p.text)
+    return good, other
+
+
+def fake(*answers: str) -> GenericFakeChatModel:
+    return GenericFakeChatModel(messages=iter([AIMessage(content=a) for a in answers]))
+
+
+def run(responder: LLMResponder, question: str = QUESTION, **kw) -> tuple[list[str], Reply]:
+    events = list(responder.stream_explain(question, doc_id=None, k=4, history=kw.get("history", [])))
+    deltas = [e for e in events if isinstance(e, str)]
+    replies = [e for e in events if isinstance(e, Reply)]
+    assert len(replies) == 1 and events[-1] is replies[0]
+    return deltas, replies[0]
+
+
+class CountingModel:
+    """A hand-written fake: records calls, then fails or answers as queued."""
+
+    def __init__(self, *outcomes):
+        self.outcomes = list(outcomes)
+        self.calls = 0
+
+    def stream(self, messages):
+        self.calls += 1
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        yield from (AIMessage(content=w + " ") for w in outcome.split())
+
+
+# ---- backends -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "spec,expected",
+    [
+        ("openai:gpt-4o-mini", ("openai", "gpt-4o-mini")),
+        ("OLLAMA: llama3.2 ", ("ollama", "llama3.2")),
+        ("gguf:/models/a:b.gguf", ("gguf", "/models/a:b.gguf")),
+    ],
+)
+def test_parse_spec(spec, expected):
+    assert parse_spec(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["anthropic:claude", "gpt-4o", "", "llamacpp:/x.gguf"])
+def test_unknown_provider_names_the_accepted_ones(spec):
+    with pytest.raises(ValueError, match="openai, ollama, gguf"):
+        make_chat_model(spec, timeout=1)
+
+
+def test_a_spec_without_model_is_rejected():
+    with pytest.raises(ValueError, match="names no model"):
+        parse_spec("ollama:")
+
+
+def test_missing_gguf_file_raises_llm_error_naming_the_path(tmp_path):
+    missing = tmp_path / "nope" / "model.gguf"
+    with pytest.raises(LLMError, match=str(missing)):
+        make_chat_model(f"gguf:{missing}", timeout=1)
+
+
+def test_openai_model_honours_base_url_and_works_without_a_key(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    model = make_chat_model("openai:local-model", timeout=3.5, max_tokens=64)
+    assert model.openai_api_base == "http://127.0.0.1:9/v1"
+    assert model.openai_api_key.get_secret_value() == PLACEHOLDER_API_KEY
+    assert (model.model_name, model.request_timeout, model.max_retries, model.max_tokens) == ("local-model", 3.5, 0, 64)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-real")
+    assert make_chat_model("openai:m", timeout=1).openai_api_key.get_secret_value() == "sk-real"
+
+
+def test_ollama_model_gets_a_timeout(monkeypatch):
+    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
+    model = make_chat_model("ollama:llama3.2", timeout=2.0, max_tokens=32)
+    assert (model.model, model.base_url, model.client_kwargs, model.num_predict) == (
+        "llama3.2", "http://127.0.0.1:9", {"timeout": 2.0}, 32,
+    )
+
+
+def test_a_dead_openai_server_fails_fast_with_a_short_reason(monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")  # discard port: refused
+    model = make_chat_model("openai:m", timeout=2)
+    with pytest.raises(Exception) as info:
+        list(model.stream([("user", "hi")]))
+    assert failure_reason(info.value, 2) == "connection failed"
+
+
+_REQ = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+
+
+@pytest.mark.parametrize(
+    "err,reason",
+    [
+        (openai.APITimeoutError(request=_REQ), "timed out after 5 s"),
+        (openai.InternalServerError("boom", response=httpx.Response(500, request=_REQ), body=None), "HTTP error 500"),
+        (openai.APIConnectionError(request=_REQ), "connection failed"),
+        (httpx.ConnectError("refused"), "connection refused"),
+        (httpx.ReadTimeout("slow"), "timed out after 5 s"),
+        (TimeoutError("no complete answer"), "timed out after 5 s"),
+        (LLMError("empty output"), "empty output"),
+        (RuntimeError("weird"), "RuntimeError: weird"),
+    ],
+)
+def test_failure_reasons_are_short(err, reason):
+    assert failure_reason(err, 5) == reason
+
+
+# ---- the guard ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer,expected",
+    [
+        ("A is b. [1] C is d. [2]", [("A is b.", (1,)), ("C is d.", (2,))]),
+        ("A is b [1][3]. C is d [2, 3].", [("A is b.", (1, 3)), ("C is d.", (2, 3))]),
+        ("- A is b. [1]\n- What next?", [("A is b.", (1,)), ("What next?", ())]),
+        ("1. **A** is b [passage 2].", [("A is b.", (2,))]),
+        ("[1]", []),
+    ],
+)
+def test_split_answer_parses_markers_and_lists(answer, expected):
+    assert [(s.text, s.cites) for s in split_answer(answer)] == expected
+
+
+def test_parse_citations_identity_on_clean_text():
+    assert parse_citations(SUPPORTED) == (SUPPORTED, [])
+
+
+def test_guard_keeps_the_supported_sentence_and_drops_the_planted_one(engine, passages, numbers):
+    good, _ = numbers
+    result = guard(f"{SUPPORTED} [{good}] {PLANTED} [{good}]", passages, engine.scorer)
+    assert result.kept_sentences == [(SUPPORTED, [good])]
+    assert [s for s, _ in result.dropped] == [PLANTED]
+    assert PLANTED not in result.text and result.text == f"{SUPPORTED} [{good}]"
+    assert result.grounded
+
+
+def test_guard_drops_a_role_swap(engine, passages, numbers):
+    good, _ = numbers
+    result = guard(f"{SWAPPED} [{good}]", passages, engine.scorer)
+    assert result.kept_sentences == [] and not result.grounded
+    assert result.dropped[0][0] == SWAPPED
+
+
+def test_guard_repoints_a_wrong_citation(engine, passages, numbers):
+    good, other = numbers
+    result = guard(f"{SUPPORTED} [{other}]", passages, engine.scorer)
+    assert result.kept_sentences == [(SUPPORTED, [good])]
+    assert result.repaired == [(SUPPORTED, [other], [good])]
+
+
+def test_guard_cites_an_uncited_supported_sentence(engine, passages, numbers):
+    good, _ = numbers
+    result = guard(SUPPORTED, passages, engine.scorer)
+    assert result.kept_sentences == [(SUPPORTED, [good])]
+
+
+def test_guard_repoints_a_citation_to_a_passage_that_does_not_exist(engine, passages, numbers):
+    good, _ = numbers
+    result = guard(f"{SUPPORTED} [42]", passages, engine.scorer)
+    assert result.kept_sentences == [(SUPPORTED, [good])]
+
+
+def test_guard_keeps_one_plain_question_at_the_end(engine, passages, numbers):
+    good, _ = numbers
+    answer = f"What do you think? {SUPPORTED} [{good}] How would you apply this at work?"
+    result = guard(answer, passages, engine.scorer)
+    assert result.question == "How would you apply this at work?"
+    assert result.text == f"{SUPPORTED} [{good}]\n\nHow would you apply this at work?"
+    assert ("What do you think?", "only one follow-up question is kept") in result.dropped
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Since leadership copes with complexity, what does management do?",
+        "Isn't it true that leadership copes with complexity?",
+    ],
+)
+def test_guard_drops_a_question_that_smuggles_an_unsupported_claim(engine, passages, numbers, question):
+    good, _ = numbers
+    result = guard(f"{SUPPORTED} [{good}] {question}", passages, engine.scorer)
+    assert result.question is None
+    assert result.dropped[0][0] == question and "unsupported" in result.dropped[0][1]
+
+
+def test_question_premise_of_a_supported_claim_is_kept(engine, passages, numbers):
+    good, _ = numbers
+    q = "Since management copes with complexity, what does leadership cope with?"
+    assert question_premise(q) == "management copes with complexity."
+    assert guard(f"{SUPPORTED} [{good}] {q}", passages, engine.scorer).question == q
+
+
+def test_guard_with_nothing_supported_is_not_grounded(engine, passages):
+    result = guard(f"{PLANTED} What do you think?", passages, engine.scorer)
+    assert not result.grounded and result.question is None and result.text == ""
+
+
+# ---- the responder ---------------------------------------------------------------
+
+
+def test_streams_deltas_then_the_guarded_reply(engine, numbers):
+    good, _ = numbers
+    raw = f"{SUPPORTED} [{good}] {PLANTED} [{good}] What does leadership cope with, then?"
+    deltas, reply = run(LLMResponder(fake(raw), engine, timeout=5))
+    assert len(deltas) > 1 and "".join(deltas) == raw
+    assert reply.responder == "llm" and not reply.declined and reply.mode == "explain"
+    assert reply.answer == f"{SUPPORTED} [{good}]\n\nWhat does leadership cope with, then?"
+    assert PLANTED not in reply.answer
+    assert reply.notice == "Removed 1 sentence of the LLM's answer that the article does not support."
+    assert [c.n for c in reply.citations] == [good]
+    cited = reply.citations[0]
+    assert "copes with complexity" in cited.text and cited.highlights
+    doc = engine.documents[cited.doc_id].text
+    assert any("copes with complexity" in doc[a:b] for a, b in cited.highlights)
+    assert reply.sentences == [(SUPPORTED, [good])]
+
+
+def test_wrong_citation_is_repaired_in_the_reply(engine, numbers):
+    good, other = numbers
+    _, reply = run(LLMResponder(fake(f"{SUPPORTED} [{other}] Why might that be?"), engine, timeout=5))
+    assert reply.answer.startswith(f"{SUPPORTED} [{good}]")
+    assert [c.n for c in reply.citations] == [good] and reply.notice is None
+
+
+def test_a_missing_follow_up_question_is_added_from_the_grounded_tutor(engine, numbers):
+    good, _ = numbers
+    _, reply = run(LLMResponder(fake(f"{SUPPORTED} [{good}]"), engine, timeout=5))
+    body, follow = reply.answer.split("\n\n")
+    assert body == f"{SUPPORTED} [{good}]" and follow.startswith("Think further:")
+
+
+def test_failure_mid_stream_falls_back_to_grounded_with_notice(engine):
+    model = FakeListChatModel(responses=[f"{SUPPORTED} [1] And more."], error_on_chunk_number=12)
+    deltas, reply = run(LLMResponder(model, engine, timeout=5))
+    assert "".join(deltas) == SUPPORTED[:12]  # tokens already shown before the failure
+    assert reply.responder == "grounded"
+    assert reply.notice == UNAVAILABLE.format(reason="FakeListChatModelError")
+    assert reply.answer == engine.grounded.explain(QUESTION, k=4).answer
+    assert reply.citations and not reply.declined
+
+
+@pytest.mark.parametrize(
+    "error,reason",
+    [
+        (httpx.ConnectError("[Errno 111] Connection refused"), "connection refused"),
+        (openai.APITimeoutError(request=_REQ), "timed out after 5 s"),
+        (openai.InternalServerError("boom", response=httpx.Response(503, request=_REQ), body=None), "HTTP error 503"),
+    ],
+)
+def test_failure_before_streaming_falls_back(engine, error, reason):
+    deltas, reply = run(LLMResponder(CountingModel(error), engine, timeout=5))
+    assert deltas == [] and reply.responder == "grounded"
+    assert reply.notice == f"The LLM was unavailable ({reason}); the grounded tutor answered."
+
+
+def test_empty_output_falls_back(engine):
+    deltas, reply = run(LLMResponder(CountingModel("   "), engine, timeout=5))
+    assert reply.responder == "grounded" and reply.notice == UNAVAILABLE.format(reason="empty output")
+
+
+def test_a_slow_model_is_cut_off_by_the_deadline(engine):
+    model = FakeListChatModel(responses=[SUPPORTED * 3], sleep=0.02)
+    deltas, reply = run(LLMResponder(model, engine, timeout=0.3))
+    assert 0 < len(deltas) < len(SUPPORTED * 3)
+    assert reply.responder == "grounded" and reply.notice == UNAVAILABLE.format(reason="timed out after 0.3 s")
+
+
+def test_an_answer_with_nothing_supported_falls_back(engine):
+    _, reply = run(LLMResponder(fake(f"{PLANTED} [1] {SWAPPED} [1] Any questions?"), engine, timeout=5))
+    assert reply.responder == "grounded" and reply.notice == UNSUPPORTED
+    assert SWAPPED not in reply.answer and PLANTED not in reply.answer
+
+
+def test_an_uncovered_question_is_declined_without_asking_the_llm(engine):
+    model = CountingModel(SUPPORTED)
+    deltas, reply = run(LLMResponder(model, engine, timeout=5), "What is the boiling point of mercury in kelvin?")
+    assert model.calls == 0 and deltas == []
+    assert reply.declined and reply.responder == "llm" and reply.citations == []
+    assert reply.answer.startswith("The article doesn't cover that")
+
+
+def test_after_an_outage_the_model_is_skipped_during_the_cooldown(engine, numbers):
+    good, _ = numbers
+    model = CountingModel(httpx.ConnectError("refused"), f"{SUPPORTED} [{good}]")
+    responder = LLMResponder(model, engine, timeout=5, cooldown=60)
+    assert run(responder)[1].notice == UNAVAILABLE.format(reason="connection refused")
+    second = run(responder)[1]
+    assert model.calls == 1 and second.responder == "grounded"
+    assert second.notice == UNAVAILABLE.format(reason="connection refused")
+    responder.cooldown, responder._down = 0, None  # the server is back
+    assert run(responder)[1].responder == "llm" and model.calls == 2
+
+
+def test_prompt_sent_to_the_model_holds_passages_history_and_question(engine):
+    seen = []
+
+    class Recorder(CountingModel):
+        def stream(self, messages):
+            seen.append(messages)
+            return super().stream(messages)
+
+    history = [("learner", "What is management?"), ("tutor", "It copes with complexity. [1]"), ("learner", QUESTION)]
+    run(LLMResponder(Recorder(SUPPORTED), engine, timeout=5), history=history)
+    (system, user), = [tuple(m) for m in seen]
+    assert system[0] == "system" and user[0] == "user"
+    assert user[1].count("<passage n=") == 4
+    assert '<turn role="learner">What is management?</turn>' in user[1]
+    assert user[1].count(QUESTION) == 1  # the current question is not repeated as history
+
+
+# ---- rewrite ---------------------------------------------------------------------
+
+
+HISTORY = [("learner", "What does Kotter say management copes with?"), ("tutor", "Complexity. [1]")]
+
+
+def test_rewrite_through_the_llm(engine):
+    model = FakeListChatModel(responses=['Stand-alone question: "What does Kotter say leadership copes with?"'])
+    assert LLMResponder(model, engine).rewrite("And leadership?", HISTORY) == "What does Kotter say leadership copes with?"
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        FakeListChatModel(responses=["Bananas are yellow."]),  # unrelated: not a rewrite
+        FakeListChatModel(responses=[""]),
+        FakeListChatModel(responses=["What does leadership cope with?"], error_on_chunk_number=3),
+    ],
+)
+def test_rewrite_falls_back_to_the_deterministic_rewrite(engine, model):
+    from tutor.followup import rewrite
+
+    expected = rewrite("And leadership?", HISTORY[0][1], engine.index.embedder.embed)
+    assert LLMResponder(model, engine, cooldown=0).rewrite("And leadership?", HISTORY) == expected
+    assert "leadership" in expected.lower()
+
+
+def test_session_uses_the_llm_for_rewrite_and_explain(engine, numbers):
+    from tutor.session import Session
+
+    good, _ = numbers
+    model = FakeListChatModel(responses=[
+        f"{SUPPORTED} [{good}] What about leadership?",
+        "What does Kotter say leadership copes with?",
+        "In contrast, leadership copes with change. [1]",
+    ])
+    session = Session(engine, llm=LLMResponder(model, engine, timeout=5))
+    first = session.send(QUESTION)
+    assert first.responder == "llm" and first.answer.startswith(SUPPORTED)
+    pieces = list(session.stream("And leadership?"))
+    assert sum(isinstance(p, str) for p in pieces) > 1
+    second = pieces[-1]
+    assert session.history[-2].resolved == "What does Kotter say leadership copes with?"
+    assert second.responder == "llm" and "copes with change" in second.answer
+
+
+def test_session_open_builds_the_llm_responder_from_settings(fresh_home, tmp_path):
+    from tutor.config import Settings
+    from tutor.session import Session
+
+    with pytest.raises(LLMError, match="missing.gguf"):
+        Session.open(Settings(home=fresh_home, llm=f"gguf:{tmp_path / 'missing.gguf'}"))
+    with pytest.raises(ValueError, match="openai, ollama, gguf"):
+        Session.open(Settings(home=fresh_home, llm="bogus:model"))
+    session = Session.open(Settings(home=fresh_home, llm="openai:whatever", llm_timeout=2.0))
+    assert isinstance(session.llm, LLMResponder) and session.llm.timeout == 2.0
