@@ -7,6 +7,12 @@ its heading path, the number of its first paragraph and its character offsets
 into `Document.text`, so `doc.text[c.start:c.end] == c.text` always holds and a
 citation can highlight the exact span.
 
+LangChain's splitter only overlaps pieces smaller than the overlap, and article
+sentences are often longer, so paragraph-sized chunks would not overlap at all.
+We therefore add the overlap ourselves at sentence granularity: a chunk that
+does not already overlap its predecessor in the same section starts with the
+predecessor's last sentence when that sentence fits in `overlap` characters.
+
 Deliberate simplification: chunk size is counted in characters (about 4.5 per
 token for English prose), not model tokens; it keeps chunking independent of the
 embedder.
@@ -22,9 +28,10 @@ from dataclasses import dataclass
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from tutor.corpus import Document
+from tutor.text import split_sentences
 
 CHUNK_CHARS = 420
-CHUNK_OVERLAP = 90
+CHUNK_OVERLAP = 160
 _SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
 
 
@@ -108,10 +115,14 @@ def chunk_document(
     for path, paras in _sections(doc):
         sec_start, sec_end = paras[0][0], paras[-1][1]
         section = doc.text[sec_start:sec_end]
+        previous: tuple[int, int] | None = None
         for piece in splitter.create_documents([section]):
-            text = piece.page_content
             start = sec_start + piece.metadata["start_index"]
-            end = start + len(text)
+            end = start + len(piece.page_content)
+            if previous is not None and start >= previous[1]:
+                start = _overlap_start(doc.text, previous, start, overlap)
+            previous = (start, end)
+            text = doc.text[start:end]
             assert doc.text[start:end] == text, "chunk offsets must map back to the text"
             paragraph = sum(1 for s in para_starts if s <= start)
             chunks.append(
@@ -127,6 +138,15 @@ def chunk_document(
                 )
             )
     return chunks
+
+
+def _overlap_start(text: str, previous: tuple[int, int], start: int, overlap: int) -> int:
+    """Start of the previous chunk's last sentence if it is short enough to repeat."""
+    sentences = split_sentences(text[previous[0] : previous[1]], offset=previous[0])
+    if len(sentences) < 2:
+        return start
+    last = sentences[-1]
+    return last.start if last.end - last.start <= overlap else start
 
 
 def _chunk_id(doc_id: str, start: int, end: int, text: str) -> str:

@@ -22,7 +22,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -80,6 +81,20 @@ def make_client(settings: Settings):
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+@contextmanager
+def store_errors(where: str, action: str) -> Iterator[None]:
+    """Turn any failure of the vector store into one typed, one-line error."""
+    try:
+        yield
+    except TutorError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise IndexBrokenError(
+            f"{action} failed for the index at {where} ({_first_line(exc)}); "
+            "check that the Chroma server is up, or run `tutor ingest --rebuild`"
+        ) from None
 
 
 def text_hash(text: str) -> str:
@@ -270,6 +285,8 @@ class Index:
         loaded = self._load_sources(paths, report)
         report.documents = len(loaded)
 
+        if rebuild:
+            self._reset_store()
         old = None if rebuild else self._current_or_none()
         model_id, dim = self.embedder.model_id, self.embedder.dim
         if old is not None and old.model_id != model_id:
@@ -310,18 +327,28 @@ class Index:
 
         if report.chunks_added or report.chunks_removed or docs_changed:
             if docs or old is not None:
-                self._publish(docs, old, old_chunks, model_id, dim, report, progress)
-        self._collect_garbage()
+                with store_errors(self._where(), "writing"):
+                    self._publish(docs, old, old_chunks, model_id, dim, report, progress)
+        with store_errors(self._where(), "cleaning up"):
+            self._collect_garbage()
         report.seconds = time.perf_counter() - started
         return report
 
     def _current_or_none(self) -> Snapshot | None:
+        pointer = self._pointer()
+        return self._load(pointer) if pointer else None
+
+    def _reset_store(self) -> None:
+        """For --rebuild: an embedded store that cannot even be opened is moved aside."""
+        if self.settings.chroma_url:
+            return
         try:
-            pointer = self._pointer()
-            return self._load(pointer) if pointer else None
+            self._pointer()
         except IndexBrokenError:
-            log.warning("current index unreadable; rebuilding from scratch")
-            return None
+            aside = self.settings.index_dir.with_name(f"index.broken-{int(time.time())}")
+            self.settings.index_dir.rename(aside)
+            log.warning("moved the unreadable index to %s", aside)
+            self._client = None
 
     def _load_sources(self, paths, report: IngestReport) -> list[tuple[Document, str | None]]:
         from tutor.questions import bank_path_for, load_bank
@@ -359,6 +386,30 @@ class Index:
         docs_col = self.client.create_collection(
             f"docs_{version}", embedding_function=None, metadata={"schema": SCHEMA}
         )
+        try:
+            self._fill(chunks_col, docs_col, docs, old, old_chunks, dim, progress)
+        except BaseException:
+            for name in (f"chunks_{version}", f"docs_{version}"):
+                try:
+                    self.client.delete_collection(name)
+                except Exception:  # noqa: BLE001 - the store may be down; GC retries later
+                    pass
+            raise
+        pointer = self.client.get_or_create_collection(POINTER, embedding_function=None)
+        previous = (pointer.metadata or {}).get("current")
+        pointer.modify(
+            metadata={
+                "current": version,
+                "previous": previous or "",
+                "model_id": model_id,
+                "dim": dim,
+                "schema": SCHEMA,
+                "published": time.time(),
+            }
+        )
+
+    def _fill(self, chunks_col, docs_col, docs, old, old_chunks, dim, progress) -> None:
+        """Write every chunk (reusing unchanged embeddings) and every document."""
         all_chunks = [c for _, chunks in docs.values() for c in chunks]
         total, done = len(all_chunks), 0
         doc_vectors: dict[str, list[np.ndarray]] = {}
@@ -391,18 +442,6 @@ class Index:
                 metas.append(_doc_metadata(stored))
                 vecs.append(mean / (np.linalg.norm(mean) or 1.0))
             docs_col.add(ids=ids, documents=texts, metadatas=metas, embeddings=np.asarray(vecs))
-        pointer = self.client.get_or_create_collection(POINTER, embedding_function=None)
-        previous = (pointer.metadata or {}).get("current")
-        pointer.modify(
-            metadata={
-                "current": version,
-                "previous": previous or "",
-                "model_id": model_id,
-                "dim": dim,
-                "schema": SCHEMA,
-                "published": time.time(),
-            }
-        )
 
     def _collect_garbage(self) -> None:
         """Delete versions older than the previous one, and orphans of failed ingests."""

@@ -21,7 +21,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from tutor.chunking import Chunk
-from tutor.index import Index, Snapshot
+from tutor.index import Index, Snapshot, store_errors
 from tutor.text import content_terms
 
 RRF_K = 60
@@ -128,9 +128,10 @@ class HybridRetriever:
     def _dense(self, snapshot: Snapshot, qvec: np.ndarray, doc_id: str | None) -> list[int]:
         n = min(self.candidates, len(snapshot.chunks))
         where = {"doc_id": doc_id} if doc_id else None
-        res = snapshot.collection.query(
-            query_embeddings=[qvec], n_results=n, where=where, include=["distances"]
-        )
+        with store_errors(self.index.settings.chroma_url or str(self.index.settings.index_dir), "searching"):
+            res = snapshot.collection.query(
+                query_embeddings=[qvec], n_results=n, where=where, include=["distances"]
+            )
         return [snapshot.position[i] for i in res["ids"][0] if i in snapshot.position]
 
     def _mmr(self, snapshot: Snapshot, cand: list[int], fused: dict[int, float], k: int) -> list[int]:
