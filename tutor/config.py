@@ -45,6 +45,9 @@ class Settings:
         default_factory=lambda: float(os.environ.get("TUTOR_LLM_TIMEOUT") or 30.0)
     )
 
+    def __post_init__(self):
+        object.__setattr__(self, "home", Path(self.home).expanduser())
+
     @property
     def index_dir(self) -> Path:
         return self.home / "index"

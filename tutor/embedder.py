@@ -60,11 +60,19 @@ class Embedder:
         )
         self.dim = int(dimension())
         self._lock = threading.Lock()
+        import torch
+
+        self._threads = torch.get_num_threads()
 
     def embed(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
         with self._lock:
+            # One thread for a handful of short texts: as fast when idle, far
+            # steadier on a busy machine; all cores for batches.
+            torch.set_num_threads(1 if len(texts) <= 8 else self._threads)
             vecs = self._model.encode(
                 texts,
                 batch_size=batch_size,

@@ -1,5 +1,6 @@
-"""Hybrid retrieval: dense (Chroma) + BM25 over the same chunks, fused with
-reciprocal rank fusion, diversified with maximal marginal relevance, and gated
+"""Hybrid retrieval: dense (Chroma) + BM25 over the same chunks, plus each
+candidate's best-matching sentence, fused by a weighted sum of calibrated
+scores (cosines and BM25 scaled to the best candidate), diversified with maximal marginal relevance, and gated
 by a relevance floor that decides whether the article covers a question at all.
 
 Deliberate simplifications: BM25 runs in memory over the whole snapshot (built
@@ -10,6 +11,7 @@ questions, with a lexical rescue for short keyword questions.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,11 +24,13 @@ from pydantic import ConfigDict
 
 from tutor.chunking import Chunk
 from tutor.index import Index, Snapshot, store_errors
-from tutor.text import content_terms
+from tutor.text import Span, content_terms, split_sentences
 
-RRF_K = 60
-DENSE_FLOOR = 0.30  # best chunk cosine below this: the article does not cover the question
-LEXICAL_RESCUE = 0.22  # ...unless the dense score is at least this and key terms match well
+W_CHUNK, W_SENTENCE, W_LEXICAL = 0.3, 0.55, 0.15
+DENSE_FLOOR = 0.40  # best chunk/sentence cosine below this: the article does not cover it
+LEXICAL_RESCUE = 0.30  # ...unless the cosine is at least this and its key terms all match
+UNKNOWN_SHARE = 0.5  # a question whose key terms the articles mostly never use...
+UNKNOWN_FLOOR = 0.60  # ...needs a clearly higher cosine to count as covered
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,47 @@ class Retrieval:
     snapshot: Snapshot
 
 
+class SentenceCache:
+    """Sentence spans and embeddings of chunks, per index version.
+
+    Retrieval ranks chunks also by their best sentence, and the grounded
+    responder picks sentences; both read from here, so a warm question costs
+    one query embedding."""
+
+    def __init__(self, embedder, max_items: int = 100_000):
+        self.embedder = embedder
+        self.max_items = max_items
+        self._spans: dict[tuple[str, str], list[Span]] = {}
+        self._vecs: dict[tuple, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def spans(self, version: str, chunk: Chunk) -> list[Span]:
+        key = (version, chunk.chunk_id)
+        spans = self._spans.get(key)
+        if spans is None:
+            spans = [
+                s for s in split_sentences(chunk.text, offset=chunk.start)
+                if len(content_terms(s.text)) >= 2
+            ]
+            self._spans[key] = spans
+        return spans
+
+    def vectors(self, version: str, items: list[tuple[str, Span]]) -> np.ndarray:
+        keys = [(version, doc, s.start, s.end) for doc, s in items]
+        with self._lock:
+            missing = {k: s.text for k, (_, s) in zip(keys, items, strict=True) if k not in self._vecs}
+        if missing:
+            vecs = self.embedder.embed(list(missing.values()))
+            with self._lock:
+                if len(self._vecs) + len(missing) > self.max_items:
+                    self._vecs.clear()
+                self._vecs.update(zip(missing, vecs, strict=True))
+        with self._lock:
+            if not keys:
+                return np.zeros((0, self.embedder.dim), dtype=np.float32)
+            return np.stack([self._vecs[k] for k in keys])
+
+
 class _Bm25:
     """BM25 over a snapshot's chunks, keyed by the snapshot version."""
 
@@ -55,13 +100,20 @@ class _Bm25:
         self.model = bm25s.BM25()
         corpus = [content_terms(c.text + " " + " ".join(c.heading_path)) or ["_"] for c in snapshot.chunks]
         self.model.index(corpus, show_progress=False)
+        self.vocabulary = {t for terms in corpus for t in terms}
+
+    def unknown_share(self, terms: list[str]) -> float:
+        """Share of the query's content terms that no chunk contains."""
+        if not terms:
+            return 0.0
+        return sum(1 for t in set(terms) if t not in self.vocabulary) / len(set(terms))
 
     def scores(self, terms: list[str]) -> np.ndarray:
         return np.asarray(self.model.get_scores(terms), dtype=np.float32)
 
 
 class HybridRetriever:
-    """Dense + BM25 + RRF + MMR with a relevance floor."""
+    """Dense + best sentence + BM25, score fusion, MMR, and a relevance floor."""
 
     def __init__(
         self,
@@ -77,6 +129,7 @@ class HybridRetriever:
         self.mmr_lambda = mmr_lambda
         self.floor = floor
         self._bm25: _Bm25 | None = None
+        self.sentences = SentenceCache(index.embedder)
 
     def _bm25_for(self, snapshot: Snapshot) -> _Bm25:
         if self._bm25 is None or self._bm25.version != snapshot.version:
@@ -99,31 +152,53 @@ class HybridRetriever:
         bm25 = np.where(allowed, bm25, 0.0)
         lexical_rank = [int(i) for i in np.argsort(-bm25)[: self.candidates] if bm25[i] > 0]
 
-        fused: dict[int, float] = {}
-        for ranking in (dense_rank, lexical_rank):
-            for r, i in enumerate(ranking):
-                fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + r + 1)
-        if not fused:
+        pool = list(dict.fromkeys(dense_rank + lexical_rank))
+        if not pool:
             return Retrieval(query, [], False, 0.0, qvec, snapshot)
+        best_sentence = self._best_sentence(snapshot, pool, qvec)
 
+        # Score fusion: cosine of the chunk, of its best sentence, and BM25
+        # scaled to the best candidate. Unlike rank fusion it keeps how much
+        # better one passage is, which matters on short, single-topic articles.
+        top_bm25 = float(bm25.max()) or 1.0
+        chunk_dense = {i: float(snapshot.embeddings[i] @ qvec) for i in pool}
+        fused = {
+            i: W_CHUNK * chunk_dense[i] + W_SENTENCE * best_sentence[i] + W_LEXICAL * float(bm25[i]) / top_bm25
+            for i in pool
+        }
         cand = list(fused)
         dense = snapshot.embeddings[cand] @ qvec
-        top_bm25 = float(bm25.max()) or 1.0
         picked = self._mmr(snapshot, cand, fused, k)
         hits = [
             Hit(
                 chunk=snapshot.chunks[i],
-                score=round(fused[i] * (RRF_K + 1) / 2, 4),
+                score=round(fused[i], 4),
                 dense=float(dense[cand.index(i)]),
                 lexical=float(bm25[i] / top_bm25),
             )
             for i in picked
         ]
-        best_dense = float(dense.max())
-        covered = best_dense >= self.floor or (
+        best_dense = max(float(dense.max()), max(best_sentence.values()))
+        unknown = self._bm25_for(snapshot).unknown_share(terms)
+        covered = (best_dense >= self.floor or (
             best_dense >= LEXICAL_RESCUE and _term_coverage(terms, hits) >= 0.75
-        )
+        )) and not (unknown >= UNKNOWN_SHARE and best_dense < UNKNOWN_FLOOR)
         return Retrieval(query, hits, covered, best_dense, qvec, snapshot)
+
+    def _best_sentence(self, snapshot: Snapshot, pool: list[int], qvec: np.ndarray) -> dict[int, float]:
+        """Each candidate chunk's best sentence similarity to the query."""
+        items, owner = [], []
+        for i in pool:
+            chunk = snapshot.chunks[i]
+            for span in self.sentences.spans(snapshot.version, chunk):
+                items.append((chunk.doc_id, span))
+                owner.append(i)
+        best = {i: -1.0 for i in pool}
+        if items:
+            sims = self.sentences.vectors(snapshot.version, items) @ qvec
+            for i, sim in zip(owner, sims, strict=True):
+                best[i] = max(best[i], float(sim))
+        return best
 
     def _dense(self, snapshot: Snapshot, qvec: np.ndarray, doc_id: str | None) -> list[int]:
         n = min(self.candidates, len(snapshot.chunks))
@@ -135,20 +210,27 @@ class HybridRetriever:
         return [snapshot.position[i] for i in res["ids"][0] if i in snapshot.position]
 
     def _mmr(self, snapshot: Snapshot, cand: list[int], fused: dict[int, float], k: int) -> list[int]:
-        """Maximal marginal relevance over fused scores: relevant but not redundant."""
-        best = max(fused.values())
-        rel = {i: fused[i] / best for i in cand}
+        """Maximal marginal relevance: relevant, but no near-duplicates of what is picked.
+
+        Relevance is the fused score scaled to 0..1 over the candidates; redundancy
+        counts only near-duplicates (shared characters, or cosine above 0.85),
+        because passages of one article are all on the same topic."""
+        lo, hi = min(fused.values()), max(fused.values())
+        rel = {i: (fused[i] - lo) / ((hi - lo) or 1.0) for i in cand}
         picked: list[int] = []
         pool = sorted(cand, key=lambda i: -rel[i])
         while pool and len(picked) < k:
             if not picked:
                 choice = pool[0]
             else:
-                sims = snapshot.embeddings[pool] @ snapshot.embeddings[picked].T
-                redundancy = sims.max(axis=1)
-                overlap = np.array([_overlap(snapshot.chunks[i], [snapshot.chunks[j] for j in picked]) for i in pool])
+                sims = (snapshot.embeddings[pool] @ snapshot.embeddings[picked].T).max(axis=1)
                 gain = [
-                    self.mmr_lambda * rel[i] - (1 - self.mmr_lambda) * max(redundancy[n], overlap[n])
+                    self.mmr_lambda * rel[i]
+                    - (1 - self.mmr_lambda)
+                    * max(
+                        float(np.clip((sims[n] - 0.85) / 0.15, 0, 1)),
+                        _overlap(snapshot.chunks[i], [snapshot.chunks[j] for j in picked]),
+                    )
                     for n, i in enumerate(pool)
                 ]
                 choice = pool[int(np.argmax(gain))]
@@ -168,10 +250,11 @@ def _overlap(chunk: Chunk, others: list[Chunk]) -> float:
 
 
 def _term_coverage(terms: list[str], hits: list[Hit]) -> float:
+    """The largest share of the query's content terms found in one retrieved chunk."""
     if not terms or not hits:
         return 0.0
-    text_terms = set(content_terms(hits[0].chunk.text))
-    return sum(1 for t in set(terms) if t in text_terms) / len(set(terms))
+    wanted = set(terms)
+    return max(len(wanted & set(content_terms(h.chunk.text))) / len(wanted) for h in hits)
 
 
 class TutorRetriever(BaseRetriever):

@@ -8,14 +8,11 @@ index version, so a warm question costs one query embedding.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
-import numpy as np
-
 from tutor.reply import Citation
-from tutor.retrieve import Hit, Retrieval
-from tutor.text import Span, content_terms, split_sentences
+from tutor.retrieve import Hit, Retrieval, SentenceCache
+from tutor.text import Span, content_terms
 
 MAX_SENTENCES = 4
 
@@ -32,51 +29,22 @@ class Evidence:
     score: float
 
 
-class SentenceCache:
-    """Embeddings of passage sentences, keyed by (version, doc, offsets)."""
-
-    def __init__(self, embedder, max_items: int = 50_000):
-        self.embedder = embedder
-        self.max_items = max_items
-        self._vecs: dict[tuple, np.ndarray] = {}
-        self._lock = threading.Lock()
-
-    def vectors(self, version: str, items: list[tuple[str, Span]]) -> np.ndarray:
-        keys = [(version, doc, s.start, s.end) for doc, s in items]
-        with self._lock:
-            missing = [(k, s.text) for k, (_, s) in zip(keys, items, strict=True) if k not in self._vecs]
-        if missing:
-            vecs = self.embedder.embed([t for _, t in missing])
-            with self._lock:
-                if len(self._vecs) + len(missing) > self.max_items:
-                    self._vecs.clear()
-                for (k, _), v in zip(missing, vecs, strict=True):
-                    self._vecs[k] = v
-        with self._lock:
-            return np.stack([self._vecs[k] for k in keys]) if keys else np.zeros((0, 1))
-
-
-def passage_sentences(retrieval: Retrieval) -> list[tuple[int, str, Span]]:
+def passage_sentences(retrieval: Retrieval, cache: SentenceCache) -> list[tuple[int, str, Span]]:
     """(hit index, doc_id, sentence span in doc offsets), each sentence once, body text only."""
     seen, out = set(), []
     for h, hit in enumerate(retrieval.hits):
         c = hit.chunk
-        for s in split_sentences(c.text, offset=c.start):
+        for s in cache.spans(retrieval.snapshot.version, c):
             key = (c.doc_id, s.start)
-            if key in seen or not _is_sentence(s.text):
-                continue
-            seen.add(key)
-            out.append((h, c.doc_id, s))
+            if key not in seen:
+                seen.add(key)
+                out.append((h, c.doc_id, s))
     return out
-
-
-def _is_sentence(text: str) -> bool:
-    return len(content_terms(text)) >= 2
 
 
 def rank_sentences(retrieval: Retrieval, cache: SentenceCache, query: str | None = None) -> list[Evidence]:
     """All passage sentences, best first."""
-    sents = passage_sentences(retrieval)
+    sents = passage_sentences(retrieval, cache)
     if not sents:
         return []
     vecs = cache.vectors(retrieval.snapshot.version, [(d, s) for _, d, s in sents])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 from tutor.reply import Reply
-from tutor.responders.evidence import SentenceCache, cite, rank_sentences, select_evidence
+from tutor.responders.evidence import cite, rank_sentences, select_evidence
 from tutor.retrieve import HybridRetriever, Retrieval
 from tutor.text import content_terms
 
@@ -24,7 +24,7 @@ class GroundedResponder:
         """`topics(doc_id)` lists what a document covers (for declines);
         `follow_up(doc_id, evidence)` proposes a question to think further."""
         self.retriever = retriever
-        self.cache = SentenceCache(retriever.index.embedder)
+        self.cache = retriever.sentences
         self._topics = topics
         self._follow_up = follow_up
 

@@ -70,12 +70,16 @@ class LLMResponder:
         self.last_guard: GuardResult | None = None
 
     @classmethod
-    def from_spec(cls, spec: str, engine, timeout: float = 30.0, **kwargs) -> LLMResponder:
+    def from_spec(
+        cls, spec: str, engine, timeout: float = 30.0, *, max_tokens: int | None = None,
+        cooldown: float = DEFAULT_COOLDOWN,
+    ) -> LLMResponder:
         """Build from `TUTOR_LLM`; raises ValueError for an unknown provider and
         LLMError for a missing GGUF file."""
-        from tutor.llm_backends import make_chat_model
+        from tutor.llm_backends import DEFAULT_MAX_TOKENS, make_chat_model
 
-        return cls(make_chat_model(spec, timeout), engine, timeout=timeout, spec=spec, **kwargs)
+        model = make_chat_model(spec, timeout, max_tokens=max_tokens or DEFAULT_MAX_TOKENS)
+        return cls(model, engine, timeout=timeout, spec=spec, cooldown=cooldown)
 
     # ---- explain ------------------------------------------------------------
     def stream_explain(
