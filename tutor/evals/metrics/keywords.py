@@ -1,0 +1,76 @@
+"""Keyword correctness: `must_include` and `must_not_include`.
+
+Matching is a case-insensitive substring test on the reply text, with
+whitespace and typographic quotes normalised; `"a|b"` in `must_include` accepts
+either alternative, and in `must_not_include` forbids both.
+
+Steps (each metric):
+1. check the inputs; an empty list means nothing to check;
+2. test every entry against the reply;
+3. must_include: value = entries found / entries, passes when all are found;
+   must_not_include: value = entries absent / entries, passes when none occurs.
+
+Not scored: a case without entries for that metric.
+"""
+
+from __future__ import annotations
+
+from tutor.evals.dataset import normalise
+from tutor.evals.metrics.base import MetricResult, not_scored, require, scored
+
+INCLUDE = "must_include"
+EXCLUDE = "must_not_include"
+
+
+def contains(text: str, entry: str) -> str | None:
+    """The alternative of `entry` found in `text`, or None.
+
+    >>> contains("Leadership copes with CHANGE.", "complexity|change")
+    'change'
+    """
+    hay = normalise(text).lower()
+    for alt in entry.split("|"):
+        alt = normalise(alt).lower()
+        if alt and alt in hay:
+            return alt
+    return None
+
+
+class MustInclude:
+    name = INCLUDE
+
+    def score(self, sample) -> MetricResult:
+        # step 1
+        require(sample, INCLUDE, "case", "answer")
+        entries = list(sample.case.must_include)
+        if not entries:
+            return not_scored(INCLUDE, "the case lists no must_include entries")
+        # step 2
+        missing = [e for e in entries if contains(sample.answer, e) is None]
+        # step 3
+        found = len(entries) - len(missing)
+        return scored(
+            INCLUDE, found / len(entries), not missing,
+            f"{found} of {len(entries)} found" + (f"; missing: {', '.join(missing)}" if missing else ""),
+            missing=missing,
+        )
+
+
+class MustNotInclude:
+    name = EXCLUDE
+
+    def score(self, sample, text: str | None = None) -> MetricResult:
+        # step 1
+        require(sample, EXCLUDE, "case", "answer")
+        entries = list(sample.case.must_not_include)
+        if not entries:
+            return not_scored(EXCLUDE, "the case lists no must_not_include entries")
+        # step 2
+        present = [e for e in entries if contains(text if text is not None else sample.answer, e)]
+        # step 3
+        absent = len(entries) - len(present)
+        return scored(
+            EXCLUDE, absent / len(entries), not present,
+            "none present" if not present else f"present: {', '.join(present)}",
+            present=present,
+        )
