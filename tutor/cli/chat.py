@@ -1,0 +1,144 @@
+"""`tutor chat`: a conversation in the terminal, or JSON lines for scripts.
+
+Interactive commands: /mode explain|socratic|quiz, /quiz, /progress, /sources,
+/reset, /help, /quit. With --json, each line of standard input is one learner
+message and each reply is one JSON line (the `tutor ask --json` object plus
+"assessment"); the conversation ends at end of input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from tutor.cli import app
+from tutor.cli.options import ChromaUrl, EmbeddingModel, Home, Json, Llm, settings
+from tutor.errors import MessageError
+
+HELP = """Commands:
+  /mode explain|socratic|quiz   switch how the tutor works with you
+  /quiz                         start the quiz on this article
+  /progress                     score and mastery per learning objective
+  /sources                      the passages cited in the last answer
+  /reset                        start a new conversation
+  /help                         this list
+  /quit                         leave (or Ctrl-D)"""
+
+
+@app.command()
+def chat(
+    mode: Annotated[str, typer.Option("--mode", help="explain | socratic | quiz")] = "explain",
+    doc: Annotated[str | None, typer.Option("--doc", help="The article (doc_id) to study.")] = None,
+    as_json: Json = False,
+    home: Home = None,
+    embedding_model: EmbeddingModel = None,
+    chroma_url: ChromaUrl = None,
+    llm: Llm = None,
+) -> None:
+    """Talk with the tutor: ask, be asked, get feedback."""
+    from tutor.session import MODES, Session
+
+    if mode not in MODES:
+        raise typer.BadParameter(f"'{mode}' is not one of: {', '.join(MODES)}", param_hint="--mode")
+    session = Session.open(settings(home, embedding_model, chroma_url, llm), mode=mode, doc_id=doc)
+    if as_json:
+        _json_loop(session)
+    else:
+        _interactive(session)
+
+
+def _json_loop(session) -> None:
+    for line in sys.stdin:
+        message = line.strip()
+        if not message:
+            continue
+        try:
+            reply = session.send(message)
+            out = reply.to_json(with_assessment=True)
+        except MessageError as exc:
+            out = {"error": str(exc)}
+        print(json.dumps(out), flush=True)
+
+
+def _interactive(session) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(highlight=False)
+    docs = session.engine.documents
+    title = docs[session.doc_id].title if session.doc_id in docs else ", ".join(d.title for d in docs.values())
+    console.print(f"[bold]Article tutor[/bold] — {escape(title)} — mode: {session.mode}. Type /help for commands.")
+    last = None
+    opening = session.first_message()
+    if opening:
+        console.print(f"[cyan]tutor>[/cyan] {escape(opening.answer)}")
+    while True:
+        try:
+            message = console.input("[green]you>[/green] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if not message:
+            continue
+        if message.startswith("/"):
+            if _command(session, message, console, last) == "quit":
+                return
+            continue
+        try:
+            console.print("[cyan]tutor>[/cyan] ", end="")
+            reply = None
+            for event in session.stream(message):
+                if isinstance(event, str):
+                    console.print(escape(event), end="")
+                else:
+                    reply = event
+            if reply is not None:
+                if reply.responder != "llm":
+                    console.print(escape(reply.answer), end="")
+                console.print()
+                if reply.notice:
+                    console.print(f"[dim]({escape(reply.notice)})[/dim]")
+                last = reply
+        except MessageError as exc:
+            console.print(f"[red]{escape(str(exc))}[/red]")
+
+
+def _command(session, message: str, console, last) -> str | None:
+    from rich.markup import escape
+
+    name, _, arg = message[1:].partition(" ")
+    arg = arg.strip()
+    if name in ("quit", "exit", "q"):
+        return "quit"
+    if name == "help":
+        console.print(HELP)
+    elif name == "mode":
+        try:
+            session.set_mode(arg)
+            console.print(f"Mode: {session.mode}.")
+            opening = session.first_message()
+            if opening:
+                console.print(f"[cyan]tutor>[/cyan] {escape(opening.answer)}")
+        except ValueError as exc:
+            console.print(f"[red]{escape(str(exc))}[/red]")
+    elif name == "quiz":
+        session.set_mode("quiz")
+        opening = session.first_message()
+        console.print(f"[cyan]tutor>[/cyan] {escape(opening.answer if opening else 'No quiz for this article.')}")
+    elif name == "progress":
+        console.print(escape(session.progress_text()))
+    elif name == "sources":
+        if last is None or not last.citations:
+            console.print("No sources yet: ask a question first.")
+        for c in (last.citations if last else []):
+            where = f" — {c.heading}" if c.heading else ""
+            console.print(f"[bold][{c.n}] {escape(c.title)}{escape(where)}[/bold]\n{escape(c.text)}\n")
+    elif name == "reset":
+        session.reset()
+        console.print("New conversation.")
+    else:
+        console.print(f"Unknown command /{escape(name)}. Type /help.")
+    return None

@@ -1,0 +1,85 @@
+"""Drafting a question bank for a new article, for a person to review.
+
+With an LLM: the `draft_questions` prompt asks for JSON drafts; every draft whose
+quote does not occur verbatim in the article, or whose keyword is not in the
+quote, is dropped, and the rest are topped up with deterministic cloze drafts
+(`tutor.questions.draft_bank`). Without an LLM only the cloze drafts are used.
+The result always validates against the article.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tutor.corpus import slugify, squash_whitespace
+from tutor.errors import LLMError
+from tutor.questions import Objective, Question, QuestionBank, check_bank, draft_bank, matches_keyword
+
+
+def draft(document, n: int = 8, chat_model=None) -> tuple[QuestionBank, str]:
+    """A validated draft bank and a note on how it was made."""
+    cloze = draft_bank(document, n=n)
+    if chat_model is None:
+        return cloze, f"{len(cloze.questions)} cloze questions drafted from key sentences"
+    try:
+        llm_questions = _llm_drafts(document, n, chat_model)
+    except LLMError as exc:
+        return cloze, f"the LLM failed ({exc}); {len(cloze.questions)} cloze questions drafted instead"
+    objectives: dict[str, list[Question]] = {}
+    for objective, q in llm_questions:
+        objectives.setdefault(objective, []).append(q)
+    needed = max(0, n - len(llm_questions))
+    extra = cloze.questions[:needed]
+    if extra:
+        objectives.setdefault("Recall key sentences", []).extend(extra)
+    bank = QuestionBank(
+        doc_id=document.doc_id,
+        objectives=[
+            Objective(id=slugify(title)[:48] or f"objective-{i}", title=title, questions=qs)
+            for i, (title, qs) in enumerate(objectives.items(), 1)
+        ],
+    )
+    check_bank(bank, document, source="draft")
+    return bank, f"{len(llm_questions)} LLM questions kept (quotes verified), {len(extra)} cloze questions added"
+
+
+def _llm_drafts(document, n: int, chat_model) -> list[tuple[str, Question]]:
+    from tutor.prompts import render_messages
+
+    messages = render_messages("draft_questions", title=document.title, text=document.text, n=n)
+    try:
+        raw = chat_model.invoke(messages).content
+    except Exception as exc:  # noqa: BLE001 - any backend failure
+        raise LLMError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+    items = _parse_json_list(raw if isinstance(raw, str) else str(raw))
+    article = squash_whitespace(document.text)
+    kept, seen = [], set()
+    for i, item in enumerate(items, 1):
+        quote = squash_whitespace(str(item.get("quote", "")))
+        keyword = str(item.get("keyword", "")).strip().lower()
+        question = str(item.get("question", "")).strip()
+        if not (quote and keyword and question) or quote not in article or quote in seen:
+            continue
+        if not matches_keyword(keyword, quote):
+            continue
+        seen.add(quote)
+        kept.append((
+            str(item.get("objective") or "Key ideas").strip()[:120],
+            Question(
+                id=f"q-llm-{i:02d}", question=question,
+                answer=str(item.get("answer") or quote).strip(), quotes=[quote], keywords=[keyword],
+            ),
+        ))
+    return kept[:n]
+
+
+def _parse_json_list(raw: str) -> list[dict]:
+    match = re.search(r"\[.*\]", raw, re.S)
+    if not match:
+        return []
+    try:
+        data = json.loads(match.group())
+    except json.JSONDecodeError:
+        return []
+    return [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
