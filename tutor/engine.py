@@ -27,7 +27,7 @@ class Engine:
         self.index = Index(settings, embedder=embedder)
         self.retriever = HybridRetriever(self.index)
         self.grounded = GroundedResponder(
-            self.retriever, topics=self.topics, follow_up=self._follow_up
+            self.retriever, topics=self.topics, follow_up=self._follow_up, scorer=lambda: self.scorer
         )
         self._banks: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()

@@ -9,6 +9,7 @@ Deterministic, fast, and grounded by construction.
 
 from __future__ import annotations
 
+import re
 import time
 
 from tutor.reply import Reply
@@ -20,13 +21,15 @@ from tutor.text import content_terms
 class GroundedResponder:
     name = "grounded"
 
-    def __init__(self, retriever: HybridRetriever, topics=None, follow_up=None):
+    def __init__(self, retriever: HybridRetriever, topics=None, follow_up=None, scorer=None):
         """`topics(doc_id)` lists what a document covers (for declines);
-        `follow_up(doc_id, evidence)` proposes a question to think further."""
+        `follow_up(doc_id, evidence)` proposes a question to think further;
+        `scorer()` returns the support scorer used to catch false premises."""
         self.retriever = retriever
         self.cache = retriever.sentences
         self._topics = topics
         self._follow_up = follow_up
+        self._scorer = scorer
 
     def explain(
         self, question: str, *, doc_id: str | None = None, k: int | None = None,
@@ -41,6 +44,9 @@ class GroundedResponder:
             citations, numbers = cite(retrieval, evidence)
             sentences = [(e.text, [n]) for e, n in zip(evidence, numbers, strict=True)]
             body = " ".join(f"{text} [{n}]" for text, (n,) in sentences)
+            correction = self.premise_correction(question, retrieval)
+            if correction:
+                body = f"{correction} {body}"
             follow = self.follow_up(retrieval, evidence)
             reply = Reply(
                 answer=f"{body}\n\n{follow}" if follow else body,
@@ -52,6 +58,16 @@ class GroundedResponder:
         reply.latency_ms = (time.perf_counter() - started) * 1000
         return reply
 
+    def premise_correction(self, question: str, retrieval: Retrieval) -> str | None:
+        """If the question takes for granted what the article contradicts, say so."""
+        premise = question_premise(question)
+        if premise is None or self._scorer is None:
+            return None
+        result = self._scorer().score(premise, [h.chunk.text for h in retrieval.hits])
+        if result.supported or result.reason not in CONTRADICTIONS:
+            return None
+        return f'Careful: the article does not say that {premise.rstrip(".")}. Here is what it says:'
+
     def decline(self, retrieval: Retrieval, doc_id: str | None, mode: str) -> Reply:
         return Reply(answer=decline_text(retrieval, doc_id, self._topics), declined=True, mode=mode)
 
@@ -61,6 +77,36 @@ class GroundedResponder:
             if proposed:
                 return f"Think further: {proposed}"
         return "Think further: how would you put this in your own words, with an example you know?"
+
+
+CONTRADICTIONS = {"role swap", "negation mismatch", "quantity mismatch", "wrong attribution"}
+_PREMISE_RE = re.compile(
+    r"^\s*(?:why|how|in what way|since when|how come)\s+"
+    r"(?:(?:do|does|did|is|are|was|were|can|could|would|should|has|have|had)\s+)?(.+?)\s*\?*\s*$",
+    re.IGNORECASE,
+)
+_REPORTING_RE = re.compile(
+    r"^(?:[A-Z][\w.]*\s+){1,3}(?:say|says|said|argue|argues|claim|claims|think|thinks|write|writes)\s+(?:that\s+)?"
+)
+_LEAD_CLAUSE_RE = re.compile(r"^\s*(?:since|given that|because|as|if)\s+([^,]+),", re.IGNORECASE)
+
+
+def question_premise(question: str) -> str | None:
+    """The statement a question takes for granted, if it has one.
+
+    >>> question_premise("Why does Kotter say leadership copes with complexity?")
+    'leadership copes with complexity'
+    >>> question_premise("Since leaders plan and budget, what do managers do?")
+    'leaders plan and budget'
+    >>> question_premise("What does management cope with?") is None
+    True
+    """
+    lead = _LEAD_CLAUSE_RE.match(question)
+    m = _PREMISE_RE.match(question)
+    premise = lead.group(1) if lead else m.group(1) if m else None
+    if premise is None or len(premise.split()) < 3:
+        return None
+    return _REPORTING_RE.sub("", premise.strip())
 
 
 def decline_text(retrieval: Retrieval, doc_id: str | None, topics=None) -> str:
