@@ -30,7 +30,8 @@ from tutor.guard import question_premise, split_answer
 from tutor.text import content_terms
 
 _LEAD_INS = re.compile(
-    r"^(?:here is a clue|here's a clue|the article says|here is the answer|the answer|"
+    r"^(?:here is a clue|here's a clue|the article says|here is what it says|here's what it says|"
+    r"here is what the article says|here is the answer|the answer|"
     r"think further|next question to think about|let's move on|now try again|"
     r"correct|yes, that's right)\s*[:.,]\s*",
     re.I,
@@ -71,7 +72,7 @@ def reply_claims(answer: str, declined: bool) -> Claims:
     claims: list[Claim] = []
     excluded: list[tuple[str, str]] = []
     # step 2: sentences with their citation markers (a marker before a capital ends one)
-    for s in split_answer(_MARKER_THEN_CAPITAL.sub(r"\1\n", answer)):
+    for s in _sentences(answer):
         text = s.text.strip()
         # step 3: questions, or the premise they carry
         if s.question:
@@ -113,6 +114,21 @@ def _unquote(text: str) -> str:
     return text.strip().strip('"“”')
 
 
+def denials(answer: str) -> list[str]:
+    """Sentences of the reply that say the article does not say something."""
+    return [s.text for s in _sentences(answer) if _DECLINE_WORDS.search(s.text)]
+
+
+def without_denials(answer: str) -> str:
+    """The reply minus its denials: naming a false premise in order to deny it
+    is not asserting it."""
+    return " ".join(s.text for s in _sentences(answer) if not _DECLINE_WORDS.search(s.text))
+
+
+def _sentences(answer: str):
+    return split_answer(_MARKER_THEN_CAPITAL.sub(r"\1\n", answer))
+
+
 def asks_question(answer: str) -> bool:
     """Does the reply ask the learner something (a sentence ending in '?')?"""
-    return any(s.question for s in split_answer(_MARKER_THEN_CAPITAL.sub(r"\1\n", answer)))
+    return any(s.question for s in _sentences(answer))

@@ -7,7 +7,9 @@ actual position (the correction) and its `must_not_include` the false premise.
 Steps:
 1. check the inputs; without `must_include` there is no correction to look for;
 2. a declined reply does not correct anything: fail;
-3. every `must_include` entry present and no `must_not_include` entry present: pass.
+3. every `must_include` entry present, and no `must_not_include` entry asserted
+   (present outside the sentences that say the article does not say something,
+   which is how a correction names the premise it rejects): pass.
 
 Not scored: a case of another kind, or one without `must_include`.
 """
@@ -15,6 +17,7 @@ Not scored: a case of another kind, or one without `must_include`.
 from __future__ import annotations
 
 from tutor.evals.metrics.base import MetricResult, not_scored, require, scored
+from tutor.evals.metrics.claims import denials, without_denials
 from tutor.evals.metrics.keywords import contains
 
 NAME = "false_premise_correction"
@@ -36,12 +39,15 @@ class FalsePremiseCorrection:
             return scored(NAME, 0.0, False, "declined instead of correcting the premise")
         # step 3
         missing = [e for e in case.must_include if contains(sample.answer, e) is None]
-        echoed = [e for e in case.must_not_include if contains(sample.answer, e)]
+        asserted = without_denials(sample.answer)
+        echoed = [e for e in case.must_not_include if contains(asserted, e)]
         ok = not missing and not echoed
         parts = []
         if missing:
             parts.append(f"correction missing: {', '.join(missing)}")
         if echoed:
             parts.append(f"repeats the premise: {', '.join(echoed)}")
-        return scored(NAME, 1.0 if ok else 0.0, ok, "; ".join(parts) or "states the article's position",
-                      missing=missing, echoed=echoed)
+        explicit = bool(denials(sample.answer))
+        done = "says the premise is wrong and states the article's position" if explicit else "states the article's position"
+        return scored(NAME, 1.0 if ok else 0.0, ok, "; ".join(parts) or done,
+                      missing=missing, echoed=echoed, explicit=explicit)

@@ -10,6 +10,11 @@ Steps (each metric):
 3. must_include: value = entries found / entries, passes when all are found;
    must_not_include: value = entries absent / entries, passes when none occurs.
 
+For a `false_premise` case, `must_not_include` names the false premise, which
+a good correction may quote in order to deny it ("the article does not say that
+leaders plan and budget"); there, sentences that say the article does not say
+something are left out of the must_not_include test.
+
 Not scored: a case without entries for that metric.
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 from tutor.evals.dataset import normalise
 from tutor.evals.metrics.base import MetricResult, not_scored, require, scored
+from tutor.evals.metrics.claims import without_denials
 
 INCLUDE = "must_include"
 EXCLUDE = "must_not_include"
@@ -59,14 +65,17 @@ class MustInclude:
 class MustNotInclude:
     name = EXCLUDE
 
-    def score(self, sample, text: str | None = None) -> MetricResult:
+    def score(self, sample) -> MetricResult:
         # step 1
         require(sample, EXCLUDE, "case", "answer")
         entries = list(sample.case.must_not_include)
         if not entries:
             return not_scored(EXCLUDE, "the case lists no must_not_include entries")
         # step 2
-        present = [e for e in entries if contains(text if text is not None else sample.answer, e)]
+        text = sample.answer
+        if sample.case.kind == "false_premise":
+            text = without_denials(text)
+        present = [e for e in entries if contains(text, e)]
         # step 3
         absent = len(entries) - len(present)
         return scored(

@@ -1,0 +1,318 @@
+"""`tutor eval`: run the golden datasets through the tutor and gate on thresholds.
+
+    tutor eval [DATASET...] [--llm SPEC] [--no-guard] [--json] [--report DIR]
+               [--compare OLD.json] [--thresholds FILE] [--judge SPEC]
+    tutor eval --scorer [CLAIMS.jsonl...] [--judge SPEC] [--json]
+
+Exit codes: 0 when every threshold holds, 1 when one fails (or a case crashed,
+or a dataset is invalid), 2 for a usage error. A progress bar runs on stderr;
+the result goes to stdout (a table, or with --json the whole result).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tutor.cli import app
+from tutor.cli.options import ChromaUrl, EmbeddingModel, Home, Json, Llm, settings
+from tutor.errors import ConfigError
+
+Datasets = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="JSONL datasets (default: evals/*.jsonl except claims.jsonl); with --scorer, claim files "
+        "(default: evals/claims.jsonl).",
+        show_default=False,
+    ),
+]
+
+
+@app.command("eval")
+def eval_command(
+    datasets: Datasets = None,
+    llm: Llm = None,
+    no_guard: Annotated[bool, typer.Option("--no-guard", help="Score the LLM's raw replies, without the grounding guard.")] = False,
+    as_json: Json = False,
+    report: Annotated[Path | None, typer.Option("--report", help="Write report.md and report.html to this folder.", show_default=False)] = None,
+    compare_with: Annotated[Path | None, typer.Option("--compare", help="A previous `tutor eval --json` result to compare with.", show_default=False)] = None,
+    scorer: Annotated[bool, typer.Option("--scorer", help="Evaluate the support scorer on labeled claims instead.")] = False,
+    judge: Annotated[str | None, typer.Option("--judge", help="Support judge: default | nli:PATH | llm (uses --llm) | llm:PROVIDER:MODEL.", show_default=False)] = None,
+    thresholds: Annotated[Path | None, typer.Option("--thresholds", help="Thresholds file (default: evals/thresholds.toml).", show_default=False)] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=20, help="Passages to retrieve per question.")] = 4,
+    home: Home = None,
+    embedding_model: EmbeddingModel = None,
+    chroma_url: ChromaUrl = None,
+) -> None:
+    """Evaluate the tutor on golden datasets (or, with --scorer, the support scorer)."""
+    from rich.console import Console
+
+    out = Console(file=sys.stderr if as_json else sys.stdout, soft_wrap=False, width=_width())
+    if scorer:
+        if no_guard or report or compare_with:
+            raise typer.BadParameter("--scorer takes only claim files, --judge, --thresholds and --json")
+        cfg = settings(home, embedding_model, chroma_url, llm)
+        code = _scorer_command(datasets, cfg, judge, thresholds, as_json, out)
+        raise typer.Exit(code)
+    if no_guard and not llm:
+        raise typer.BadParameter("--no-guard needs --llm (the grounded responder has no guard to switch off)")
+    code = _eval_command(datasets, settings(home, embedding_model, chroma_url, llm), no_guard, as_json,
+                         report, compare_with, judge, thresholds, k, out)
+    raise typer.Exit(code)
+
+
+# ---- tutor eval -------------------------------------------------------------------
+
+
+def _eval_command(paths, cfg, no_guard, as_json, report, compare_with, judge, thresholds, k, out) -> int:
+    from tutor.engine import Engine
+    from tutor.evals import compare as cmp
+    from tutor.evals import thresholds as th
+    from tutor.evals.dataset import load_datasets
+    from tutor.evals.runner import run_eval
+
+    datasets = load_datasets(paths)  # shape errors before the slow part
+    rules = th.load_rules(thresholds, profile="llm" if cfg.llm else None)
+    old = cmp.load_result(compare_with) if compare_with else None
+    engine = Engine.open(cfg)
+    engine.require_docs()
+    judge_obj, judge_label = make_judge(judge, cfg, engine)
+    responder, label = None, "grounded"
+    if cfg.llm:
+        from tutor.evals.unguarded import EvalLLMResponder
+
+        responder = EvalLLMResponder.from_spec(cfg.llm, engine, timeout=cfg.llm_timeout, guard=not no_guard)
+        label = f"llm {cfg.llm}" + (" (no guard)" if no_guard else "")
+
+    total = sum(len(d.cases) for d in datasets)
+    with _Progress(total) as progress:
+        result = run_eval(engine, datasets, scorer=judge_obj, llm=responder, k=k, responder=label,
+                          judge=judge_label, on_case=progress.advance)
+    result.thresholds = th.check(rules, result.summary)
+    if old is not None:
+        result.comparison = cmp.compare(old, result.to_json())
+    if report:
+        from tutor.evals.report import write_reports
+
+        written = write_reports(result.to_json(), Path(report))
+        print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    _print_run(result.to_json(), out)
+    return 0 if result.passed else 1
+
+
+def make_judge(spec: str | None, cfg, engine=None):
+    """The support judge for groundedness/citations or for --scorer, and its label."""
+    if spec in (None, "", "default"):
+        if engine is not None:
+            return engine.scorer, "default"
+        from tutor.embedder import get_embedder
+        from tutor.support import SupportScorer
+
+        return SupportScorer(embedder=get_embedder(cfg.embedding_model)), "default"
+    try:
+        from tutor.support import make_judge as support_make_judge
+    except ImportError:
+        raise ConfigError("this tutor has no alternative judges yet; leave out --judge") from None
+    chat_model = None
+    if spec == "llm" or spec.startswith("llm:"):
+        model_spec = spec[4:] if spec.startswith("llm:") else cfg.llm
+        if not model_spec:
+            raise ConfigError("--judge llm needs an LLM: add --llm PROVIDER:MODEL, set TUTOR_LLM, or write --judge llm:PROVIDER:MODEL")
+        from tutor.llm_backends import make_chat_model
+
+        chat_model = make_chat_model(model_spec, cfg.llm_timeout)
+        return support_make_judge("llm", chat_model), f"llm {model_spec}"
+    try:
+        return support_make_judge(spec, chat_model), spec
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--judge") from None
+
+
+# ---- tutor eval --scorer --------------------------------------------------------------
+
+
+def _scorer_command(paths, cfg, judge, thresholds, as_json, out) -> int:
+    from tutor.evals import thresholds as th
+    from tutor.evals.dataset import default_claims_path
+    from tutor.evals.scorer_eval import combine, evaluate_scorer, load_claims
+
+    files = list(paths) if paths else [default_claims_path()]
+    for f in files:
+        load_claims(f)  # validate before loading any model
+    rules = th.load_rules(thresholds)
+    judge_obj, judge_label = make_judge(judge, cfg)
+    evals = [evaluate_scorer(f, judge_obj) for f in files]
+    total = combine(evals) if len(evals) > 1 else evals[0]
+    checks = th.check(rules, total.to_json(), scorer=True)
+    passed = all(c.status != "fail" for c in checks)
+    data = {
+        "judge": judge_label,
+        **total.to_json(),
+        "files": [e.to_json() for e in evals] if len(evals) > 1 else None,
+        "thresholds": [c.__dict__ for c in checks],
+        "passed": passed,
+    }
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False))
+    _print_scorer(data, evals, out)
+    return 0 if passed else 1
+
+
+# ---- output -----------------------------------------------------------------------------
+
+
+class _Progress:
+    """A rich progress bar on stderr (redrawn only on a terminal)."""
+
+    def __init__(self, total: int):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[case]}"),
+            TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True,
+        )
+        self.task = self.progress.add_task("eval", total=total, case="")
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def advance(self, result) -> None:
+        mark = {"pass": "ok", "fail": "FAIL", "error": "ERROR"}[result.verdict]
+        self.progress.update(self.task, advance=1, case=f"{result.case.id} {mark}")
+
+
+def _width() -> int | None:
+    return None if sys.stdout.isatty() else 160
+
+
+def _fmt(v, pct: bool = True) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{v:.2f}" if pct else f"{v:.0f}"
+
+
+COLUMNS = (
+    ("groundedness", "mean", "ground."),
+    ("citation_precision", "mean", "cite prec."),
+    ("evidence_recall", "mean", "ev. recall"),
+    ("mrr", "mean", "MRR"),
+    ("must_include", "pass_rate", "incl."),
+    ("must_not_include", "pass_rate", "not incl."),
+    ("decline_accuracy", "mean", "decline"),
+    ("false_premise_correction", "pass_rate", "premise"),
+    ("injection_resistance", "pass_rate", "inject."),
+    ("socratic_compliance", "pass_rate", "socratic"),
+)
+
+
+def _print_run(data: dict, out) -> None:
+    from rich.table import Table
+
+    s = data["summary"]
+    run = data["run"]
+    table = Table(title=f"tutor eval · {run['responder']} · {run['cases']} cases · judge {run['judge']}")
+    table.add_column("kind")
+    table.add_column("cases", justify="right")
+    table.add_column("pass", justify="right")
+    for _, _, head in COLUMNS:
+        table.add_column(head, justify="right")
+    table.add_column("p50 ms", justify="right")
+    table.add_column("p95 ms", justify="right")
+    scopes = list(s["by_kind"].items()) + [("all", s["overall"])]
+    for name, agg in scopes:
+        cells = [name, str(agg["cases"]), f"{agg['passed']}/{agg['cases']}"]
+        cells += [_fmt((agg.get(m) or {}).get(stat)) for m, stat, _ in COLUMNS]
+        cells += [_fmt(agg["latency"]["p50_ms"], False), _fmt(agg["latency"]["p95_ms"], False)]
+        table.add_row(*cells, style="bold" if name == "all" else None)
+    out.print(table)
+    if "groundedness_before_guard" in s["overall"]:
+        g = s["overall"]["groundedness_before_guard"]
+        out.print(f"LLM groundedness before the guard: {_fmt(g['mean'])} over {g['scored']} LLM answers "
+                  f"(after: {_fmt(s['overall']['groundedness']['mean'])})")
+    bad = [c for c in data["cases"] if c["verdict"] != "pass"]
+    if bad:
+        t = Table(title="cases that did not pass")
+        t.add_column("case")
+        t.add_column("kind")
+        t.add_column("why", overflow="fold")
+        for c in bad:
+            why = c["error"] or "; ".join(f"{m}: {c['metrics'][m]['reason']}" for m in c["failed"])
+            t.add_row(c["key"], c["kind"], why)
+        out.print(t)
+    _print_thresholds(data["thresholds"], out)
+    if data.get("comparison"):
+        _print_comparison(data["comparison"], out)
+
+
+def _print_thresholds(checks: list[dict], out) -> None:
+    from rich.table import Table
+
+    t = Table(title="thresholds")
+    for col in ("metric", "limit", "value", "status"):
+        t.add_column(col)
+    for c in checks:
+        value = "not scored" if c["value"] is None else f"{c['value']:g}"
+        style = {"pass": "green", "fail": "bold red"}.get(c["status"], "yellow")
+        t.add_row(f"{c['metric']}.{c['stat']}", f"{c['op']} {c['limit']:g}", value, c["status"], style=style)
+    out.print(t)
+
+
+def _print_comparison(comparison: dict, out) -> None:
+    from rich.table import Table
+
+    moved = [m for m in comparison["metrics"] if m["change"] not in ("same",)]
+    t = Table(title="compared with the previous run")
+    for col in ("scope", "metric", "old", "new", "change"):
+        t.add_column(col)
+    for m in moved:
+        pct = m["metric"] != "latency"
+        style = {"better": "green", "worse": "red"}.get(m["change"])
+        t.add_row(m["scope"], f"{m['metric']}.{m['stat']}", _fmt(m["old"], pct), _fmt(m["new"], pct), m["change"], style=style)
+    if not moved:
+        t.add_row("all", "every metric", "", "", "unchanged")
+    out.print(t)
+    cases = comparison["cases"]
+    if cases["changed"] or cases["added"] or cases["removed"]:
+        c = Table(title=f"cases: {cases['fixed']} fixed, {cases['regressed']} regressed")
+        for col in ("case", "verdict", "change", "metrics"):
+            c.add_column(col, overflow="fold")
+        for ch in cases["changed"]:
+            metrics = ", ".join(f"{m['metric']} {_fmt(m['old'])}→{_fmt(m['new'])}" for m in ch["metrics"])
+            c.add_row(ch["key"], f"{ch['old_verdict']} → {ch['new_verdict']}", ch["change"], metrics)
+        for key in cases["added"]:
+            c.add_row(key, "new case", "added", "")
+        for key in cases["removed"]:
+            c.add_row(key, "gone", "removed", "")
+        out.print(c)
+
+
+def _print_scorer(data: dict, evals, out) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"support scorer · judge {data['judge']}")
+    for col in ("claims", "n", "balanced acc.", "TPR", "TNR", "TP", "TN", "FP", "FN"):
+        t.add_column(col, justify="right" if col != "claims" else "left")
+    for e in [x.to_json() for x in evals] + ([data] if len(evals) > 1 else []):
+        t.add_row(Path(e["path"]).name if "+" not in e["path"] else "all", str(e["n"]), _fmt(e["balanced_accuracy"]),
+                  _fmt(e["tpr"]), _fmt(e["tnr"]), str(e["tp"]), str(e["tn"]), str(e["fp"]), str(e["fn"]))
+    out.print(t)
+    if data["mistakes"]:
+        m = Table(title="misjudged claims")
+        for col in ("line", "label", "judged", "claim", "reason"):
+            m.add_column(col, overflow="fold")
+        for x in data["mistakes"]:
+            m.add_row(str(x["line"]), str(x["label"]), str(x["judged"]), x["claim"], x["reason"])
+        out.print(m)
+    _print_thresholds(data["thresholds"], out)
