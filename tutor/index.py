@@ -204,16 +204,15 @@ class Index:
         """The current version, reloaded when the pointer moved (checked every `max_age` s)."""
         with self._lock:
             now = time.monotonic()
-            if self._snapshot is not None and now - self._checked_at < max_age:
-                return self._snapshot
-            pointer = self._pointer()
-            if pointer is None:
-                raise IndexMissingError(
-                    f"no index at {self._where()}; run `tutor ingest` to build it"
-                )
-            if self._snapshot is None or self._snapshot.version != pointer["current"]:
-                self._snapshot = self._load(pointer)
-            self._checked_at = now
+            if self._snapshot is None or now - self._checked_at >= max_age:
+                pointer = self._pointer()
+                if pointer is None:
+                    raise IndexMissingError(
+                        f"no index at {self._where()}; run `tutor ingest` to build it"
+                    )
+                if self._snapshot is None or self._snapshot.version != pointer["current"]:
+                    self._snapshot = self._load(pointer)
+                self._checked_at = now
             snap = self._snapshot
         if check_model:
             self.check_model(snap)

@@ -58,8 +58,8 @@ class SentenceCache:
     responder picks sentences; both read from here, so a warm question costs
     one query embedding."""
 
-    def __init__(self, embedder, max_items: int = 100_000):
-        self.embedder = embedder
+    def __init__(self, index: Index, max_items: int = 100_000):
+        self._index = index  # the embedder is loaded on first use, not at start-up
         self.max_items = max_items
         self._spans: dict[tuple[str, str], list[Span]] = {}
         self._vecs: dict[tuple, np.ndarray] = {}
@@ -81,14 +81,14 @@ class SentenceCache:
         with self._lock:
             missing = {k: s.text for k, (_, s) in zip(keys, items, strict=True) if k not in self._vecs}
         if missing:
-            vecs = self.embedder.embed(list(missing.values()))
+            vecs = self._index.embedder.embed(list(missing.values()))
             with self._lock:
                 if len(self._vecs) + len(missing) > self.max_items:
                     self._vecs.clear()
                 self._vecs.update(zip(missing, vecs, strict=True))
         with self._lock:
             if not keys:
-                return np.zeros((0, self.embedder.dim), dtype=np.float32)
+                return np.zeros((0, self._index.embedder.dim), dtype=np.float32)
             return np.stack([self._vecs[k] for k in keys])
 
 
@@ -129,7 +129,7 @@ class HybridRetriever:
         self.mmr_lambda = mmr_lambda
         self.floor = floor
         self._bm25: _Bm25 | None = None
-        self.sentences = SentenceCache(index.embedder)
+        self.sentences = SentenceCache(index)
 
     def _bm25_for(self, snapshot: Snapshot) -> _Bm25:
         if self._bm25 is None or self._bm25.version != snapshot.version:

@@ -1,0 +1,119 @@
+"""The `tutor` command as a user runs it: exit codes, exact JSON, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tutor.cli import main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    try:
+        main(list(argv))
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def home(fresh_home, monkeypatch):
+    monkeypatch.setenv("TUTOR_HOME", str(fresh_home))
+    return fresh_home
+
+
+def test_ask_json_contract(capsys, home):
+    code, out, err = run(capsys, "ask", "What does management cope with, according to Kotter?", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert list(data) == ["answer", "declined", "mode", "citations", "latency_ms"]
+    assert data["declined"] is False and data["mode"] == "explain"
+    assert "complexity" in data["answer"]
+    assert any("copes with complexity" in c["text"] for c in data["citations"])
+    for c in data["citations"]:
+        assert list(c) == ["n", "doc_id", "title", "text", "score"]
+        assert isinstance(c["n"], int) and isinstance(c["score"], float)
+        assert c["doc_id"] == "leadership-vs-management"
+    assert isinstance(data["latency_ms"], float)
+
+
+def test_ask_out_of_scope_is_declined(capsys, home):
+    code, out, _ = run(capsys, "ask", "What is the capital of France?", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["declined"] is True and data["citations"] == []
+    assert "Paris" not in data["answer"]
+
+
+def test_ask_k_and_text_output(capsys, home):
+    code, out, _ = run(capsys, "ask", "What do leaders do?", "--k", "2")
+    assert code == 0 and "[1]" in out and "Leadership Versus Management" in out
+
+
+@pytest.mark.parametrize(
+    "argv,code,message",
+    [
+        (["ask", "What?", "--mode", "lecture"], 2, "lecture"),
+        (["ask", "What?", "--k", "0"], 2, "--k"),
+        (["ask", "   "], 1, "error: the message is empty"),
+        (["ask", "x" * 5000], 1, "error: the message is 5000 characters long; the limit is 2000"),
+        (["ask", "What?", "--embedding-model", "/no/such/model"], 1, "error: the index was built with"),
+    ],
+)
+def test_ask_errors(capsys, home, argv, code, message):
+    got, out, err = run(capsys, *argv)
+    assert got == code
+    assert message in err
+    assert "Traceback" not in err
+    if code == 1:
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_ingest_errors_name_the_file_and_exit_nonzero(capsys, home, tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "good.md").write_text("# Bees\n\nBees make honey from nectar. They live in hives.\n")
+    code, out, err = run(capsys, "ingest", str(tmp_path), "--json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["documents"] == 1 and data["chunks_added"] >= 1
+    assert [f["path"] for f in data["failed"]] == [str(tmp_path / "empty.txt")]
+    assert err.strip() == f"error: {data['failed'][0]['error']}"
+
+
+def test_ingest_missing_path(capsys, home, tmp_path):
+    code, out, err = run(capsys, "ingest", str(tmp_path / "nope"))
+    assert code == 1 and str(tmp_path / "nope") in err
+    assert "0 documents" in out
+
+
+def test_ask_without_index_ingests_the_seed(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TUTOR_HOME", str(tmp_path / "new-home"))
+    code, out, err = run(capsys, "ask", "What does leadership cope with?", "--json")
+    assert code == 0, err
+    assert "change" in json.loads(out)["answer"]
+
+
+def test_questions_draft(capsys, tmp_path):
+    from tests.conftest import CORPUS
+
+    target = tmp_path / "draft.yaml"
+    code, _, err = run(capsys, "questions", "draft", str(CORPUS / "leadership-vs-management.md"), "--n", "4", "--out", str(target))
+    assert code == 0, err
+    assert "q-draft-01" in target.read_text() and "4 cloze questions" in err
+    code, _, err = run(capsys, "questions", "draft", str(tmp_path / "missing.md"))
+    assert code == 1 and "missing.md" in err
+
+
+@pytest.mark.slow
+def test_console_script_runs_as_a_process(fresh_home):
+    proc = subprocess.run(
+        [sys.executable, "-m", "tutor", "ask", "What does management cope with, according to Kotter?", "--json"],
+        capture_output=True, text=True, timeout=180,
+        env={**__import__("os").environ, "TUTOR_HOME": str(fresh_home)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "complexity" in json.loads(proc.stdout)["answer"]
