@@ -1,0 +1,65 @@
+"""`tutor serve`: the web tutor, its embeddable widget and its API on one port."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from typing import Annotated
+
+import typer
+
+from tutor.cli import app
+from tutor.cli.options import ChromaUrl, EmbeddingModel, Home, Llm, settings
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", envvar="TUTOR_HOST", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", envvar="TUTOR_PORT", min=1, max=65535, help="Port to listen on.")] = 7860,
+    allowed_origins: Annotated[
+        str | None,
+        typer.Option(
+            "--allowed-origins", envvar="TUTOR_ALLOWED_ORIGINS", show_default=False,
+            help="Other sites that may embed the widget or call the API, comma-separated "
+            "(e.g. https://school.example), or '*'. Default: loopback pages only.",
+        ),
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64, help="Replies computed at once; more requests wait in the queue.")] = 4,
+    home: Home = None,
+    embedding_model: EmbeddingModel = None,
+    chroma_url: ChromaUrl = None,
+    llm: Llm = None,
+) -> None:
+    """Serve the tutor in the browser: full page at /, widget at /widget, API /ask."""
+    started = time.perf_counter()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from tutor.engine import Engine
+    from tutor.errors import TutorError
+    from tutor.web.app import create_app
+    from tutor.web.security import parse_origins
+    from tutor.web.server import launch, warm_up
+
+    origins = parse_origins(allowed_origins or "")
+    cfg = settings(home, embedding_model, chroma_url, llm)
+    try:
+        engine = Engine.open(cfg)
+        warm_up(engine)
+    except TutorError as exc:  # serve a page that says how to fix it
+        print(f"warning: {exc}", file=sys.stderr)
+        engine = Engine(cfg)
+    responder = None
+    if cfg.llm:
+        from tutor.responders.llm import LLMResponder
+
+        responder = LLMResponder.from_spec(cfg.llm, engine, timeout=cfg.llm_timeout)
+    web = create_app(engine, llm=responder, allowed_origins=origins, concurrency=concurrency)
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    print(
+        f"Tutor ready in {time.perf_counter() - started:.1f}s: http://{shown}:{port}  "
+        f"(widget: http://{shown}:{port}/widget, API: /ask)",
+        flush=True,
+    )
+    launch(web, host=host, port=port)

@@ -1,0 +1,354 @@
+"""The Gradio app: the full tutor at `/`, the compact widget at `/widget`, and
+the `/ask` API endpoint; `create_app()` builds all of it as one FastAPI app,
+`tutor.web.server.launch()` serves it.
+
+Pages:
+* `/` - chat (streamed replies, like/dislike), mode switch, article picker
+  (when the index holds several), starter questions, new conversation; on the
+  right, the quiz progress (in quiz mode) and the sources of the last answer:
+  the cited passages and the article with the cited sentences highlighted.
+* `/widget?doc=<doc_id>&mode=<explain|socratic|quiz>` - the same conversation
+  machinery in a compact layout for iframes and `<gradio-app>`: chat with
+  footnotes, mode switch, and a "Sources" drawer with passages and article.
+* `/gradio.js` - Gradio's web-component loader, served locally so that
+  `<gradio-app src=".../widget">` works without any CDN.
+
+The browser keeps a random id in `gr.BrowserState` (localStorage, encrypted);
+all conversation state lives on the server (`tutor.web.chat.TutorChat`).
+Every event handler here only translates between components and `TutorChat`.
+
+If the index is missing or unreadable, both pages show how to fix it instead
+of the tutor, and the API answers with the same message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.responses import FileResponse, RedirectResponse  # noqa: E402
+
+from tutor.errors import TutorError  # noqa: E402
+from tutor.session import MODES  # noqa: E402
+from tutor.web import render  # noqa: E402
+from tutor.web.chat import ChatView, TutorChat  # noqa: E402
+from tutor.web.security import OriginPolicy, install  # noqa: E402
+from tutor.web.store import WebStore  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+API_NAME = "ask"
+DEFAULT_CONCURRENCY = 4
+MODE_CHOICES = [(m.capitalize(), m) for m in MODES]
+STORAGE_KEY = "article-tutor-browser"
+CSS_PATH = Path(__file__).with_name("style.css")
+
+
+def create_app(
+    engine,
+    *,
+    store: WebStore | None = None,
+    llm=None,
+    allowed_origins: list[str] | tuple[str, ...] = (),
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> FastAPI:
+    """The whole web app: `/` (full tutor), `/widget`, `/ask` API, `/gradio.js`.
+
+    `store` defaults to `TUTOR_HOME/web.sqlite3`; `llm` is an optional
+    `LLMResponder`; `concurrency` is how many replies are computed at once
+    (further requests wait in Gradio's queue, none is dropped).
+    """
+    store = store or WebStore(engine.settings.home / "web.sqlite3")
+    chat = TutorChat(engine, store, llm=llm)
+    problem = _index_problem(chat)
+    if problem:
+        log.warning("the tutor is not ready: %s", problem)
+        main, widget = _problem_page(problem, api=True), _problem_page(problem, api=False)
+    else:
+        secret = store.secret()
+        main = _main_page(chat, secret)
+        widget = _widget_page(chat, secret)
+    for blocks in (main, widget):
+        blocks.queue(default_concurrency_limit=concurrency, max_size=None)
+
+    app = FastAPI(title="Article tutor", docs_url=None, redoc_url=None, openapi_url=None)
+    install(app, OriginPolicy(tuple(allowed_origins)))
+    app.state.chat = chat
+    app.state.blocks = {"main": main, "widget": widget}
+
+    @app.get("/widget", include_in_schema=False)
+    def widget_slash(request: Request):
+        query = request.url.query
+        return RedirectResponse(f"/widget/{'?' + query if query else ''}", status_code=307)
+
+    @app.get("/gradio.js", include_in_schema=False)
+    def web_component_loader():
+        return FileResponse(
+            Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js",
+            media_type="text/javascript",
+        )
+
+    css = CSS_PATH.read_text(encoding="utf-8")
+    widget_css = css + CSS_PATH.with_name("widget.css").read_text(encoding="utf-8")
+    theme = gr.themes.Default(primary_hue="indigo", neutral_hue="slate")
+    gr.mount_gradio_app(app, widget, path="/widget", theme=theme, css=widget_css, footer_links=[], show_error=False)
+    gr.mount_gradio_app(app, main, path="", theme=theme, css=css, footer_links=["api"], show_error=False)
+    return app
+
+
+def _index_problem(chat: TutorChat) -> str | None:
+    try:
+        if not chat.documents():
+            return "the index holds no articles"
+    except TutorError as exc:
+        return str(exc)
+    return None
+
+
+# ---- the two pages ---------------------------------------------------------------
+def _main_page(chat: TutorChat, secret: str) -> gr.Blocks:
+    docs = chat.documents()
+    first = next(iter(docs))
+    with gr.Blocks(title="Article tutor", analytics_enabled=False) as page:
+        browser = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=secret)
+        ctx = gr.State(None)
+        with gr.Row(elem_classes="tutor-header"):
+            header = gr.HTML(_title_html(docs[first].title, compact=False))
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=360):
+                doc = gr.Dropdown(
+                    [(d.title, d.doc_id) for d in docs.values()], value=first, label="Article",
+                    visible=len(docs) > 1, interactive=True,
+                )
+                with gr.Row(elem_classes="tutor-controls", equal_height=True):
+                    mode = gr.Radio(MODE_CHOICES, value="explain", show_label=False, container=False,
+                                    scale=3, elem_id="tutor-mode")
+                    new = gr.Button("New conversation", size="sm", variant="secondary", scale=0,
+                                    min_width=150, elem_id="tutor-new")
+                chatbot = _chatbot(chat.starters(first), height=540)
+                with gr.Row(elem_classes="tutor-input"):
+                    message = _message_box()
+                    send = gr.Button("Send", variant="primary", scale=0, min_width=90, elem_id="tutor-send")
+            with gr.Column(scale=2, min_width=320, elem_classes="tutor-side"):
+                progress = gr.HTML("", visible=False, elem_id="tutor-progress")
+                with gr.Tabs():
+                    with gr.Tab("Sources", id="sources"):
+                        sources = gr.HTML(render.EMPTY_SOURCES, elem_id="tutor-sources")
+                    with gr.Tab("Article", id="article"):
+                        article = gr.HTML(render.article_html(docs[first], []), elem_id="tutor-article")
+
+        def paint(view: ChatView):
+            docs_now = chat.documents()
+            doc_obj = docs_now.get(view.doc_id) if view.doc_id else None
+            return (
+                view.messages,
+                view.draft,
+                render.passages_html(view.sources, expanded=True),
+                render.article_html(doc_obj, view.sources) if doc_obj else "",
+                _progress_update(view),
+                view.mode,
+            )
+
+        panels = [chatbot, message, sources, article, progress, mode]
+        _wire(page, chat, browser, ctx, panels, paint, view_for=lambda request: ("app", None, "explain", True),
+              message=message, send=send, mode=mode, new=new, chatbot=chatbot,
+              doc=doc, header=header)
+
+        @gr.api(api_name=API_NAME)
+        def ask(message: str, mode: str = "explain", doc_id: str = "", session_id: str = "") -> dict:
+            """Ask the tutor. mode: explain | socratic | quiz; doc_id: an article id, or empty
+            for the first; session_id: empty to start, or the returned one to continue.
+            Returns {answer, declined, mode, citations: [{n, doc_id, title, text, score,
+            heading, start, end, highlights}], latency_ms, notice, session_id}."""
+            try:
+                return chat.ask(message, mode, doc_id, session_id)
+            except (TutorError, ValueError) as exc:
+                raise gr.Error(render.sentence(str(exc)), print_exception=False) from None
+
+    return page
+
+
+def _widget_page(chat: TutorChat, secret: str) -> gr.Blocks:
+    docs = chat.documents()
+    first = next(iter(docs))
+    with gr.Blocks(title="Article tutor", analytics_enabled=False, fill_height=True) as page:
+        browser = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=secret)
+        ctx = gr.State(None)
+        with gr.Column(elem_classes="tutor-widget-top"):
+            header = gr.HTML(_title_html(docs[first].title, compact=True))
+            doc = gr.Dropdown([(d.title, d.doc_id) for d in docs.values()], value=first, visible=False,
+                              show_label=False, container=False)
+            with gr.Row(equal_height=True):
+                mode = gr.Radio(MODE_CHOICES, value="explain", show_label=False, container=False,
+                                scale=3, elem_id="tutor-mode")
+                new = gr.Button("New", size="sm", variant="secondary", scale=0, min_width=60,
+                                elem_id="tutor-new")
+        chatbot = _chatbot(chat.starters(first), height=360)
+        with gr.Row(elem_classes="tutor-input"):
+            message = _message_box()
+            send = gr.Button("Send", variant="primary", scale=0, min_width=70, elem_id="tutor-send")
+        progress = gr.HTML("", visible=False, elem_id="tutor-progress")
+        with gr.Accordion("Sources", open=False, elem_id="tutor-sources-drawer") as drawer:
+            sources = gr.HTML(render.EMPTY_SOURCES, elem_id="tutor-sources")
+
+        def paint(view: ChatView):
+            n = len(view.sources)
+            return (
+                view.messages,
+                view.draft,
+                render.sources_html(view.sources, chat.documents(), compact=True),
+                gr.Accordion(label=f"Sources ({n})" if n else "Sources"),
+                _progress_update(view),
+                view.mode,
+            )
+
+        def view_for(request: gr.Request | None):
+            params = dict(request.query_params) if request is not None else {}
+            doc_id = params.get("doc") or None
+            wanted = (params.get("mode") or "explain").lower()
+            wanted = wanted if wanted in MODES else "explain"
+            # the host page fixes the article; without ?doc= the learner may pick one
+            return f"widget:{chat.pick_doc(doc_id)}:{wanted}", doc_id, wanted, doc_id is None
+
+        panels = [chatbot, message, sources, drawer, progress, mode]
+        _wire(page, chat, browser, ctx, panels, paint, view_for=view_for,
+              message=message, send=send, mode=mode, new=new, chatbot=chatbot,
+              doc=doc, header=header)
+    return page
+
+
+def _problem_page(problem: str, api: bool) -> gr.Blocks:
+    with gr.Blocks(title="Article tutor: not ready", analytics_enabled=False) as page:
+        gr.HTML(render.problem_html(problem))
+        if api:
+            @gr.api(api_name=API_NAME)
+            def ask(message: str, mode: str = "explain", doc_id: str = "", session_id: str = "") -> dict:
+                """The tutor is not ready; see the error message."""
+                raise gr.Error(render.sentence(problem), print_exception=False)
+    return page
+
+
+# ---- shared pieces ------------------------------------------------------------------
+def _chatbot(starters: list[str], height: int) -> gr.Chatbot:
+    return gr.Chatbot(
+        value=[],
+        height=height,
+        show_label=False,
+        elem_id="tutor-chat",
+        examples=_examples(starters),
+        placeholder="Ask about the article, or pick a question to start.",
+        feedback_options=("Like", "Dislike"),
+        latex_delimiters=[],
+        sanitize_html=True,
+        render_markdown=True,
+        line_breaks=True,
+        buttons=["copy"],
+        layout="bubble",
+    )
+
+
+def _message_box() -> gr.Textbox:
+    return gr.Textbox(
+        placeholder="Ask about the article, or answer the tutor…",
+        show_label=False, container=False, lines=1, max_lines=6, scale=8,
+        elem_id="tutor-message", autofocus=False,
+    )
+
+
+def _examples(starters: list[str]) -> list[dict]:
+    return [{"text": q, "display_text": q} for q in starters]
+
+
+def _title_html(title: str, compact: bool) -> str:
+    import html
+
+    if compact:
+        return (f'<div class="tutor-title compact"><span>Tutor</span> {html.escape(title)} '
+                '<a href="/" target="_blank" rel="noopener" title="Open the full tutor">full tutor ↗</a></div>')
+    return (f'<div class="tutor-title"><h1>Article tutor</h1><p>Learning from <b>{html.escape(title)}</b>: '
+            "answers cite the article; switch to Socratic to be guided, or Quiz to test yourself.</p></div>")
+
+
+def _progress_update(view: ChatView):
+    if view.mode != "quiz" or view.progress is None:
+        return gr.HTML(visible=False)
+    return gr.HTML(render.progress_html(view.progress), visible=True)
+
+
+def _wire(page, chat: TutorChat, browser, ctx, panels, paint, *, view_for, message, send, mode,
+          new, chatbot, doc, header) -> None:
+    # view_for(request) -> (view key, requested doc_id, requested mode, article picker allowed)
+    """Connect one page's components to TutorChat (same events on both pages)."""
+
+    def on_load(stored, request: gr.Request):
+        sid = stored if chat.valid_sid(stored) else chat.new_sid()
+        view, doc_id, wanted, picker = view_for(request)
+        state = {"sid": sid, "view": view, "picker": picker}
+        shown = chat.open(sid, view, mode=wanted, doc_id=doc_id)
+        return (sid, state, *_with_doc(shown, paint, chat), *_doc_controls(chat, shown, state))
+
+    def on_send(text, state):
+        if not state:
+            yield paint(ChatView([render.notice_message("The page is still loading; try again.")],
+                                 [], "explain", None, draft=text))
+            return
+        for shown in chat.respond(state["sid"], state["view"], text):
+            yield paint(shown)
+
+    def on_example(state, selected: gr.SelectData):
+        value = selected.value if isinstance(selected.value, dict) else {"text": str(selected.value)}
+        yield from on_send(value.get("text", ""), state)
+
+    def on_mode(new_mode, state):
+        if not state:
+            return paint(ChatView([], [], new_mode, None))
+        return paint(chat.switch_mode(state["sid"], state["view"], new_mode))
+
+    def on_doc(doc_id, state):
+        if not state:
+            return (*paint(ChatView([], [], "explain", doc_id)), gr.Dropdown(), gr.HTML())
+        shown = chat.switch_doc(state["sid"], state["view"], doc_id)
+        return (*_with_doc(shown, paint, chat), *_doc_controls(chat, shown, state))
+
+    def on_new(state):
+        if not state:
+            return paint(ChatView([], [], "explain", None))
+        return paint(chat.new_conversation(state["sid"], state["view"]))
+
+    def on_like(state, liked: gr.LikeData):
+        if state and chat.rate(state["sid"], state["view"], liked.index, liked.liked):
+            gr.Info("Thanks, your feedback is saved.", duration=2)
+
+    private = {"api_visibility": "private"}
+    page.load(on_load, [browser], [browser, ctx, *panels, doc, header], **private)
+    gr.on([message.submit, send.click], on_send, [message, ctx], panels, show_progress="hidden", **private)
+    chatbot.example_select(on_example, [ctx], panels, show_progress="hidden", **private)
+    mode.input(on_mode, [mode, ctx], panels, show_progress="hidden", **private)
+    doc.input(on_doc, [doc, ctx], [*panels, doc, header], show_progress="hidden", **private)
+    new.click(on_new, [ctx], panels, show_progress="hidden", **private)
+    chatbot.clear(on_new, [ctx], panels, show_progress="hidden", **private)
+    chatbot.like(on_like, [ctx], None, **private)
+
+
+def _with_doc(shown: ChatView, paint, chat: TutorChat):
+    """Paint plus the chatbot's starter questions for the conversation's article."""
+    painted = list(paint(shown))
+    painted[0] = gr.Chatbot(value=shown.messages, examples=_examples(chat.starters(shown.doc_id)))
+    return painted
+
+
+def _doc_controls(chat: TutorChat, shown: ChatView, state: dict):
+    """The article picker (only with several articles, and not in a widget the host
+    page fixed to one article) and the page title."""
+    try:
+        docs = chat.documents()
+    except TutorError:
+        docs = {}
+    title = docs[shown.doc_id].title if shown.doc_id in docs else ""
+    visible = len(docs) > 1 and state["picker"]
+    return gr.Dropdown(value=shown.doc_id, visible=visible), _title_html(title, compact=state["view"] != "app")

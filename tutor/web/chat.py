@@ -1,0 +1,389 @@
+"""The web UI's conversations, without Gradio: plain methods and one plain
+generator (`TutorChat.respond`) that the Gradio app wires to components and
+that tests drive directly.
+
+A conversation is identified by (browser id, view):
+* the browser id is random, made on the first visit and kept by the browser
+  (`gr.BrowserState`), so two browsers never share a conversation and a reload
+  finds the same one;
+* the view separates the full page (`app`), each widget slot
+  (`widget:<doc>:<mode>`, from the widget URL) and API callers (`api`).
+
+Each conversation is one `tutor.session.Session` plus what the page shows (chat
+messages, the citations of the last answer, the replies that can be rated). It
+is written to SQLite (`WebStore`) after every change and cached in memory
+(least recently used first out), so a restart or eviction loses nothing.
+
+Errors never escape as tracebacks: a typed `TutorError` becomes its own
+one-sentence message in the chat, anything else a short apology (and a log
+line with the traceback for the operator).
+
+Deliberate simplifications: one lock per conversation (a second message sent
+while the first is being answered waits up to `BUSY_WAIT` seconds, then gets a
+"still answering" note); the displayed chat is capped at `MAX_MESSAGES`.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+from tutor.config import MAX_MESSAGE_CHARS
+from tutor.errors import TutorError
+from tutor.reply import Reply
+from tutor.session import MODES, Session, validate_message
+from tutor.web import render
+from tutor.web.store import WebStore
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGES = 200
+MAX_CACHED = 2000
+BUSY_WAIT = 30.0
+STARTERS = 4
+_SID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+MODE_NOTES = {
+    "explain": "Explain mode: ask anything about the article; every answer cites the passages it comes from.",
+    "socratic": "Socratic mode: ask about the article and I will help you work the answer out from the text, with questions and hints.",
+}
+SORRY = "Sorry, something went wrong while answering. Please try again."
+
+
+@dataclass
+class ChatView:
+    """Everything the page shows for one conversation after an event."""
+
+    messages: list[dict]
+    sources: list[dict]  # citations (as dicts) of the last answer
+    mode: str
+    doc_id: str | None
+    progress: dict | None = None  # Session.progress() in quiz mode
+    draft: str = ""  # what stays in the message box
+
+
+@dataclass
+class Conversation:
+    sid: str
+    view: str
+    session: Session
+    messages: list[dict] = field(default_factory=list)
+    replies: dict[str, dict] = field(default_factory=dict)  # message index -> rated reply
+    sources: list[dict] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def to_record(self) -> dict:
+        return {
+            "version": 1,
+            "state": self.session.to_state(),
+            "messages": self.messages,
+            "replies": self.replies,
+            "sources": self.sources,
+        }
+
+    def add_reply(self, question: str | None, reply: Reply) -> None:
+        """Append a tutor reply (with footnotes) and remember it for rating."""
+        citations = [asdict(c) for c in reply.citations]
+        content = render.answer_markdown(reply.answer, citations)
+        if reply.notice:
+            content += f'\n\n<span class="tutor-notice">({html.escape(reply.notice)})</span>'
+        self.messages.append({"role": "assistant", "content": content})
+        self.replies[str(len(self.messages) - 1)] = {
+            "question": question or "",
+            "answer": reply.answer,
+            "citations": citations,
+            "mode": reply.mode,
+            "doc_id": self.session.doc_id,
+        }
+        self.sources = citations
+
+    def trim(self) -> None:
+        drop = len(self.messages) - MAX_MESSAGES
+        if drop <= 0:
+            return
+        drop += drop % 2  # keep learner/tutor pairs together
+        self.messages = self.messages[drop:]
+        self.replies = {str(int(k) - drop): v for k, v in self.replies.items() if int(k) >= drop}
+
+
+class TutorChat:
+    """All conversations of one web server."""
+
+    def __init__(self, engine, store: WebStore, llm=None, max_cached: int = MAX_CACHED):
+        self.engine = engine
+        self.store = store
+        self.llm = llm
+        self.max_cached = max_cached
+        self._cache: OrderedDict[tuple[str, str], Conversation] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    # ---- identities ------------------------------------------------------------
+    @staticmethod
+    def new_sid() -> str:
+        return secrets.token_urlsafe(18)
+
+    @staticmethod
+    def valid_sid(value) -> bool:
+        return isinstance(value, str) and bool(_SID_RE.match(value))
+
+    def documents(self) -> dict:
+        return self.engine.documents
+
+    def pick_doc(self, doc_id: str | None) -> str | None:
+        """`doc_id` if the index holds it, else the first article."""
+        docs = self.documents()
+        return doc_id if doc_id in docs else next(iter(docs), None)
+
+    def starters(self, doc_id: str | None) -> list[str]:
+        """Opening questions for an article: the first question of each learning objective."""
+        bank = self.engine.bank(doc_id) if doc_id else None
+        if bank is None:
+            return ["What is this article about?"]
+        return [o.questions[0].question for o in bank.objectives if o.questions][:STARTERS]
+
+    # ---- conversations ---------------------------------------------------------
+    def open(self, sid: str, view: str, *, mode: str = "explain", doc_id: str | None = None) -> ChatView:
+        """The conversation as the page should show it on load (made if new)."""
+        try:
+            conv = self._conversation(sid, view, mode=mode, doc_id=doc_id)
+        except TutorError as exc:
+            return ChatView([render.notice_message(render.sentence(str(exc)))], [], mode, doc_id)
+        return self._view(conv)
+
+    def respond(self, sid: str, view: str, message: str) -> Iterator[ChatView]:
+        """Answer one learner message, yielding the page after each change.
+
+        Empty messages are ignored; a too-long one gets a note and stays in the box.
+        """
+        text = (message or "").strip()
+        try:
+            conv = self._conversation(sid, view)
+        except TutorError as exc:
+            yield ChatView([render.notice_message(render.sentence(str(exc)))], [], "explain", None, draft=message)
+            return
+        if not text:
+            yield self._view(conv)
+            return
+        if len(text) > MAX_MESSAGE_CHARS:
+            conv.messages.append(render.notice_message(
+                f"Your message is {len(text):,} characters long; the limit is {MAX_MESSAGE_CHARS:,}. "
+                "Please shorten it and send it again."
+            ))
+            self._save(conv)
+            yield self._view(conv, draft=message)
+            return
+        if not conv.lock.acquire(timeout=BUSY_WAIT):
+            yield self._view(conv, draft=message, extra=render.notice_message(
+                "I am still answering your previous message; send this one again in a moment."))
+            return
+        try:
+            yield from self._answer(conv, text)
+        finally:
+            conv.lock.release()
+
+    def _answer(self, conv: Conversation, text: str) -> Iterator[ChatView]:
+        conv.messages.append(render.user_message(text))
+        conv.messages.append({"role": "assistant", "content": '<span class="tutor-typing">…</span>'})
+        at = len(conv.messages) - 1  # the tutor's message: placeholder, then streamed text
+        yield self._view(conv)
+        partial = ""
+        try:
+            validate_message(text)
+            reply = None
+            for event in conv.session.stream(text):
+                if isinstance(event, Reply):
+                    reply = event
+                elif event:
+                    partial += event
+                    conv.messages[at] = {"role": "assistant", "content": render.escape_text(partial)}
+                    yield self._view(conv)
+            if reply is None:
+                raise RuntimeError("the session ended without a reply")
+            del conv.messages[at:]
+            conv.add_reply(text, reply)
+        except TutorError as exc:
+            conv.messages[at:] = [render.notice_message(render.sentence(str(exc)))]
+        except Exception:  # noqa: BLE001  (the learner gets a short note, the log the traceback)
+            log.exception("answering %r failed", text[:200])
+            conv.messages[at:] = [render.notice_message(SORRY)]
+        conv.trim()
+        self._save(conv)
+        yield self._view(conv)
+
+    def switch_mode(self, sid: str, view: str, mode: str) -> ChatView:
+        """Change mode; in quiz mode the tutor asks the first (or next) question."""
+        mode = (mode or "").lower()
+        try:
+            conv = self._conversation(sid, view)
+            with conv.lock:
+                if mode != conv.session.mode:
+                    conv.session.set_mode(mode)
+                    self._announce_mode(conv)
+                    self._save(conv)
+        except (TutorError, ValueError) as exc:
+            return self._error_view(sid, view, exc)
+        return self._view(conv)
+
+    def switch_doc(self, sid: str, view: str, doc_id: str) -> ChatView:
+        """Another article: a new conversation about it, in the same mode."""
+        try:
+            conv = self._conversation(sid, view)
+            if doc_id not in self.documents():
+                raise ValueError(f"there is no article '{doc_id}' in the index")
+            with conv.lock:
+                if doc_id != conv.session.doc_id:
+                    conv.session.doc_id = doc_id
+                    self._restart(conv)
+        except (TutorError, ValueError) as exc:
+            return self._error_view(sid, view, exc)
+        return self._view(conv)
+
+    def new_conversation(self, sid: str, view: str) -> ChatView:
+        """Forget the chat (and quiz score) of this view; keep the article and mode."""
+        try:
+            conv = self._conversation(sid, view)
+            with conv.lock:
+                self._restart(conv)
+        except TutorError as exc:
+            return self._error_view(sid, view, exc)
+        return self._view(conv)
+
+    def rate(self, sid: str, view: str, index: int, liked) -> bool:
+        """Store a like/dislike of the reply at chat position `index`; False if not ratable."""
+        if liked not in (True, False):
+            return False
+        try:
+            conv = self._conversation(sid, view)
+        except TutorError:
+            return False
+        rated = conv.replies.get(str(index))
+        if rated is None:
+            return False
+        self.store.add_feedback(
+            session_id=sid, view=view, vote="like" if liked else "dislike",
+            question=rated["question"], reply=rated["answer"], citations=rated["citations"],
+            mode=rated.get("mode"), doc_id=rated.get("doc_id"),
+        )
+        return True
+
+    # ---- the API -----------------------------------------------------------------
+    def ask(self, message: str, mode: str = "explain", doc_id: str = "", session_id: str = "") -> dict:
+        """One turn for API callers: the reply as a JSON-able dict.
+
+        Pass the returned `session_id` back to continue the conversation (a Socratic
+        dialogue or a quiz needs it); leave it empty to start a new one.
+        Raises `TutorError` (message too long or empty, index missing) or
+        `ValueError` (unknown mode or article) with a one-sentence message.
+        """
+        mode = (mode or "explain").lower()
+        if mode not in MODES:
+            raise ValueError(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}")
+        if doc_id and doc_id not in self.documents():
+            raise ValueError(f"unknown article '{doc_id}'; choose one of: {', '.join(self.documents())}")
+        sid = session_id if self.valid_sid(session_id) else self.new_sid()
+        text = validate_message(message)
+        conv = self._conversation(sid, "api", mode=mode, doc_id=doc_id or None)
+        with conv.lock:
+            if doc_id and doc_id != conv.session.doc_id:
+                conv.session.doc_id = doc_id
+                conv.session.reset()
+            if mode != conv.session.mode:
+                conv.session.set_mode(mode)
+            reply = conv.session.send(text)
+            conv.sources = [asdict(c) for c in reply.citations]
+            self._save(conv)
+        out = reply.to_json()
+        out["citations"] = [
+            {**c.to_json(), "heading": c.heading, "start": c.start, "end": c.end,
+             "highlights": [list(h) for h in c.highlights]}
+            for c in reply.citations
+        ]
+        out["notice"] = reply.notice
+        out["session_id"] = sid
+        if mode == "quiz":
+            out["progress"] = conv.session.progress()
+        return out
+
+    # ---- internals ---------------------------------------------------------------
+    def _conversation(self, sid: str, view: str, *, mode: str = "explain", doc_id: str | None = None) -> Conversation:
+        key = (sid, view)
+        with self._cache_lock:
+            conv = self._cache.get(key)
+            if conv is not None:
+                self._cache.move_to_end(key)
+                return conv
+        record = self.store.load(sid, view)
+        conv = self._restore(sid, view, record) if record else self._create(sid, view, mode, doc_id)
+        with self._cache_lock:
+            conv = self._cache.setdefault(key, conv)
+            self._cache.move_to_end(key)
+            while len(self._cache) > self.max_cached:
+                self._cache.popitem(last=False)
+        return conv
+
+    def _create(self, sid: str, view: str, mode: str, doc_id: str | None) -> Conversation:
+        mode = mode if mode in MODES else "explain"
+        session = Session(self.engine, mode=mode, doc_id=self.pick_doc(doc_id), llm=self.llm)
+        conv = Conversation(sid, view, session)
+        if mode == "quiz":
+            self._announce_mode(conv)
+        self._save(conv)
+        return conv
+
+    def _restore(self, sid: str, view: str, record: dict) -> Conversation:
+        state = record.get("state") or {}
+        session = Session(self.engine, doc_id=state.get("doc_id"), llm=self.llm)
+        session.load_state(state)
+        if session.doc_id not in self.documents():  # the article left the index
+            session.doc_id = self.pick_doc(None)
+        return Conversation(
+            sid, view, session,
+            messages=list(record.get("messages") or []),
+            replies=dict(record.get("replies") or {}),
+            sources=list(record.get("sources") or []),
+        )
+
+    def _restart(self, conv: Conversation) -> None:
+        conv.session.reset()
+        conv.messages.clear()
+        conv.replies.clear()
+        conv.sources = []
+        if conv.session.mode == "quiz":
+            self._announce_mode(conv)
+        self._save(conv)
+
+    def _announce_mode(self, conv: Conversation) -> None:
+        if conv.session.mode == "quiz":
+            opening = conv.session.first_message()
+            if opening is not None:
+                conv.add_reply(None, opening)
+        else:
+            conv.messages.append(render.notice_message(MODE_NOTES[conv.session.mode]))
+
+    def _save(self, conv: Conversation) -> None:
+        self.store.save(conv.sid, conv.view, conv.to_record())
+
+    def _view(self, conv: Conversation, draft: str = "", extra: dict | None = None) -> ChatView:
+        s = conv.session
+        progress = None
+        if s.mode == "quiz":
+            try:
+                progress = s.progress()
+            except TutorError:
+                progress = None
+        messages = list(conv.messages) + ([extra] if extra else [])
+        return ChatView(messages, list(conv.sources), s.mode, s.doc_id, progress, draft)
+
+    def _error_view(self, sid: str, view: str, exc: Exception) -> ChatView:
+        note = render.notice_message(render.sentence(str(exc)))
+        conv = self._cache.get((sid, view))
+        if conv is None:
+            return ChatView([note], [], "explain", None)
+        return self._view(conv, extra=note)
+

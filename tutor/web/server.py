@@ -1,0 +1,73 @@
+"""Serving the web app: `launch()` for `tutor serve`, `start()` for tests and
+benchmarks (the same uvicorn server, in a background thread).
+
+`warm_up()` pays the one-off costs (sentence embeddings of every passage, the
+first query) before the port opens, so the first learner waits no longer than
+the hundredth.
+
+Deliberate simplification: one process, one uvicorn worker. Conversations are
+in SQLite and the index can live on a Chroma server (`TUTOR_CHROMA_URL`), so
+more capacity means more processes behind a proxy with sticky sessions.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
+
+import uvicorn
+
+log = logging.getLogger(__name__)
+
+
+def warm_up(engine, max_sentences: int = 20_000) -> float:
+    """Embed the sentences of every passage and run one retrieval; returns seconds."""
+    from tutor.text import split_sentences
+
+    started = time.perf_counter()
+    snap = engine.index.snapshot()
+    items = [(c.doc_id, s) for c in snap.chunks for s in split_sentences(c.text, offset=c.start)]
+    if items:
+        engine.grounded.cache.vectors(snap.version, items[:max_sentences])
+    engine.retriever.search("warm up", k=4)
+    return time.perf_counter() - started
+
+
+def launch(app, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Serve the app until interrupted (blocks)."""
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+
+
+@dataclass
+class RunningServer:
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start(app, host: str = "127.0.0.1", port: int | None = None, timeout: float = 30.0) -> RunningServer:
+    """Serve the app from a background thread; returns once it accepts requests."""
+    port = port or free_port(host)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"tutor-web-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the web server did not start on {host}:{port}")
+        time.sleep(0.05)
+    return RunningServer(f"http://{host}:{port}", server, thread)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
