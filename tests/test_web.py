@@ -1,0 +1,371 @@
+"""The web layer without a browser: rendering and escaping, the origin policy,
+the SQLite store, the conversation generator (`TutorChat`), and one live
+server per module for the HTTP headers and the gradio_client API."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import asdict
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from tutor.config import MAX_MESSAGE_CHARS
+from tutor.corpus import Heading
+from tutor.errors import ConfigError, IndexBrokenError
+from tutor.web import render
+from tutor.web.chat import SORRY, TutorChat
+from tutor.web.security import OriginPolicy, parse_origins
+from tutor.web.store import WebStore
+
+KOTTER = "What does management cope with, according to Kotter?"
+SCRIPT = '<img src=x onerror="alert(1)"><script>alert("xss")</script> **bold**'
+
+
+# ---- rendering -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "**bold** _it_ `code`", "[link](http://x)", "$x$ # h", "a & b < c"],
+)
+def test_escaped_text_has_no_markup_left(text):
+    out = render.escape_text(text)
+    assert "<" not in out and ">" not in out
+    for ch in "*_`[]$#":
+        assert all(out[i - 1] == "\\" for i, c in enumerate(out) if c == ch)
+
+
+def test_answer_markers_become_superscripts_with_footnotes():
+    c = _citation(n=1, text="Intro. Management copes with complexity. More.", start=100, highlight=(107, 140))
+    out = render.answer_markdown("Management copes with complexity [1]. See [7].", [c])
+    assert '<sup class="tutor-ref">[1]</sup>' in out
+    assert "\\[7\\]" in out  # an unknown marker stays text
+    assert "<sup>1</sup> <b>Kotter</b> — “Management copes with complexity.”" in out
+
+
+def test_passage_marks_the_cited_sentence_and_escapes_the_rest():
+    c = _citation(n=2, text="A <b>bold</b> claim. Management copes with complexity.", start=10, highlight=(31, 64))
+    out = render.passages_html([c])
+    assert "<mark data-n=\"2\">Management copes with complexity.</mark>" in out
+    assert "&lt;b&gt;bold&lt;/b&gt;" in out and "<b>bold" not in out
+
+
+def test_article_view_highlights_by_document_offsets():
+    text = "Title\n\nFirst para. Cited sentence here.\n\nLast <i>para</i>."
+    at = text.index("Cited")
+    doc = SimpleNamespace(doc_id="d", title="T & co", text=text, headings=(Heading(0, 5, 1, "Title"),))
+    c = _citation(n=1, text=text[7:39], start=7, highlight=(at, at + len("Cited sentence here.")))
+    out = render.article_html(doc, [c])
+    assert "<h4>Title</h4>" in out
+    assert '<mark data-n="1">Cited sentence here.</mark>' in out
+    assert "&lt;i&gt;para&lt;/i&gt;" in out and "T &amp; co" in out
+
+
+def test_progress_panel_shows_mastery_per_objective():
+    out = render.progress_html({
+        "answered": 2, "correct": 1, "total": 5,
+        "objectives": [{"id": "o1", "title": "Kotter <distinction>", "answered": 2, "total": 4, "mastery": 0.375}],
+    })
+    assert "38% mastery" in out and "2/4 asked" in out and "&lt;distinction&gt;" in out
+
+
+def test_problem_page_says_how_to_fix():
+    out = render.problem_html("no index at /x; run `tutor ingest` to build it")
+    assert "tutor ingest" in out and "No index at /x" in out
+
+
+# ---- origins ---------------------------------------------------------------------
+def test_default_policy_is_loopback_only():
+    p = OriginPolicy()
+    assert p.allows("http://127.0.0.1:8000") and p.allows("http://localhost")
+    assert not p.allows("https://evil.example") and not p.allows("http://127.0.0.1.evil.example")
+    assert p.frame_ancestors().startswith("frame-ancestors 'self' http://127.0.0.1:*")
+
+
+def test_allowed_origins_from_flag_or_env(monkeypatch):
+    assert parse_origins("https://a.example, http://b.example:8080/") == ["https://a.example", "http://b.example:8080"]
+    monkeypatch.setenv("TUTOR_ALLOWED_ORIGINS", "https://school.example")
+    assert parse_origins(None) == ["https://school.example"]
+    p = OriginPolicy(("https://school.example",))
+    assert p.allows("https://school.example") and not p.allows("https://school.example.evil")
+    assert "https://school.example" in p.frame_ancestors()
+    assert OriginPolicy(("*",)).frame_ancestors() == "frame-ancestors *"
+
+
+@pytest.mark.parametrize("bad", ["school.example", "https://a.example/path", "ftp://a.example", "https://"])
+def test_bad_origin_is_a_config_error(bad):
+    with pytest.raises(ConfigError, match="scheme://host"):
+        parse_origins(bad)
+
+
+# ---- store -------------------------------------------------------------------------
+def test_store_round_trip_and_reopen(tmp_path):
+    path = tmp_path / "web.sqlite3"
+    store = WebStore(path)
+    store.save("sid", "app", {"messages": [{"role": "user", "content": "hi"}]})
+    secret = store.secret()
+    fid = store.add_feedback(session_id="sid", view="app", vote="like", question="q", reply="r",
+                             citations=[{"n": 1}], mode="explain", doc_id="d")
+    store.close()
+    again = WebStore(path)  # migrations are not re-applied
+    assert again.load("sid", "app") == {"messages": [{"role": "user", "content": "hi"}]}
+    assert again.load("sid", "widget") is None
+    assert again.secret() == secret
+    [row] = again.feedback()
+    assert row["id"] == fid and row["vote"] == "like" and row["citations"] == [{"n": 1}]
+    with pytest.raises(ValueError, match="like, dislike"):
+        again.add_feedback(session_id="s", view="app", vote="meh", question="", reply="", citations=[])
+
+
+# ---- conversations (the chat generator, no server) -----------------------------------
+@pytest.fixture
+def chat(engine, tmp_path):
+    return TutorChat(engine, WebStore(tmp_path / "web.sqlite3"))
+
+
+def test_reply_streams_placeholder_then_cited_answer(chat):
+    sid = chat.new_sid()
+    views = list(chat.respond(sid, "app", KOTTER))
+    first, last = views[0], views[-1]
+    assert first.messages[-1]["content"].startswith('<span class="tutor-typing">')
+    assert last.messages[0] == {"role": "user", "content": render.escape_text(KOTTER)}
+    answer = last.messages[-1]["content"]
+    assert "complexity" in answer and '<sup class="tutor-ref">[1]</sup>' in answer
+    assert "tutor-footnotes" in answer
+    cited = " ".join(render.cited_sentences(c) for c in last.sources)
+    assert "copes with complexity" in cited
+
+
+def test_empty_message_is_ignored(chat):
+    sid = chat.new_sid()
+    [view] = list(chat.respond(sid, "app", "   \n "))
+    assert view.messages == []
+
+
+def test_too_long_message_gets_a_clear_note_and_stays_in_the_box(chat):
+    sid = chat.new_sid()
+    long = "why " * (MAX_MESSAGE_CHARS // 4 + 10)
+    [view] = list(chat.respond(sid, "app", long))
+    assert len(view.messages) == 1
+    note = view.messages[0]["content"]
+    assert f"the limit is {MAX_MESSAGE_CHARS:,}" in note and "shorten" in note
+    assert view.draft == long
+
+
+def test_markup_in_a_message_is_shown_as_text(chat):
+    view = list(chat.respond(chat.new_sid(), "app", SCRIPT))[-1]
+    shown = view.messages[0]["content"]
+    assert "<script" not in shown and "<img" not in shown and "&lt;script&gt;" in shown
+    assert "\\*\\*bold\\*\\*" in shown
+
+
+def test_browsers_do_not_share_conversations(chat):
+    a, b = chat.new_sid(), chat.new_sid()
+    list(chat.respond(a, "app", KOTTER))
+    assert chat.open(b, "app").messages == []
+    assert len(chat.open(a, "app").messages) == 2
+
+
+def test_conversation_survives_a_restart(engine, tmp_path):
+    store_path = tmp_path / "web.sqlite3"
+    first = TutorChat(engine, WebStore(store_path))
+    sid = first.new_sid()
+    list(first.respond(sid, "widget:d:explain", KOTTER))
+    first.switch_mode(sid, "widget:d:explain", "socratic")
+    again = TutorChat(engine, WebStore(store_path)).open(sid, "widget:d:explain")
+    assert again.mode == "socratic"
+    assert "complexity" in again.messages[1]["content"]
+    assert again.sources and again.sources[0]["highlights"]
+
+
+def test_quiz_asks_first_and_tracks_progress(chat):
+    sid = chat.new_sid()
+    view = chat.switch_mode(sid, "app", "Quiz")
+    assert view.mode == "quiz" and "Question 1 of" in view.messages[-1]["content"]
+    assert view.progress["answered"] == 0 and view.progress["objectives"]
+    view = list(chat.respond(sid, "app", "I don't know"))[-1]
+    assert view.progress["answered"] == 1
+    assert "Question 2 of" in view.messages[-1]["content"]
+
+
+def test_quiz_from_the_widget_url_opens_with_a_question(chat):
+    view = chat.open(chat.new_sid(), "widget:x:quiz", mode="quiz", doc_id="no-such-article")
+    assert view.doc_id == "leadership-vs-management"
+    assert "Question 1 of" in view.messages[0]["content"]
+
+
+def test_socratic_mode_answers_with_a_question(chat):
+    sid = chat.new_sid()
+    note = chat.switch_mode(sid, "app", "socratic").messages[-1]["content"]
+    assert "Socratic mode" in note
+    reply = list(chat.respond(sid, "app", "Why do organizations need leadership?"))[-1].messages[-1]["content"]
+    assert "?" in reply and "tell me" in reply
+
+
+def test_new_conversation_forgets_the_chat(chat):
+    sid = chat.new_sid()
+    list(chat.respond(sid, "app", KOTTER))
+    view = chat.new_conversation(sid, "app")
+    assert view.messages == [] and view.sources == []
+
+
+def test_like_and_dislike_are_stored_with_question_reply_and_citations(chat):
+    sid = chat.new_sid()
+    list(chat.respond(sid, "app", KOTTER))
+    assert chat.rate(sid, "app", 1, True)
+    assert chat.rate(sid, "app", 1, False)
+    assert not chat.rate(sid, "app", 0, True)  # the learner's own message
+    like, dislike = chat.store.feedback()
+    assert (like["vote"], dislike["vote"]) == ("like", "dislike")
+    assert like["question"] == KOTTER and "complexity" in like["reply"] and like["session_id"] == sid
+    assert like["citations"][0]["doc_id"] == "leadership-vs-management"
+
+
+def test_typed_error_becomes_its_message_and_a_crash_a_short_apology(chat, monkeypatch):
+    sid = chat.new_sid()
+    chat.open(sid, "app")
+    conv = chat._conversation(sid, "app")
+
+    def broken(message):
+        raise IndexBrokenError("the index at /x is damaged; run `tutor ingest --rebuild`")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(conv.session, "stream", broken)
+    last = list(chat.respond(sid, "app", KOTTER))[-1].messages[-1]["content"]
+    assert "The index at /x is damaged; run `tutor ingest --rebuild`." in last
+
+    def crash(message):
+        yield "Partial "
+        raise RuntimeError("boom\nTraceback (most recent call last)")
+
+    monkeypatch.setattr(conv.session, "stream", crash)
+    views = list(chat.respond(sid, "app", KOTTER))
+    assert views[1].messages[-1]["content"] == "Partial "  # streamed deltas reach the page
+    last = views[-1].messages[-1]["content"]
+    assert SORRY in last and "Traceback" not in last and "boom" not in last
+
+
+def test_ask_returns_json_with_citations_and_continues_a_session(chat):
+    out = chat.ask(KOTTER)
+    json.dumps(out)
+    assert "complexity" in out["answer"] and not out["declined"] and out["mode"] == "explain"
+    c = out["citations"][0]
+    assert {"n", "doc_id", "title", "text", "score", "heading", "start", "end", "highlights"} <= set(c)
+    assert chat.valid_sid(out["session_id"])
+    nxt = chat.ask("Why do organizations need leadership?", "socratic", "", out["session_id"])
+    assert nxt["session_id"] == out["session_id"] and nxt["mode"] == "socratic"
+    with pytest.raises(ValueError, match="explain, socratic, quiz"):
+        chat.ask("hi", "lecture")
+    with pytest.raises(ValueError, match="unknown article"):
+        chat.ask("hi", "explain", "nope")
+
+
+def test_one_conversation_answers_one_message_at_a_time(chat):
+    sid = chat.new_sid()
+    chat.open(sid, "app")
+    results = []
+
+    def learner(q):
+        results.append(list(chat.respond(sid, "app", q))[-1])
+
+    threads = [threading.Thread(target=learner, args=(q,)) for q in (KOTTER, "What do leaders do?", "Who is Kotter?")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    messages = chat.open(sid, "app").messages
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 3
+
+
+# ---- a live server: headers, widget URL, API, queue ------------------------------------
+@pytest.fixture(scope="module")
+def live(engine, tmp_path_factory):
+    from tutor.web.app import create_app
+    from tutor.web.server import start
+
+    store = WebStore(tmp_path_factory.mktemp("web") / "web.sqlite3")
+    server = start(create_app(engine, store=store, concurrency=2))
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+def test_headers_limit_framing_and_cors_to_loopback(live):
+    ok = httpx.get(live.url + "/", headers={"Origin": "http://127.0.0.1:5555"})
+    assert ok.status_code == 200
+    assert ok.headers["content-security-policy"].startswith("frame-ancestors 'self' http://127.0.0.1:*")
+    assert ok.headers["access-control-allow-origin"] == "http://127.0.0.1:5555"
+    evil = httpx.get(live.url + "/gradio_api/info", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in evil.headers
+    pre = httpx.options(live.url + "/gradio_api/queue/join", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+    assert pre.headers.get("access-control-allow-origin") != "https://evil.example"
+
+
+@pytest.mark.slow
+def test_widget_url_and_web_component_loader(live):
+    r = httpx.get(live.url + "/widget?doc=leadership-vs-management&mode=quiz")
+    assert r.status_code == 307 and r.headers["location"] == "/widget/?doc=leadership-vs-management&mode=quiz"
+    assert httpx.get(live.url + "/widget/").status_code == 200
+    js = httpx.get(live.url + "/gradio.js")
+    assert js.status_code == 200 and "import(" in js.text
+
+
+@pytest.mark.slow
+def test_gradio_client_gets_a_cited_answer(live):
+    from gradio_client import Client
+
+    client = Client(live.url, verbose=False)
+    assert "/ask" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    out = client.predict(KOTTER, "explain", "", "", api_name="/ask")
+    assert "complexity" in out["answer"].lower() and not out["declined"]
+    assert out["citations"] and out["citations"][0]["highlights"]
+    with pytest.raises(Exception, match="limit is"):
+        client.predict("x" * (MAX_MESSAGE_CHARS + 1), api_name="/ask")
+
+
+@pytest.mark.slow
+def test_many_learners_are_queued_not_dropped(live):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    def learner(i):
+        client = Client(live.url, verbose=False)
+        return [client.predict(q, api_name="/ask")["answer"] for q in (KOTTER, "What do leaders do?")]
+
+    with ThreadPoolExecutor(12) as pool:  # 12 learners against a concurrency limit of 2
+        answers = list(pool.map(learner, range(12)))
+    assert len(answers) == 12 and all(a and all(a) for a in answers)
+
+
+@pytest.mark.slow
+def test_missing_index_gives_a_page_that_says_how_to_fix_it(tmp_path):
+    from starlette.testclient import TestClient
+
+    from tutor.config import Settings
+    from tutor.engine import Engine
+    from tutor.web.app import create_app
+
+    engine = Engine(Settings(home=tmp_path / "empty"))
+    with TestClient(create_app(engine)) as client:
+        for path in ("/config", "/widget/config"):
+            config = client.get(path).text
+            assert "tutor ingest" in config and "No index at" in config
+
+
+def test_serve_rejects_a_bad_origin(capsys):
+    from tutor.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--allowed-origins", "school.example"])
+    assert exit_.value.code == 1
+    assert "error: 'school.example' is not an origin" in capsys.readouterr().err
+
+
+def _citation(n, text, start, highlight, heading="Article › Kotter"):
+    from tutor.reply import Citation
+
+    return asdict(Citation(n=n, doc_id="d", title="T", text=text, score=0.5, start=start,
+                           end=start + len(text), heading=heading, highlights=[highlight]))
