@@ -85,8 +85,13 @@ def _eval_command(paths, cfg, no_guard, as_json, report, compare_with, judge, th
     responder, label = None, "grounded"
     if cfg.llm:
         from tutor.evals.unguarded import EvalLLMResponder
+        from tutor.responders.llm import LLMResponder
 
-        responder = EvalLLMResponder.from_spec(cfg.llm, engine, timeout=cfg.llm_timeout, guard=not no_guard)
+        try:
+            base = LLMResponder.from_spec(cfg.llm, engine, timeout=cfg.llm_timeout)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--llm") from None
+        responder = EvalLLMResponder.wrap(base, guard=not no_guard)
         label = f"llm {cfg.llm}" + (" (no guard)" if no_guard else "")
 
     total = sum(len(d.cases) for d in datasets)

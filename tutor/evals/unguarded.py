@@ -25,6 +25,18 @@ from tutor.responders.llm import LLMResponder
 class EvalLLMResponder(LLMResponder):
     def __init__(self, *args, guard: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        self._setup(guard)
+
+    @classmethod
+    def wrap(cls, responder: LLMResponder, guard: bool = True) -> EvalLLMResponder:
+        """The same responder (model, engine, timeouts) with the raw text kept and
+        the guard optional; built from `LLMResponder.from_spec(...)`'s result."""
+        obj = cls.__new__(cls)
+        obj.__dict__.update(responder.__dict__)
+        obj._setup(guard)
+        return obj
+
+    def _setup(self, guard: bool) -> None:
         if not callable(getattr(LLMResponder, "_guarded", None)):
             raise ConfigError("this LLM responder has no separable guard step; --no-guard is unavailable")
         self.guard = guard
