@@ -23,10 +23,17 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tutor.evals.dataset import KINDS, Case, Dataset, check_against_corpus
-from tutor.evals.metrics import LOWER_IS_BETTER, ORDER, VERDICT, MetricResult, percentiles, score_sample
+from tutor.evals.metrics import (
+    LOWER_IS_BETTER,
+    ORDER,
+    VERDICT,
+    MetricResult,
+    percentiles,
+    score_sample,
+)
 from tutor.evals.metrics.groundedness import Groundedness
 from tutor.evals.sample import Hit, Sample
 
@@ -139,7 +146,7 @@ def run_eval(
         "responder": responder,
         "judge": judge,
         "cases": len(results),
-        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - started, 2),
         "index_version": engine.index.snapshot().version,
         "python": platform.python_version(),
