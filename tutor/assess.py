@@ -47,6 +47,7 @@ _DONT_KNOW = re.compile(
     r"can['’]?t remember|don['’]?t remember|i forget|no answer|pass)\b",
     re.I,
 )
+_HEDGE = re.compile(r"\b(?:maybe|perhaps|probably|possibly|i guess|i think|i believe|i suppose)\b,?", re.I)
 _LEADING_NOT = re.compile(r"^\s*not\s+[^,;]+[,;]\s*(?:but\s+)?|^\s*not\s+\w+\s+but\s+", re.I)
 _PRONOUN_START = re.compile(r"^\s*(?:it|they|he|she|this|these)\b", re.I)
 
@@ -107,8 +108,8 @@ def _nothing_to_assess(reply: str, matched: tuple[str, ...]) -> str | None:
 
 
 def _without_contrast(reply: str) -> str:
-    """Drop "not X, but" and ", not X," so that a correction is not a negation."""
-    return _mask_contrast(_LEADING_NOT.sub("", reply))[0]
+    """Drop hedges, "not X, but" and ", not X," so that a correction is not a negation."""
+    return _mask_contrast(_LEADING_NOT.sub("", _HEDGE.sub(" ", reply).strip(" ,")))[0]
 
 
 def _wrong_role(reply: str, question: str, reference: str) -> bool:

@@ -1,0 +1,182 @@
+"""The support scorer on the labeled claim sets, hard cases, and the other judges."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel, GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from tutor.embedder import get_embedder
+from tutor.errors import ConfigError
+from tutor.support import LLMJudge, NLIJudge, SupportScorer, make_judge, parse_json_answer
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = (
+    "Management, Kotter argues, copes with complexity. In contrast, leadership copes with change."
+)
+LEADERS = (
+    "Within this change context, managers plan and budget, organize and staff, and control and "
+    "solve problems. In contrast, leaders establish direction, align people, and motivate and inspire."
+)
+VOTE = (
+    "After a discussion, the participants are asked to vote. Typically, about one-third of them "
+    "think the categories overlap, and no one votes for the last option."
+)
+DRUCKER = '"Management is doing things right; leadership is doing the right things." ~Peter F. Drucker'
+
+
+@pytest.fixture(scope="module")
+def scorer() -> SupportScorer:
+    return SupportScorer(get_embedder())
+
+
+def _load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def balanced_accuracy(predicted: list[bool], labels: list[bool]) -> float:
+    pos = [p for p, y in zip(predicted, labels) if y]
+    neg = [not p for p, y in zip(predicted, labels) if not y]
+    return (sum(pos) / len(pos) + sum(neg) / len(neg)) / 2
+
+
+@pytest.mark.parametrize("path", ["evals/claims.jsonl", "tests/data/claims_holdout.jsonl"])
+def test_balanced_accuracy(scorer, path):
+    rows = _load(ROOT / path)
+    assert len(rows) >= (70 if path.startswith("evals") else 30)
+    predicted = [scorer.score(r["claim"], [r["passage"]]).supported for r in rows]
+    ba = balanced_accuracy(predicted, [r["supported"] for r in rows])
+    print(f"{path}: balanced accuracy {ba:.3f} on {len(rows)} claims")
+    assert ba >= 0.90
+
+
+@pytest.mark.parametrize(
+    "claim, passage, supported, reason",
+    [
+        ("Leadership copes with complexity.", SEED, False, "role swap"),
+        ("Managers establish direction, align people, and motivate and inspire.", LEADERS, False, None),
+        ("Kotter argues management does not cope with complexity.", SEED, False, "negation mismatch"),
+        ("About half of the participants think the categories overlap.", VOTE, False, "quantity mismatch"),
+        ("Most participants think the categories overlap.", VOTE, False, "quantity mismatch"),
+        ("Kotter said that management is doing things right.", DRUCKER, False, "wrong attribution"),
+        ("Drucker said that management is doing the right things.", DRUCKER, False, "role swap"),
+        ("Management copes with complexity, and it is more important than leadership.", SEED, False,
+         "partly covered"),
+        ("The French Revolution began in 1789.", SEED, False, "not covered"),
+        ("According to Kotter, managers deal with complexity.", SEED, True, "supported"),
+        ("Leaders set direction, align people and motivate them.", LEADERS, True, "supported"),
+        ("Nobody votes for the last option.", VOTE, True, "supported"),
+        ("About one-third of the participants think the categories overlap.", VOTE, True, "supported"),
+        ("Peter Drucker said that management is doing things right.", DRUCKER, True, "supported"),
+    ],
+)
+def test_hard_cases(scorer, claim, passage, supported, reason):
+    result = scorer.score(claim, [passage])
+    assert result.supported is supported, result
+    if reason:
+        assert result.reason == reason
+    assert 0.0 <= result.score <= 1.0
+    if supported:
+        assert result.passage == 0 and result.evidence and result.score >= scorer.threshold
+
+
+@pytest.mark.parametrize("claim", ["", "   ", "the of and"])
+def test_empty_claim_is_unsupported(scorer, claim):
+    result = scorer.score(claim, [SEED])
+    assert (result.supported, result.reason, result.passage) == (False, "empty claim", None)
+
+
+@pytest.mark.parametrize("passages", [[], [""], ["  \n "]])
+def test_no_passages_is_unsupported(scorer, passages):
+    result = scorer.score("Management copes with complexity.", passages)
+    assert (result.supported, result.reason) == (False, "no passages")
+
+
+def test_score_many_matches_score_and_points_at_the_passage(scorer):
+    claims = ["Leadership copes with change.", "Leaders align people.", "Leadership copes with complexity."]
+    passages = [LEADERS, SEED]
+    many = scorer.score_many(claims, passages)
+    assert many == [scorer.score(c, passages) for c in claims]
+    assert [r.supported for r in many] == [True, True, False]
+    assert many[0].passage == 1 and many[1].passage == 0
+
+
+def test_make_judge_default_and_errors():
+    assert isinstance(make_judge(None), SupportScorer)
+    assert isinstance(make_judge("default"), SupportScorer)
+    with pytest.raises(ValueError, match="default, nli:PATH, llm"):
+        make_judge("llm")
+    with pytest.raises(ValueError, match="unknown judge 'bogus'.*default, nli:PATH, llm"):
+        make_judge("bogus")
+    with pytest.raises(ConfigError, match="not a local model folder"):
+        make_judge("nli:/nonexistent/model")
+    assert isinstance(make_judge("llm", chat_model=FakeListChatModel(responses=["{}"])), LLMJudge)
+
+
+def _tiny_nli_model(folder: Path, entail_bias: float) -> Path:
+    """A one-layer BERT cross-encoder built on the spot; its bias fixes the answer.
+    Label order is deliberately not the common one, to check it is read from config."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"management copes with complexity".split()]
+    (folder / "vocab.txt").write_text("\n".join(vocab))
+    BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
+    labels = {0: "neutral", 1: "contradiction", 2: "entailment"}
+    config = BertConfig(vocab_size=len(vocab), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=16, num_labels=3, id2label=labels,
+                        label2id={v: k for k, v in labels.items()})
+    model = BertForSequenceClassification(config)
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.copy_(torch.tensor([0.0, 0.0, entail_bias]))
+    model.save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("bias, supported", [(6.0, True), (-6.0, False)])
+def test_nli_judge_reads_label_order(tmp_path, bias, supported):
+    judge = make_judge(f"nli:{_tiny_nli_model(tmp_path, bias)}")
+    assert isinstance(judge, NLIJudge) and judge.entail == 2
+    result = judge.score("management copes with complexity", ["management copes with complexity"])
+    assert result.supported is supported and result.passage == 0
+    assert judge.score("", ["x"]).reason == "empty claim"
+
+
+def _generic(*answers: str) -> GenericFakeChatModel:
+    return GenericFakeChatModel(messages=iter(AIMessage(content=a) for a in answers))
+
+
+def test_llm_judge_all_statements_supported():
+    model = _generic(
+        '```json\n{"statements": ["Management copes with complexity.", "Leadership copes with change."]}\n```',
+        '{"verdicts": [{"statement": "a", "supported": true, "passage": 1},'
+        ' {"statement": "b", "supported": true, "passage": 1}]}',
+    )
+    result = LLMJudge(model).score("Management copes with complexity and leadership with change.", [SEED])
+    assert (result.supported, result.score, result.passage, result.evidence) == (True, 1.0, 0, SEED)
+
+
+def test_llm_judge_one_unsupported_statement_fails_the_claim():
+    model = FakeListChatModel(responses=[
+        'Here you go: {"statements": ["Management copes with complexity.", "Management is better."]}',
+        '{"verdicts": [{"supported": "yes", "passage": 1}, {"supported": false, "passage": null},]}',
+    ])
+    result = LLMJudge(model).score("Management copes with complexity and is better.", [SEED])
+    assert (result.supported, result.score, result.reason) == (False, 0.5, "partly covered")
+
+
+@pytest.mark.parametrize("answers", [["I cannot do that."], ['{"statements": ["x"]}', "maybe? {not json"],
+                                     ['{"statements": []}']])
+def test_llm_judge_garbled_answer_is_unsupported_not_a_crash(answers):
+    result = LLMJudge(FakeListChatModel(responses=answers)).score("Leadership copes with change.", [SEED])
+    assert (result.supported, result.reason) == (False, "judge answer unreadable")
+
+
+def test_parse_json_answer():
+    assert parse_json_answer('noise {"a": [1, 2,],} noise') == {"a": [1, 2]}
+    assert parse_json_answer("[1, 2]") == [1, 2]
+    assert parse_json_answer("no json here") is None
