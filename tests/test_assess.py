@@ -35,11 +35,17 @@ def test_accuracy_on_labeled_replies(scorer):
     rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
     assert len(rows) >= 48 and len({r["question"] for r in rows}) >= 10
     verdicts = [
-        assess_reply(r["reply"], question=r["question"], reference=r["reference"],
-                     quotes=r["quotes"], keywords=r["keywords"], scorer=scorer).verdict
+        assess_reply(
+            r["reply"],
+            question=r["question"],
+            reference=r["reference"],
+            quotes=r["quotes"],
+            keywords=r["keywords"],
+            scorer=scorer,
+        ).verdict
         for r in rows
     ]
-    accuracy = sum(v == r["label"] for v, r in zip(verdicts, rows)) / len(rows)
+    accuracy = sum(v == r["label"] for v, r in zip(verdicts, rows, strict=True)) / len(rows)
     print(f"assessment accuracy {accuracy:.3f} on {len(rows)} replies")
     assert accuracy >= 0.90
 
@@ -80,10 +86,12 @@ def test_partial_names_matched_and_missing(scorer):
 
 
 def test_feedback_explains_the_error(scorer):
-    assert assess_reply("Leadership copes with complexity.", scorer=scorer, **MGMT).feedback.startswith(
-        "Not quite: check who does what.")
-    assert assess_reply("Management does not cope with complexity.", scorer=scorer, **MGMT).feedback.startswith(
-        "Not quite: the article says the opposite.")
+    assert assess_reply(
+        "Leadership copes with complexity.", scorer=scorer, **MGMT
+    ).feedback.startswith("Not quite: check who does what.")
+    assert assess_reply(
+        "Management does not cope with complexity.", scorer=scorer, **MGMT
+    ).feedback.startswith("Not quite: the article says the opposite.")
     assert assess_reply("complexity", scorer=scorer, **MGMT).feedback.startswith("Correct.")
 
 

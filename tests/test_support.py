@@ -25,7 +25,9 @@ VOTE = (
     "After a discussion, the participants are asked to vote. Typically, about one-third of them "
     "think the categories overlap, and no one votes for the last option."
 )
-DRUCKER = '"Management is doing things right; leadership is doing the right things." ~Peter F. Drucker'
+DRUCKER = (
+    '"Management is doing things right; leadership is doing the right things." ~Peter F. Drucker'
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +40,8 @@ def _load(path: Path) -> list[dict]:
 
 
 def balanced_accuracy(predicted: list[bool], labels: list[bool]) -> float:
-    pos = [p for p, y in zip(predicted, labels) if y]
-    neg = [not p for p, y in zip(predicted, labels) if not y]
+    pos = [p for p, y in zip(predicted, labels, strict=True) if y]
+    neg = [not p for p, y in zip(predicted, labels, strict=True) if not y]
     return (sum(pos) / len(pos) + sum(neg) / len(neg)) / 2
 
 
@@ -57,19 +59,43 @@ def test_balanced_accuracy(scorer, path):
     "claim, passage, supported, reason",
     [
         ("Leadership copes with complexity.", SEED, False, "role swap"),
-        ("Managers establish direction, align people, and motivate and inspire.", LEADERS, False, None),
-        ("Kotter argues management does not cope with complexity.", SEED, False, "negation mismatch"),
-        ("About half of the participants think the categories overlap.", VOTE, False, "quantity mismatch"),
+        (
+            "Managers establish direction, align people, and motivate and inspire.",
+            LEADERS,
+            False,
+            None,
+        ),
+        (
+            "Kotter argues management does not cope with complexity.",
+            SEED,
+            False,
+            "negation mismatch",
+        ),
+        (
+            "About half of the participants think the categories overlap.",
+            VOTE,
+            False,
+            "quantity mismatch",
+        ),
         ("Most participants think the categories overlap.", VOTE, False, "quantity mismatch"),
         ("Kotter said that management is doing things right.", DRUCKER, False, "wrong attribution"),
         ("Drucker said that management is doing the right things.", DRUCKER, False, "role swap"),
-        ("Management copes with complexity, and it is more important than leadership.", SEED, False,
-         "partly covered"),
+        (
+            "Management copes with complexity, and it is more important than leadership.",
+            SEED,
+            False,
+            "partly covered",
+        ),
         ("The French Revolution began in 1789.", SEED, False, "not covered"),
         ("According to Kotter, managers deal with complexity.", SEED, True, "supported"),
         ("Leaders set direction, align people and motivate them.", LEADERS, True, "supported"),
         ("Nobody votes for the last option.", VOTE, True, "supported"),
-        ("About one-third of the participants think the categories overlap.", VOTE, True, "supported"),
+        (
+            "About one-third of the participants think the categories overlap.",
+            VOTE,
+            True,
+            "supported",
+        ),
         ("Peter Drucker said that management is doing things right.", DRUCKER, True, "supported"),
     ],
 )
@@ -96,7 +122,11 @@ def test_no_passages_is_unsupported(scorer, passages):
 
 
 def test_score_many_matches_score_and_points_at_the_passage(scorer):
-    claims = ["Leadership copes with change.", "Leaders align people.", "Leadership copes with complexity."]
+    claims = [
+        "Leadership copes with change.",
+        "Leaders align people.",
+        "Leadership copes with complexity.",
+    ]
     passages = [LEADERS, SEED]
     many = scorer.score_many(claims, passages)
     assert many == [scorer.score(c, passages) for c in claims]
@@ -122,13 +152,27 @@ def _tiny_nli_model(folder: Path, entail_bias: float) -> Path:
     import torch
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"management copes with complexity".split()]
+    vocab = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        *"management copes with complexity".split(),
+    ]
     (folder / "vocab.txt").write_text("\n".join(vocab))
     BertTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
     labels = {0: "neutral", 1: "contradiction", 2: "entailment"}
-    config = BertConfig(vocab_size=len(vocab), hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=16, num_labels=3, id2label=labels,
-                        label2id={v: k for k, v in labels.items()})
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=8,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=16,
+        num_labels=3,
+        id2label=labels,
+        label2id={v: k for k, v in labels.items()},
+    )
     model = BertForSequenceClassification(config)
     with torch.no_grad():
         model.classifier.weight.zero_()
@@ -156,23 +200,31 @@ def test_llm_judge_all_statements_supported():
         '{"verdicts": [{"statement": "a", "supported": true, "passage": 1},'
         ' {"statement": "b", "supported": true, "passage": 1}]}',
     )
-    result = LLMJudge(model).score("Management copes with complexity and leadership with change.", [SEED])
+    result = LLMJudge(model).score(
+        "Management copes with complexity and leadership with change.", [SEED]
+    )
     assert (result.supported, result.score, result.passage, result.evidence) == (True, 1.0, 0, SEED)
 
 
 def test_llm_judge_one_unsupported_statement_fails_the_claim():
-    model = FakeListChatModel(responses=[
-        'Here you go: {"statements": ["Management copes with complexity.", "Management is better."]}',
-        '{"verdicts": [{"supported": "yes", "passage": 1}, {"supported": false, "passage": null},]}',
-    ])
+    model = FakeListChatModel(
+        responses=[
+            'Here you go: {"statements": ["Management copes with complexity.", "Management is better."]}',
+            '{"verdicts": [{"supported": "yes", "passage": 1}, {"supported": false, "passage": null},]}',
+        ]
+    )
     result = LLMJudge(model).score("Management copes with complexity and is better.", [SEED])
     assert (result.supported, result.score, result.reason) == (False, 0.5, "partly covered")
 
 
-@pytest.mark.parametrize("answers", [["I cannot do that."], ['{"statements": ["x"]}', "maybe? {not json"],
-                                     ['{"statements": []}']])
+@pytest.mark.parametrize(
+    "answers",
+    [["I cannot do that."], ['{"statements": ["x"]}', "maybe? {not json"], ['{"statements": []}']],
+)
 def test_llm_judge_garbled_answer_is_unsupported_not_a_crash(answers):
-    result = LLMJudge(FakeListChatModel(responses=answers)).score("Leadership copes with change.", [SEED])
+    result = LLMJudge(FakeListChatModel(responses=answers)).score(
+        "Leadership copes with change.", [SEED]
+    )
     assert (result.supported, result.reason) == (False, "judge answer unreadable")
 
 

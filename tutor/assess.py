@@ -24,19 +24,20 @@ sentences) that always quotes the article.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 from tutor.support import (
-    _REPORTING,
+    REPORTING,
     SupportScorer,
-    _mask_contrast,
-    _negations,
-    _tokens,
+    mask_contrast,
+    negation_parity_count,
     root_word,
     subject_of,
     synonyms,
     terms,
+    tokens,
 )
 from tutor.text import STOPWORDS
 
@@ -47,7 +48,9 @@ _DONT_KNOW = re.compile(
     r"can['’]?t remember|don['’]?t remember|i forget|no answer|pass)\b",
     re.I,
 )
-_HEDGE = re.compile(r"\b(?:maybe|perhaps|probably|possibly|i guess|i think|i believe|i suppose)\b,?", re.I)
+_HEDGE = re.compile(
+    r"\b(?:maybe|perhaps|probably|possibly|i guess|i think|i believe|i suppose)\b,?", re.I
+)
 _LEADING_NOT = re.compile(r"^\s*not\s+[^,;]+[,;]\s*(?:but\s+)?|^\s*not\s+\w+\s+but\s+", re.I)
 _PRONOUN_START = re.compile(r"^\s*(?:it|they|he|she|this|these)\b", re.I)
 
@@ -65,7 +68,7 @@ class Assessment:
 
 def _roots(text: str) -> set[str]:
     """Roots of every token, numbers and fractions included ("one-third" -> one, third)."""
-    return {root_word(w) for w in _tokens(text)}
+    return {root_word(w) for w in tokens(text)}
 
 
 def keyword_groups(keywords: Sequence[str], question: str, reference: str) -> list[list[str]]:
@@ -77,16 +80,18 @@ def keyword_groups(keywords: Sequence[str], question: str, reference: str) -> li
         return groups
     asked = set(terms(question))
     seen, out = set(), []
-    for w in _tokens(reference):
+    for w in tokens(reference):
         r = root_word(w)
-        if r in terms(w) and r not in asked and r not in _REPORTING and r not in seen:
+        if r in terms(w) and r not in asked and r not in REPORTING and r not in seen:
             seen.add(r)
             out.append([w])
     return out
 
 
 def _alternative_found(alt: str, reply_roots: set[str]) -> bool:
-    need = [root_word(w) for w in _tokens(alt) if w not in STOPWORDS] or [root_word(w) for w in _tokens(alt)]
+    need = [root_word(w) for w in tokens(alt) if w not in STOPWORDS] or [
+        root_word(w) for w in tokens(alt)
+    ]
     return all(r in reply_roots or any(synonyms(r, x) for x in reply_roots) for r in need)
 
 
@@ -109,7 +114,7 @@ def _nothing_to_assess(reply: str, matched: tuple[str, ...]) -> str | None:
 
 def _without_contrast(reply: str) -> str:
     """Drop hedges, "not X, but" and ", not X," so that a correction is not a negation."""
-    return _mask_contrast(_LEADING_NOT.sub("", _HEDGE.sub(" ", reply).strip(" ,")))[0]
+    return mask_contrast(_LEADING_NOT.sub("", _HEDGE.sub(" ", reply).strip(" ,")))[0]
 
 
 def _wrong_role(reply: str, question: str, reference: str) -> bool:
@@ -132,12 +137,16 @@ def _resolve_pronoun(reply: str, reference: str) -> str:
     return reply
 
 
-def _contradiction(reply: str, question: str, reference: str, quotes: Sequence[str],
-                   scorer: SupportScorer | None) -> str | None:
+def _contradiction(
+    reply: str, question: str, reference: str, quotes: Sequence[str], scorer: SupportScorer | None
+) -> str | None:
     stated = _without_contrast(reply)
     if len(terms(stated)) < 2:
         return None
-    if _negations(_tokens(stated), False) % 2 != _negations(_tokens(reference), False) % 2:
+    if (
+        negation_parity_count(tokens(stated), False) % 2
+        != negation_parity_count(tokens(reference), False) % 2
+    ):
         return "negation"
     if _wrong_role(stated, question, reference):
         return "role"
@@ -151,7 +160,7 @@ def _contradiction(reply: str, question: str, reference: str, quotes: Sequence[s
 def _best_quote(quotes: Sequence[str], reference: str, groups: list[list[str]]) -> str:
     if not quotes:
         return reference
-    want = {root_word(w) for g in groups for a in g for w in _tokens(a)} | set(terms(reference))
+    want = {root_word(w) for g in groups for a in g for w in tokens(a)} | set(terms(reference))
     return max(quotes, key=lambda q: len(_roots(q) & want))
 
 
@@ -175,8 +184,15 @@ def _feedback(verdict: str, why: str | None, quote: str, matched, missing) -> st
     return f"{_FEEDBACK.get(why or 'incorrect', _FEEDBACK['incorrect'])} {says}"
 
 
-def assess_reply(reply: str, *, question: str, reference: str, quotes: Sequence[str],
-                 keywords: Sequence[str] = (), scorer: SupportScorer | None = None) -> Assessment:
+def assess_reply(
+    reply: str,
+    *,
+    question: str,
+    reference: str,
+    quotes: Sequence[str],
+    keywords: Sequence[str] = (),
+    scorer: SupportScorer | None = None,
+) -> Assessment:
     """Judge `reply` to `question` against `reference` (see the module docstring)."""
     reply = reply or ""
     groups = keyword_groups(keywords, question, reference)
@@ -187,9 +203,15 @@ def assess_reply(reply: str, *, question: str, reference: str, quotes: Sequence[
         reply = _DONT_KNOW.sub(" ", reply)
         why = _contradiction(reply, question, reference, quotes, scorer)
     if why is not None:
-        return Assessment("incorrect", 0.0, _feedback("incorrect", why, quote, matched, missing),
-                          matched, missing)
+        return Assessment(
+            "incorrect", 0.0, _feedback("incorrect", why, quote, matched, missing), matched, missing
+        )
     share = len(matched) / len(groups) if groups else 0.0
     verdict = "correct" if groups and not missing else "partial" if matched else "incorrect"
-    return Assessment(verdict, round(share, 3), _feedback(verdict, None, quote, matched, missing),
-                      matched, missing)
+    return Assessment(
+        verdict,
+        round(share, 3),
+        _feedback(verdict, None, quote, matched, missing),
+        matched,
+        missing,
+    )

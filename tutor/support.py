@@ -5,28 +5,35 @@ the retrieved passages) and the eval suite's groundedness metric. Three judges:
 
 * `SupportScorer` (default): hand-written, deterministic, offline. Each claim is
   split into clauses; every clause must be backed by ONE passage unit (a
-  sentence or a clause of it). A unit backs a clause when:
+  sentence or a clause of it, a pronoun-led sentence borrowing the words of the
+  sentence before). The best unit is the one with fewest contradicting misses,
+  then highest word recall, then embedding similarity. It backs the clause when:
 
-  1. every content word of the clause that the passages use anywhere is in that
-     very unit (so "leadership copes with complexity" cannot borrow "complexity"
-     from the sentence about management);
-  2. words the passages never use are few and the clause and unit are close in
-     embedding space (paraphrase: "deal with" for "cope with");
-  3. negations agree in parity, quantities ("one-third", "most", "1990") and
-     names ("Kotter") agree, and the unit is not a genuine question;
-  4. the roles are not swapped: no word is bound to a different subject than in
-     the unit, and no substitution of the clause's subject by another subject of
-     the passages fits the passages better ("role swap").
+  1. every content word of the clause that the passages use in a related
+     sentence is in that very unit, by root or through a small generic synonym
+     table (so "leadership copes with complexity" cannot borrow "complexity"
+     from the sentence about management, but "deal with" may stand for "cope");
+  2. any other word is light ("tasks of", "clearly"): an unknown word could be a
+     wrong fact ("mitochondria") or an antonym ("rejects"), which embeddings miss;
+  3. near the aligned words, negations agree in parity, and quantities
+     ("one-third", "most", "1990", "before", "than") and names ("Kotter", also
+     from a byline or an earlier sentence) agree; the unit is not a question;
+  4. roles are not swapped: words are not bound to another subject than in the
+     unit, "unlike X" phrases do not count for X, and replacing the clause's
+     subject by another subject of the passages does not fit clearly better;
+  5. the alignment quality (embedding similarity and ordered word overlap)
+     reaches `threshold`.
 
 * `NLIJudge`: a local CrossEncoder NLI model (`--judge nli:PATH`).
 * `LLMJudge`: a LangChain chat model, RAGAS-faithfulness style (`--judge llm`).
 
-Deliberate simplifications: no parser. Clauses come from punctuation and
-conjunctions, subjects from the first noun-like word after a leading adverbial,
-and a small generic synonym table plus embeddings stand in for lexical
-knowledge. Pronoun-led clauses borrow the previous clause's subject. These
-heuristics favour precision: an unusual paraphrase may be rejected, which for a
-grounding guard costs one dropped sentence, not a hallucination.
+Deliberate simplifications: no parser and no WordNet. Clauses come from
+punctuation and conjunctions, subjects from the first content word after a
+leading adverbial, synonyms from a short generic table. These heuristics favour
+precision: an unusual paraphrase ("pay too much attention" for "give undue
+attention") is rejected, which for a grounding guard costs one dropped
+sentence, not a hallucination. Inference across sentences ("Kotter
+distinguishes ...") is out of reach.
 """
 
 from __future__ import annotations
@@ -34,9 +41,10 @@ from __future__ import annotations
 import json
 import re
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -44,8 +52,22 @@ from tutor.text import NEGATIONS, STOPWORDS, split_sentences, stem, words
 
 # --- vocabulary -------------------------------------------------------------
 
-_SUFFIXES = ("ership", "ship", "ment", "ers", "er", "ist", "is", "iti", "i", "al", "abl", "or", "ion")
-_REPORTING = frozenset(
+_SUFFIXES = (
+    "ership",
+    "ship",
+    "ment",
+    "ers",
+    "er",
+    "ist",
+    "is",
+    "iti",
+    "i",
+    "al",
+    "abl",
+    "or",
+    "ion",
+)
+REPORTING = frozenset(
     "argu claim state explain note suggest believ write mention point emphas observ contend "
     "assert describ insist maintain add stress remark report propos hold view see call think "
     "accord ask account opinion perspect find quot statement mean consid".split()
@@ -60,7 +82,8 @@ _LIGHT = frozenset(
 _NOT_LIGHT_LY = frozenset("rarely seldom barely scarcely hardly only early likely daily".split())
 _DISCOURSE = re.compile(
     r"\b(?:in short|in sum|in summary|in other words|that is|for example|for instance|"
-    r"in fact|of course|in particular|put simply|simply put)\b,?", re.I
+    r"in fact|of course|in particular|put simply|simply put)\b,?",
+    re.I,
 )
 _SYNONYMS = (
     "cope deal handl tackl address",
@@ -95,25 +118,63 @@ _SYNONYMS = (
     "more greater higher increas",
 )
 _QUANT_WORDS = {
-    "all": "ALL", "every": "ALL", "everyone": "ALL", "everybody": "ALL", "always": "ALL",
-    "each": "ALL", "most": "MOST", "majority": "MOST", "mostly": "MOST",
-    "some": "SOME", "several": "SOME", "few": "SOME", "minority": "SOME",
-    "many": "SOME", "none": "NONE", "nobody": "NONE", "nothing": "NONE", "no": "NONE",
-    "never": "NONE", "half": "1/2", "quarter": "1/4",
-    "entirely": "ALL", "completely": "ALL", "wholly": "ALL",
+    "all": "ALL",
+    "every": "ALL",
+    "everyone": "ALL",
+    "everybody": "ALL",
+    "always": "ALL",
+    "each": "ALL",
+    "most": "MOST",
+    "majority": "MOST",
+    "mostly": "MOST",
+    "some": "SOME",
+    "several": "SOME",
+    "few": "SOME",
+    "minority": "SOME",
+    "many": "SOME",
+    "none": "NONE",
+    "nobody": "NONE",
+    "nothing": "NONE",
+    "no": "NONE",
+    "never": "NONE",
+    "half": "1/2",
+    "quarter": "1/4",
+    "entirely": "ALL",
+    "completely": "ALL",
+    "wholly": "ALL",
 }
 _NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "a": 1, "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "a": 1,
+    "an": 1,
 }
-_FRACTIONS = {"third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4, "fifth": 5, "fifths": 5}
+_FRACTIONS = {
+    "third": 3,
+    "thirds": 3,
+    "quarter": 4,
+    "quarters": 4,
+    "fourth": 4,
+    "fifth": 5,
+    "fifths": 5,
+}
 _PRONOUNS = frozenset("it they he she this these those which who its their them".split())
 _FUNCTION = frozenset(
     "around roughly approximately nearly almost circa "
     "whether although though because since unless yet like even thus however therefore hence "
     "instead rather whereas while within without upon among toward towards onto".split()
 )
-_REFLEXIVE = frozenset("itself themselves himself herself oneself ourselves yourself yourselves".split())
+_REFLEXIVE = frozenset(
+    "itself themselves himself herself oneself ourselves yourself yourselves".split()
+)
 _LEADERS = frozenset(
     "if when while although though because as after before in within on at for by with "
     "during since unless thus likewise however typically instead moreover therefore also "
@@ -127,8 +188,8 @@ _CLAUSE_BREAK = re.compile(
 
 
 _IRREGULAR = dict(
-    pair.split(":") for pair in
-    "made:make makes:make went:go gone:go goes:go took:take taken:take gave:give given:give "
+    pair.split(":")
+    for pair in "made:make makes:make went:go gone:go goes:go took:take taken:take gave:give given:give "
     "brought:bring thought:think found:find felt:feel kept:keep held:hold saw:see seen:see "
     "said:say told:tell became:become began:begin begun:begin sold:sell bought:buy ran:run "
     "won:win lost:lose meant:mean built:build sent:send spent:spend stood:stand wrote:write "
@@ -168,7 +229,7 @@ def synonyms(a: str, b: str) -> bool:
     return ia is not None and ia == ib
 
 
-def _tokens(text: str) -> list[str]:
+def tokens(text: str) -> list[str]:
     """Word tokens with hyphenated words split and possessive 's dropped."""
     return [re.sub(r"'s$", "", w) for w in words(text.replace("-", " "))]
 
@@ -180,7 +241,7 @@ _CONTRAST = re.compile(
 )
 
 
-def _mask_contrast(text: str) -> tuple[str, list[str]]:
+def mask_contrast(text: str) -> tuple[str, list[str]]:
     """Remove 'unlike X' / 'instead of X' phrases: what they name is excluded from
     what the sentence says. Returns the rest and the excluded roots."""
     gone = [t for m in _CONTRAST.finditer(text) for t in terms(m.group())]
@@ -190,7 +251,7 @@ def _mask_contrast(text: str) -> tuple[str, list[str]]:
 def terms(text: str) -> list[str]:
     """Content roots in order, without stopwords, negations and quantity words."""
     out = []
-    for w in _tokens(text):
+    for w in tokens(text):
         if _skip(w) or w.endswith("n't"):
             continue
         out.append(root_word(w))
@@ -203,7 +264,7 @@ def quantities(text: str | Sequence[str]) -> frozenset[str]:
     >>> sorted(quantities("about one-third think so, and no one votes"))
     ['1/3', 'NONE']
     """
-    toks = _tokens(text) if isinstance(text, str) else list(text)
+    toks = tokens(text) if isinstance(text, str) else list(text)
     found: set[str] = set()
     skip = set()
     for i, w in enumerate(toks):
@@ -250,16 +311,22 @@ def quantity_ok(claim_q: frozenset[str], unit_q: frozenset[str]) -> bool:
 def _is_rhetorical(sentence: str) -> bool:
     """'But is not leadership ...?' asserts; 'Do managers need ...?' does not."""
     toks = words(sentence)[:4]
-    return sentence.rstrip().endswith("?") and any(t in NEGATIONS or t.endswith("n't") for t in toks)
+    return sentence.rstrip().endswith("?") and any(
+        t in NEGATIONS or t.endswith("n't") for t in toks
+    )
 
 
-def _negations(toks: Sequence[str], rhetorical: bool) -> int:
+def negation_parity_count(toks: Sequence[str], rhetorical: bool) -> int:
     n = sum(1 for w in toks if w in NEGATIONS or w.endswith("n't"))
     return max(0, n - 1) if rhetorical else n
 
 
-def _names(text: str, known: frozenset[str], vocab: frozenset[str] = frozenset(),
-           lower: frozenset[str] = frozenset()) -> list[str]:
+def _names(
+    text: str,
+    known: frozenset[str],
+    vocab: frozenset[str] = frozenset(),
+    lower: frozenset[str] = frozenset(),
+) -> list[str]:
     """Capitalised words that name someone or something, unless the passages also
     write them in lower case (`lower`). A sentence-initial word counts when the
     passages capitalise it mid-sentence (`known`) or never use it at all
@@ -271,7 +338,11 @@ def _names(text: str, known: frozenset[str], vocab: frozenset[str] = frozenset()
         low = base.lower()
         if not base[:1].isupper() or _skip(low) or base == "I" or low in lower:
             continue
-        if i == 0 and low not in known and (not vocab or root_word(low) in vocab or low in _QUANT_WORDS):
+        if (
+            i == 0
+            and low not in known
+            and (not vocab or root_word(low) in vocab or low in _QUANT_WORDS)
+        ):
             continue
         out.append(low)
     return out
@@ -302,7 +373,7 @@ class _Unit:
         idx = [i for i, r in enumerate(self.roots) if r in mapped]
         if not idx:
             return self.toks
-        return self.toks[max(0, idx[0] - before): idx[-1] + 4]
+        return self.toks[max(0, idx[0] - before) : idx[-1] + 4]
 
 
 @dataclass
@@ -341,8 +412,16 @@ _NUMERAL = re.compile(r"\d+(?:s|st|nd|rd|th)?")
 
 
 def _skip(w: str) -> bool:
-    return (w in STOPWORDS or w in _FUNCTION or w in NEGATIONS or w in _QUANT_WORDS or w in _NUMBER_WORDS
-            or w in _FRACTIONS or w in _REFLEXIVE or _NUMERAL.fullmatch(w) is not None)
+    return (
+        w in STOPWORDS
+        or w in _FUNCTION
+        or w in NEGATIONS
+        or w in _QUANT_WORDS
+        or w in _NUMBER_WORDS
+        or w in _FRACTIONS
+        or w in _REFLEXIVE
+        or _NUMERAL.fullmatch(w) is not None
+    )
 
 
 def subject_of(text: str) -> str | None:
@@ -351,7 +430,7 @@ def subject_of(text: str) -> str | None:
     >>> subject_of("In contrast, leaders establish direction.")
     'lead'
     """
-    for w in _tokens(_strip_adverbials(text))[:8]:
+    for w in tokens(_strip_adverbials(text))[:8]:
         if w in _PRONOUNS or w in ("i", "we", "you"):
             return None
         if not _skip(w):
@@ -362,9 +441,9 @@ def subject_of(text: str) -> str | None:
 def _subject_phrase(text: str, subjects: frozenset[str]) -> str | None:
     toks = re.findall(r"\S+", _strip_adverbials(text))
     for i, tok in enumerate(toks[:6]):
-        w = _tokens(tok)
+        w = tokens(tok)
         if w and root_word(w[-1]) in subjects:
-            return " ".join(toks[: i + 1]).strip(",;:\"“”")
+            return " ".join(toks[: i + 1]).strip(',;:"“”')
     return None
 
 
@@ -372,7 +451,7 @@ def _split_clauses(sentence: str, subjects: frozenset[str], lead: bool) -> list[
     """Clauses of a sentence as (text, coordinate). Coordinate clauses ("..., and
     they ...", "...; leadership ...") may borrow the subject of the clause before;
     a leading subordinate clause ("If ..., they ...") is split off only when `lead`."""
-    parts = [p.strip(" ,\"“”") for p in _CLAUSE_BREAK.split(sentence)]
+    parts = [p.strip(' ,"“”') for p in _CLAUSE_BREAK.split(sentence)]
     parts = [q for p in parts for q in _split_and(p, subjects)]
     out = [(p, True) for p in parts if terms(p)]
     if lead and out:
@@ -385,10 +464,14 @@ def _split_clauses(sentence: str, subjects: frozenset[str], lead: bool) -> list[
 def _split_and(text: str, subjects: frozenset[str]) -> list[str]:
     """Split at a plain 'and' that starts a new subject: '... and leadership copes ...'."""
     for m in _AND_SUBJECT.finditer(text):
-        left, right = text[: m.start()], text[m.end():]
+        left, right = text[: m.start()], text[m.end() :]
         if re.search(r",\s*[\w'’-]+(?:\s+[\w'’-]+)?\s*$", left):
             continue  # the end of a list: "leaders, managers and technical experts"
-        if root_word(m.group(1).lower()) in subjects and len(terms(left)) >= 2 and len(terms(right)) >= 2:
+        if (
+            root_word(m.group(1).lower()) in subjects
+            and len(terms(left)) >= 2
+            and len(terms(right)) >= 2
+        ):
             return [left] + _split_and(right, subjects)
     return [text]
 
@@ -433,7 +516,9 @@ def _byline_names(sentence: str) -> list[str]:
     return []
 
 
-_THIRD_PERSON = re.compile(r"\b(?:they|them|their|it|its|he|she|his|her|these|those)\b|^\W*each\b", re.I)
+_THIRD_PERSON = re.compile(
+    r"\b(?:they|them|their|it|its|he|she|his|her|these|those)\b|^\W*each\b", re.I
+)
 
 
 def _needs_antecedent(text: str, subjects: frozenset[str]) -> bool:
@@ -444,7 +529,7 @@ def _needs_antecedent(text: str, subjects: frozenset[str]) -> bool:
     before = text[: m.start()]
     if re.search(r"[A-Za-z]s['’](?![A-Za-z])|['’]s\b", before):
         return False
-    return not any(root_word(w) in subjects for w in _tokens(before))
+    return not any(root_word(w) in subjects for w in tokens(before))
 
 
 def _build_passages(passages: Sequence[str]) -> _Passages:
@@ -452,9 +537,12 @@ def _build_passages(passages: Sequence[str]) -> _Passages:
     for pi, p in enumerate(passages):
         sents += [(pi, s.text) for s in split_sentences(p or "")]
     lower = frozenset(w for _, s in sents for w in re.findall(r"\b[a-z][a-z]+", s))
-    known_caps = frozenset(  # capitalised mid-sentence and never written in lower case
-        w.lower() for _, s in sents for w in re.findall(r"(?<=[a-z,;:(] )[A-Z][a-z]+", s)
-    ) - lower
+    known_caps = (
+        frozenset(  # capitalised mid-sentence and never written in lower case
+            w.lower() for _, s in sents for w in re.findall(r"(?<=[a-z,;:(] )[A-Z][a-z]+", s)
+        )
+        - lower
+    )
     subjects = frozenset(  # of sentences and of ';'-clauses: list commas mislead
         s for _, t in sents for c in [t] + t.split(";")[1:] if (s := subject_of(c))
     )
@@ -485,13 +573,27 @@ def _sentence_units(pi, si, text, ctx, scope, subjects) -> list[_Unit]:
     pieces = [(text, False)] + [(c, True) for c in clauses if len(clauses) > 1]
     out = []
     for piece, is_clause in pieces:
-        kept, excluded = _mask_contrast(piece)
-        toks = tuple(_tokens(kept))
+        kept, excluded = mask_contrast(piece)
+        toks = tuple(tokens(kept))
         roots = tuple(None if _skip(w) or w.endswith("n't") else root_word(w) for w in toks)
         content = tuple(r for r in roots if r)
-        out.append(_Unit(pi, si, piece, toks, roots, content, frozenset(content), ctx, scope,
-                         question and not rhetorical, rhetorical, is_clause,
-                         frozenset(excluded) - frozenset(content)))
+        out.append(
+            _Unit(
+                pi,
+                si,
+                piece,
+                toks,
+                roots,
+                content,
+                frozenset(content),
+                ctx,
+                scope,
+                question and not rhetorical,
+                rhetorical,
+                is_clause,
+                frozenset(excluded) - frozenset(content),
+            )
+        )
     return out
 
 
@@ -539,7 +641,7 @@ def _align(clause: _Clause, unit: _Unit, ps: _Passages) -> _Match:
     has = unit.termset
     counted = 0
     for t in clause.terms:
-        if t in _REPORTING and t not in has:
+        if t in REPORTING and t not in has:
             continue
         counted += 1
         if t in has:
@@ -554,7 +656,7 @@ def _align(clause: _Clause, unit: _Unit, ps: _Passages) -> _Match:
             foreign.append(t)
     n = max(1, counted)
     recall = 1 - (len(hard) + len(foreign)) / n
-    content = has - _REPORTING
+    content = has - REPORTING
     got = set(mapped)
     precision = len(got) / max(1, len(content))
     order = _lcs(mapped, [u for u in unit.terms if u in got]) / max(1, len(mapped))
@@ -562,10 +664,12 @@ def _align(clause: _Clause, unit: _Unit, ps: _Passages) -> _Match:
     return _Match(unit, hard, foreign, recall, precision, order, n, leftover, got)
 
 
-def _binding_conflicts(clause: _Clause, unit: _Unit, subjects: frozenset[str],
-                       names: frozenset[str]) -> float:
+def _binding_conflicts(
+    clause: _Clause, unit: _Unit, subjects: frozenset[str], names: frozenset[str]
+) -> float:
     """Share of words whose nearest preceding subject differs between clause and unit.
     Names are transparent: "Management, Kotter argues, copes" binds "copes" to management."""
+
     def owners(seq):
         own, cur, joined = {}, set(), False
         for t in seq:
@@ -662,7 +766,7 @@ class SupportScorer:
             else:
                 out[t] = v
         if todo:
-            for t, v in zip(todo, self.embedder.embed(todo)):
+            for t, v in zip(todo, self.embedder.embed(todo), strict=True):
                 self._vectors.put(t, v)
                 out[t] = v
         return out
@@ -694,12 +798,16 @@ class SupportScorer:
         parts = _clauses_with_subjects(claim, ps.subjects, lead=False) or [claim]
         out = []
         for p in parts:
-            p = _DISCOURSE.sub(" ", _mask_contrast(p)[0]).strip() or p
+            p = _DISCOURSE.sub(" ", mask_contrast(p)[0]).strip() or p
             names = frozenset(_names(p, ps.known_caps | ps.names, ps.vocab, ps.lower))
             gone = {root_word(n) for n in names}
-            surface = {root_word(w): w for w in reversed(_tokens(p))}
+            surface = {root_word(w): w for w in reversed(tokens(p))}
             t = tuple(x for x in terms(p) if x not in gone)
-            out.append(_Clause(p, t, names, quantities(p), _negations(_tokens(p), False), surface))
+            out.append(
+                _Clause(
+                    p, t, names, quantities(p), negation_parity_count(tokens(p), False), surface
+                )
+            )
         return out
 
     def _judge(self, clauses: list[_Clause], ps: _Passages, vecs) -> SupportResult:
@@ -708,7 +816,9 @@ class SupportScorer:
         results = [self._judge_clause(c, ps, vecs) for c in clauses]
         worst = min(results, key=lambda r: (r.supported, r.score))
         if len(results) > 1 and not worst.supported and any(r.supported for r in results):
-            return SupportResult(False, worst.score, worst.passage, worst.evidence, "partly covered")
+            return SupportResult(
+                False, worst.score, worst.passage, worst.evidence, "partly covered"
+            )
         if worst.supported:
             ev = " ".join(dict.fromkeys(r.evidence for r in results if r.evidence))
             return SupportResult(True, worst.score, worst.passage, ev, "supported")
@@ -746,12 +856,14 @@ class SupportScorer:
         span = u.span(m.mapped | {root_word(n) for n in clause.names})
         if not quantity_ok(clause.quants, quantities(span)):
             return "quantity mismatch"
-        if clause.negs % 2 != _negations(span, u.rhetorical) % 2:
+        if clause.negs % 2 != negation_parity_count(span, u.rhetorical) % 2:
             return "negation mismatch"
-        if u.question and not {"whether", "question", "ask"} & set(_tokens(clause.text)):
+        if u.question and not {"whether", "question", "ask"} & set(tokens(clause.text)):
             return "not asserted"
         names = frozenset(root_word(n) for n in ps.names | clause.names)
-        if _binding_conflicts(clause, u, ps.subjects, names) > 0.5 or self._better_swap(clause, m, ps):
+        if _binding_conflicts(clause, u, ps.subjects, names) > 0.5 or self._better_swap(
+            clause, m, ps
+        ):
             return "role swap"
         return "supported"
 
@@ -762,8 +874,14 @@ class SupportScorer:
         base = _lex(m) if not m.hard_miss else 0.0
         for t in own:
             for s in ps.subjects - set(clause.terms):
-                alt = _Clause(clause.text, tuple(s if x == t else x for x in clause.terms),
-                              clause.names, clause.quants, clause.negs, clause.surface)
+                alt = _Clause(
+                    clause.text,
+                    tuple(s if x == t else x for x in clause.terms),
+                    clause.names,
+                    clause.quants,
+                    clause.negs,
+                    clause.surface,
+                )
                 for u in ps.units:
                     if s not in u.terms:
                         continue
@@ -839,14 +957,22 @@ class NLIJudge:
     def score(self, claim: str, passages: Sequence[str]) -> SupportResult:
         passages = [p for p in passages if p and p.strip()]
         if not (claim or "").strip() or not passages:
-            return SupportResult(False, 0.0, None, None, "empty claim" if passages else "no passages")
+            return SupportResult(
+                False, 0.0, None, None, "empty claim" if passages else "no passages"
+            )
         probs = np.asarray(self._model.predict([(p, claim) for p in passages], apply_softmax=True))
         best = int(np.argmax(probs[:, self.entail]))
         p = float(probs[best, self.entail])
         if p >= self.threshold:
             return SupportResult(True, p, best, passages[best], "supported")
         top = self.labels[int(np.argmax(probs[best]))]
-        return SupportResult(False, p, best, passages[best], "contradicted" if top.startswith("contra") else "not entailed")
+        return SupportResult(
+            False,
+            p,
+            best,
+            passages[best],
+            "contradicted" if top.startswith("contra") else "not entailed",
+        )
 
 
 _SPLIT_PROMPT = """Break the statement below into short atomic statements, each one a single fact \
@@ -877,7 +1003,7 @@ def parse_json_answer(text: str):
         while start != -1:
             end = text.rfind(closer)
             while end > start:
-                chunk = re.sub(r",\s*([}\]])", r"\1", text[start: end + 1])
+                chunk = re.sub(r",\s*([}\]])", r"\1", text[start : end + 1])
                 try:
                     return json.loads(chunk)
                 except ValueError:
@@ -904,7 +1030,9 @@ class LLMJudge:
             answer = self.model.invoke(prompt)
         except Exception as exc:  # noqa: BLE001 - any backend failure is one typed error
             raise LLMError(f"the judge model failed: {exc}") from None
-        return parse_json_answer(getattr(answer, "content", answer) if not isinstance(answer, str) else answer)
+        return parse_json_answer(
+            getattr(answer, "content", answer) if not isinstance(answer, str) else answer
+        )
 
     def statements(self, claim: str) -> list[str]:
         data = self._ask(_SPLIT_PROMPT.format(claim=claim))
@@ -913,7 +1041,9 @@ class LLMJudge:
             return []
         return [s.strip() for s in items if isinstance(s, str) and s.strip()][: self.max_statements]
 
-    def verdicts(self, statements: Sequence[str], passages: Sequence[str]) -> list[tuple[bool, int | None]]:
+    def verdicts(
+        self, statements: Sequence[str], passages: Sequence[str]
+    ) -> list[tuple[bool, int | None]]:
         numbered = "\n".join(f"[{i + 1}] {p}" for i, p in enumerate(passages))
         listed = "\n".join(f"- {s}" for s in statements)
         data = self._ask(_VERIFY_PROMPT.format(passages=numbered, statements=listed))
@@ -925,7 +1055,11 @@ class LLMJudge:
             if not isinstance(item, dict):
                 return []
             ok = item.get("supported", item.get("verdict"))
-            ok = ok if isinstance(ok, bool) else str(ok).strip().lower() in ("1", "yes", "true", "supported")
+            ok = (
+                ok
+                if isinstance(ok, bool)
+                else str(ok).strip().lower() in ("1", "yes", "true", "supported")
+            )
             n = item.get("passage")
             out.append((ok, n - 1 if isinstance(n, int) and 1 <= n <= len(passages) else None))
         return out
@@ -933,7 +1067,9 @@ class LLMJudge:
     def score(self, claim: str, passages: Sequence[str]) -> SupportResult:
         passages = [p for p in passages if p and p.strip()]
         if not (claim or "").strip() or not passages:
-            return SupportResult(False, 0.0, None, None, "empty claim" if passages else "no passages")
+            return SupportResult(
+                False, 0.0, None, None, "empty claim" if passages else "no passages"
+            )
         statements = self.statements(claim)
         verdicts = self.verdicts(statements, passages) if statements else []
         if not verdicts:
@@ -943,7 +1079,9 @@ class LLMJudge:
         evidence = passages[where] if where is not None else None
         if share == 1.0:
             return SupportResult(True, 1.0, where, evidence, "supported")
-        return SupportResult(False, share, where, evidence, "partly covered" if share else "not covered")
+        return SupportResult(
+            False, share, where, evidence, "partly covered" if share else "not covered"
+        )
 
 
 JUDGES = ("default", "nli:PATH", "llm")
@@ -958,7 +1096,9 @@ def make_judge(spec: str | None, chat_model=None) -> Judge:
         return NLIJudge(spec[4:].strip())
     if spec == "llm":
         if chat_model is None:
-            raise ValueError("judge 'llm' needs a configured chat model (TUTOR_LLM); "
-                             f"accepted judges: {', '.join(JUDGES)}")
+            raise ValueError(
+                "judge 'llm' needs a configured chat model (TUTOR_LLM); "
+                f"accepted judges: {', '.join(JUDGES)}"
+            )
         return LLMJudge(chat_model)
     raise ValueError(f"unknown judge '{spec}'; accepted judges: {', '.join(JUDGES)}")
