@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -715,20 +716,24 @@ class Judge(Protocol):
 
 
 class _LRU:
+    """A small thread-safe least-recently-used cache (the web app shares one scorer)."""
+
     def __init__(self, size: int):
-        self.size, self.data = size, OrderedDict()
+        self.size, self.data, self.lock = size, OrderedDict(), threading.Lock()
 
     def get(self, key):
-        if key in self.data:
-            self.data.move_to_end(key)
-            return self.data[key]
-        return None
+        with self.lock:
+            if key in self.data:
+                self.data.move_to_end(key)
+                return self.data[key]
+            return None
 
     def put(self, key, value):
-        self.data[key] = value
-        self.data.move_to_end(key)
-        while len(self.data) > self.size:
-            self.data.popitem(last=False)
+        with self.lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.size:
+                self.data.popitem(last=False)
 
 
 _PENALTY = {"partly covered": 0.6, "not covered": 1.0}  # contradictions: 0.3
