@@ -15,6 +15,7 @@ into stand-alone questions before retrieval. The whole state is plain data
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import deque
@@ -180,13 +181,14 @@ class Session:
         return "\n".join(lines)
 
     def to_state(self) -> dict:
-        return {
+        """Plain JSON data (tuples become lists), so it survives any store."""
+        return json.loads(json.dumps({
             "mode": self.mode,
             "doc_id": self.doc_id,
             "history": [asdict(t) for t in self.history],
             "target": asdict(self.target) if self.target else None,
             "quiz": asdict(self.quiz),
-        }
+        }))
 
     def load_state(self, state: dict) -> None:
         self.mode = state.get("mode", "explain") if state.get("mode") in MODES else "explain"
