@@ -155,6 +155,8 @@ class GGUFServer:
         except Exception as err:  # the binding raises plain RuntimeError/ValueError
             raise LLMError(f"llama.cpp could not load {path}: {err}") from err
         self.base_url = self._server.listening_address.rstrip("/")
+        # Ready before use, and before any destruction: tearing down a server
+        # that is still warming up can deadlock inside llama.cpp.
         wait_healthy(self.base_url)
         log.info("llama.cpp serving %s at %s (%.2f s)", path.name, self.base_url, time.perf_counter() - started)
 
