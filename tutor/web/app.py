@@ -47,6 +47,11 @@ DEFAULT_CONCURRENCY = 4
 MODE_CHOICES = [(m.capitalize(), m) for m in MODES]
 STORAGE_KEY = "article-tutor-browser"
 CSS_PATH = Path(__file__).with_name("style.css")
+SCROLL_TO_MARK = """() => { setTimeout(() => {
+  const box = document.querySelector('#tutor-article .tutor-article');
+  const mark = box && box.querySelector('mark');
+  if (mark) box.scrollTop = Math.max(0, mark.offsetTop - 80);
+}, 50); }"""
 
 
 def create_app(
@@ -139,8 +144,11 @@ def _main_page(chat: TutorChat, secret: str) -> gr.Blocks:
                 with gr.Tabs():
                     with gr.Tab("Sources", id="sources"):
                         sources = gr.HTML(render.EMPTY_SOURCES, elem_id="tutor-sources")
-                    with gr.Tab("Article", id="article"):
+                    with gr.Tab("Article", id="article") as article_tab:
                         article = gr.HTML(render.article_html(docs[first], []), elem_id="tutor-article")
+        # bring the first highlighted sentence into view (browser-side only)
+        article.change(None, js=SCROLL_TO_MARK)
+        article_tab.select(None, js=SCROLL_TO_MARK)
 
         def paint(view: ChatView):
             docs_now = chat.documents()
@@ -183,11 +191,8 @@ def _widget_page(chat: TutorChat, secret: str) -> gr.Blocks:
             header = gr.HTML(_title_html(docs[first].title, compact=True))
             doc = gr.Dropdown([(d.title, d.doc_id) for d in docs.values()], value=first, visible=False,
                               show_label=False, container=False)
-            with gr.Row(equal_height=True):
-                mode = gr.Radio(MODE_CHOICES, value="explain", show_label=False, container=False,
-                                scale=3, elem_id="tutor-mode")
-                new = gr.Button("New", size="sm", variant="secondary", scale=0, min_width=60,
-                                elem_id="tutor-new")
+            mode = gr.Radio(MODE_CHOICES, value="explain", show_label=False, container=False,
+                            elem_id="tutor-mode")
         chatbot = _chatbot(chat.starters(first), height=360)
         with gr.Row(elem_classes="tutor-input"):
             message = _message_box()
@@ -195,6 +200,7 @@ def _widget_page(chat: TutorChat, secret: str) -> gr.Blocks:
         progress = gr.HTML("", visible=False, elem_id="tutor-progress")
         with gr.Accordion("Sources", open=False, elem_id="tutor-sources-drawer") as drawer:
             sources = gr.HTML(render.EMPTY_SOURCES, elem_id="tutor-sources")
+        new = gr.Button("New conversation", size="sm", variant="secondary", elem_id="tutor-new")
 
         def paint(view: ChatView):
             n = len(view.sources)
@@ -252,9 +258,13 @@ def _chatbot(starters: list[str], height: int) -> gr.Chatbot:
     )
 
 
+PLACEHOLDER = "Ask about the article, or answer the tutor…"
+
+
 def _message_box() -> gr.Textbox:
+    """Locked until the page has loaded its conversation (see `on_load`)."""
     return gr.Textbox(
-        placeholder="Ask about the article, or answer the tutor…",
+        placeholder="Loading…", interactive=False,
         show_label=False, container=False, lines=1, max_lines=6, scale=8,
         elem_id="tutor-message", autofocus=False,
     )
@@ -264,12 +274,13 @@ def _examples(starters: list[str]) -> list[dict]:
     return [{"text": q, "display_text": q} for q in starters]
 
 
-def _title_html(title: str, compact: bool) -> str:
+def _title_html(title: str, compact: bool, home: str = "/") -> str:
     import html
 
     if compact:
         return (f'<div class="tutor-title compact"><span>Tutor</span> {html.escape(title)} '
-                '<a href="/" target="_blank" rel="noopener" title="Open the full tutor">full tutor ↗</a></div>')
+                f'<a href="{html.escape(home)}" target="_blank" rel="noopener" '
+                'title="Open the full tutor">full tutor ↗</a></div>')
     return (f'<div class="tutor-title"><h1>Article tutor</h1><p>Learning from <b>{html.escape(title)}</b>: '
             "answers cite the article; switch to Socratic to be guided, or Quiz to test yourself.</p></div>")
 
@@ -288,9 +299,13 @@ def _wire(page, chat: TutorChat, browser, ctx, panels, paint, *, view_for, messa
     def on_load(stored, request: gr.Request):
         sid = stored if chat.valid_sid(stored) else chat.new_sid()
         view, doc_id, wanted, picker = view_for(request)
-        state = {"sid": sid, "view": view, "picker": picker}
+        # absolute, so the widget's link also works inside <gradio-app> on another site
+        home = f"{request.url.scheme}://{request.url.netloc}/" if request is not None else "/"
+        state = {"sid": sid, "view": view, "picker": picker, "home": home}
         shown = chat.open(sid, view, mode=wanted, doc_id=doc_id)
-        return (sid, state, *_with_doc(shown, paint, chat), *_doc_controls(chat, shown, state))
+        painted = _with_doc(shown, paint, chat)
+        painted[1] = gr.Textbox(value="", interactive=True, placeholder=PLACEHOLDER)
+        return (sid, state, *painted, *_doc_controls(chat, shown, state))
 
     def on_send(text, state):
         if not state:
@@ -351,4 +366,5 @@ def _doc_controls(chat: TutorChat, shown: ChatView, state: dict):
         docs = {}
     title = docs[shown.doc_id].title if shown.doc_id in docs else ""
     visible = len(docs) > 1 and state["picker"]
-    return gr.Dropdown(value=shown.doc_id, visible=visible), _title_html(title, compact=state["view"] != "app")
+    compact = state["view"] != "app"
+    return gr.Dropdown(value=shown.doc_id, visible=visible), _title_html(title, compact, state.get("home", "/"))

@@ -85,7 +85,9 @@ class OriginPolicy:
 
 
 class FrameAncestorsMiddleware:
-    """Adds `Content-Security-Policy: frame-ancestors ...` to every HTTP response."""
+    """Adds `Content-Security-Policy: frame-ancestors ...` to every HTTP response,
+    and `Vary: Origin`: a response cached for the widget's iframe must not be
+    reused for a cross-origin fetch by the web component (it lacks CORS headers)."""
 
     def __init__(self, app, policy: OriginPolicy):
         self.app = app
@@ -98,7 +100,9 @@ class FrameAncestorsMiddleware:
 
         async def send_with_csp(message):
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["Content-Security-Policy"] = self.header
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = self.header
+                headers.add_vary_header("Origin")
             await send(message)
 
         await self.app(scope, receive, send_with_csp)
