@@ -282,8 +282,10 @@ def failure_reason(err: BaseException, timeout: float) -> str:
         return f"timed out after {timeout:g} s"
     if isinstance(err, httpx.HTTPStatusError):
         return f"HTTP error {err.response.status_code}"
-    if isinstance(err, (httpx.ConnectError, ConnectionError)):
+    if isinstance(err, (httpx.ConnectError, ConnectionRefusedError)):
         return "connection refused"
+    if isinstance(err, (httpx.TransportError, ConnectionError)):
+        return "connection lost"
     if isinstance(err, LLMError):
         return str(err)
     status = getattr(err, "status_code", None)
