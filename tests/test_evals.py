@@ -548,7 +548,6 @@ def test_cli_no_guard_needs_an_llm(capsys):
     assert code == 2 and "--no-guard needs --llm" in err
 
 
-@pytest.mark.slow
 def test_cli_other_dataset_runs_unchanged_and_writes_reports(tmp_path, fresh_home, capsys):
     reports = tmp_path / "reports"
     code, out, err = run_cli(["eval", str(OTHER), "--json", "--report", str(reports), "--home", str(fresh_home)], capsys)
@@ -567,7 +566,6 @@ def test_cli_other_dataset_runs_unchanged_and_writes_reports(tmp_path, fresh_hom
     assert "Who won the football World Cup in 2014?" in html
 
 
-@pytest.mark.slow
 def test_cli_threshold_failure_exits_1(tmp_path, fresh_home, capsys):
     tight = tmp_path / "tight.toml"
     tight.write_text("[latency]\nmax_p95_ms = 0.001\n")
@@ -605,7 +603,6 @@ def test_cli_compare_shows_changes_between_runs(tmp_path, fresh_home, capsys):
     assert re.search(r"small:Q1\s+│\s+fail → pass\s+│\s+fixed", out) and "small:gone" in out
 
 
-@pytest.mark.slow
 def test_cli_scorer_balanced_accuracy(capsys):
     code, out, _ = run_cli(["eval", "--scorer", "--json"], capsys)
     data = json.loads(out)
