@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
 import typer
@@ -38,18 +40,22 @@ def serve(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from tutor.engine import Engine
     from tutor.errors import TutorError
-    from tutor.web.app import create_app
     from tutor.web.security import parse_origins
     from tutor.web.server import launch, warm_up
 
     origins = parse_origins(allowed_origins or "")
     cfg = settings(home, embedding_model, chroma_url, llm)
-    try:
-        engine = Engine.open(cfg)
-        warm_up(engine)
-    except TutorError as exc:  # serve a page that says how to fix it
-        print(f"warning: {exc}", file=sys.stderr)
-        engine = Engine(cfg)
+    # Loading the embedding model (in warm_up) and importing Gradio take seconds
+    # each; doing them side by side shortens the wait for the first answer.
+    with ThreadPoolExecutor(1) as pool:
+        web_app = pool.submit(importlib.import_module, "tutor.web.app")
+        try:
+            engine = Engine.open(cfg)
+            warm_up(engine)
+        except TutorError as exc:  # serve a page that says how to fix it
+            print(f"warning: {exc}", file=sys.stderr)
+            engine = Engine(cfg)
+        create_app = web_app.result().create_app
     responder = None
     if cfg.llm:
         from tutor.responders.llm import LLMResponder

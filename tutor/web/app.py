@@ -28,6 +28,9 @@ import os
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Gradio's queue recomputes a pandas summary of all recorded events after every
+# event by default; every 200 events is plenty for /monitoring (which is off anyway).
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "200")
 
 import gradio as gr  # noqa: E402
 from fastapi import FastAPI, Request  # noqa: E402
@@ -101,8 +104,10 @@ def create_app(
     css = CSS_PATH.read_text(encoding="utf-8")
     widget_css = css + CSS_PATH.with_name("widget.css").read_text(encoding="utf-8")
     theme = gr.themes.Default(primary_hue="indigo", neutral_hue="slate")
-    gr.mount_gradio_app(app, widget, path="/widget", theme=theme, css=widget_css, footer_links=[], show_error=False)
-    gr.mount_gradio_app(app, main, path="", theme=theme, css=css, footer_links=["api"], show_error=False)
+    gr.mount_gradio_app(app, widget, path="/widget", theme=theme, css=widget_css, footer_links=[],
+                        show_error=False, enable_monitoring=False)
+    gr.mount_gradio_app(app, main, path="", theme=theme, css=css, footer_links=["api"],
+                        show_error=False, enable_monitoring=False)
     return app
 
 

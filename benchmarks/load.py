@@ -1,0 +1,267 @@
+"""Load benchmark for the web tutor: many gradio_client learners at once.
+
+What it does:
+1. prepares a TUTOR_HOME with the packaged article ingested (not timed; a
+   normal restart of an installed tutor finds its index in place);
+2. starts `tutor serve` as a separate process and measures the time from
+   launching it to the first answer returned by the `/ask` endpoint;
+3. runs N learners (threads, one `gradio_client.Client` each) that start
+   together and each ask T questions in a row in explain mode (the grounded
+   responder), carrying their session id from turn to turn;
+4. reports errors, reply latency (client side, queue wait included) p50/p95/max,
+   throughput, and the server's peak RSS (`VmHWM` of the process and its
+   children from /proc: the kernel's high-water mark, so no peak is missed
+   between samples).
+
+    python benchmarks/load.py                 # 20 learners x 5 turns
+    python benchmarks/load.py --learners 50 --turns 3 --concurrency 4
+
+Prints a table and writes benchmarks/results/load.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "load.json"
+QUESTIONS = [
+    "What does management cope with, according to Kotter?",
+    "What do leaders do?",
+    "What is the trap of technical experts under threat?",
+    "What did Drucker say about management and leadership?",
+    "How do participants vote on the three options?",
+    "What does leadership cope with?",
+    "What do managers do within the change context?",
+]
+TARGETS = {"errors": 0, "p95_s": 1.0, "start_to_first_answer_s": 15.0, "peak_rss_mb": 1536.0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--learners", type=int, default=20)
+    ap.add_argument("--turns", type=int, default=5)
+    ap.add_argument("--concurrency", type=int, default=4, help="tutor serve --concurrency")
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="seconds each learner pauses between turns (default 0: back-to-back, the worst case)")
+    ap.add_argument("--port", type=int, default=0, help="default: a free port")
+    ap.add_argument("--home", type=Path, help="TUTOR_HOME to use (default: a temporary one)")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    args = ap.parse_args(argv)
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("TUTOR_LLM", None)  # the grounded responder
+    tmp = None
+    home = args.home
+    if home is None:
+        tmp = tempfile.mkdtemp(prefix="tutor-load-")
+        home = Path(tmp) / "home"
+    env["TUTOR_HOME"] = str(home)
+    tutor = shutil.which("tutor", path=str(Path(sys.executable).parent)) or "tutor"
+    port = args.port or _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    server = None
+    try:
+        print(f"preparing the index in {home} ...", flush=True)
+        subprocess.run([tutor, "ingest"], env=env, check=True, stdout=subprocess.DEVNULL)
+
+        started = time.perf_counter()
+        server = subprocess.Popen(
+            [tutor, "serve", "--port", str(port), "--concurrency", str(args.concurrency)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        first_answer = _first_answer(url, server, started)
+        print(f"first answer {first_answer:.1f}s after `tutor serve` started", flush=True)
+
+        latencies, errors = _learners(url, args.learners, args.turns, args.think)
+        wall = latencies.pop("_wall")
+        rss_mb = _peak_rss_mb(server.pid)
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    times = sorted(t for ts in latencies.values() for t in ts)
+    result = {
+        "learners": args.learners,
+        "turns": args.turns,
+        "requests": args.learners * args.turns,
+        "answered": len(times),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "p50_s": _pct(times, 50),
+        "p95_s": _pct(times, 95),
+        "max_s": times[-1] if times else None,
+        "mean_s": statistics.fmean(times) if times else None,
+        "throughput_rps": len(times) / wall if wall else None,
+        "wall_s": wall,
+        "start_to_first_answer_s": first_answer,
+        "peak_rss_mb": rss_mb,
+        "server_concurrency": args.concurrency,
+        "think_s": args.think,
+        "responder": "grounded",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    result["targets_met"] = {
+        "errors": result["errors"] <= TARGETS["errors"],
+        "p95_s": result["p95_s"] is not None and result["p95_s"] <= TARGETS["p95_s"],
+        "start_to_first_answer_s": first_answer <= TARGETS["start_to_first_answer_s"],
+        "peak_rss_mb": rss_mb <= TARGETS["peak_rss_mb"],
+    }
+    _print_table(result)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten: {args.out}")
+    return 0 if all(result["targets_met"].values()) else 1
+
+
+def _first_answer(url: str, server: subprocess.Popen, started: float, timeout: float = 180.0) -> float:
+    from gradio_client import Client
+
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"tutor serve exited with {server.returncode}: {server.stderr.read()[-2000:]}")
+        if not _port_open(url):
+            time.sleep(0.05)
+            continue
+        try:
+            out = Client(url, verbose=False).predict(QUESTIONS[0], api_name="/ask")
+        except Exception:  # noqa: BLE001  (still starting up)
+            time.sleep(0.1)
+            continue
+        if out.get("answer"):
+            return time.perf_counter() - started
+    raise SystemExit(f"no answer from {url} within {timeout:.0f}s")
+
+
+def _learners(url: str, n: int, turns: int, think: float):
+    from gradio_client import Client
+
+    latencies: dict[int, list[float]] = {}
+    errors: list[str] = []
+    lock = threading.Lock()
+    clients = [Client(url, verbose=False) for _ in range(n)]  # connection setup is not timed
+    gate = threading.Barrier(n + 1)
+
+    def learner(i: int) -> None:
+        mine, sid = [], ""
+        gate.wait()
+        for turn in range(turns):
+            if turn and think:
+                time.sleep(think)
+            question = QUESTIONS[(i + turn) % len(QUESTIONS)]
+            t0 = time.perf_counter()
+            try:
+                out = clients[i].predict(question, "explain", "", sid, api_name="/ask")
+                if not out.get("answer"):
+                    raise ValueError("empty answer")
+                sid = out["session_id"]
+                mine.append(time.perf_counter() - t0)
+            except Exception as exc:  # noqa: BLE001
+                with lock:
+                    errors.append(f"learner {i} turn {turn}: {type(exc).__name__}: {exc}"[:300])
+        with lock:
+            latencies[i] = mine
+
+    threads = [threading.Thread(target=learner, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    gate.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    latencies["_wall"] = time.perf_counter() - t0
+    return latencies, errors
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """High-water RSS of the server and its children, in MiB (Linux /proc)."""
+    total_kb = 0
+    for p in [pid, *_children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total_kb += int(line.split()[1])
+        except OSError:
+            continue
+    return total_kb / 1024
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out + [g for c in out for g in _children(c)]
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    k = (len(values) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def _print_table(r: dict) -> None:
+    ok = r["targets_met"]
+    rows = [
+        ("learners x turns", f"{r['learners']} x {r['turns']} = {r['requests']} requests", ""),
+        ("errors", str(r["errors"]), _mark(ok["errors"], "0")),
+        ("reply latency p50", f"{r['p50_s']:.3f} s", ""),
+        ("reply latency p95", f"{r['p95_s']:.3f} s", _mark(ok["p95_s"], "<= 1 s")),
+        ("reply latency max", f"{r['max_s']:.3f} s", ""),
+        ("throughput", f"{r['throughput_rps']:.1f} replies/s", ""),
+        ("start to first answer", f"{r['start_to_first_answer_s']:.1f} s", _mark(ok["start_to_first_answer_s"], "<= 15 s")),
+        ("server peak RSS", f"{r['peak_rss_mb']:.0f} MiB", _mark(ok["peak_rss_mb"], "<= 1.5 GB")),
+    ]
+    width = max(len(a) for a, _, _ in rows)
+    print(f"\nLoad benchmark ({r['machine']['cpus']} CPUs, concurrency {r['server_concurrency']}, "
+          f"think time {r['think_s']:g} s, grounded responder)")
+    for name, value, target in rows:
+        print(f"  {name:<{width}}  {value:<28} {target}")
+
+
+def _mark(ok: bool, target: str) -> str:
+    return f"{'ok' if ok else 'MISSED'} (target {target})"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_open(url: str) -> bool:
+    from urllib.parse import urlparse
+
+    u = urlparse(url)
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((u.hostname, u.port)) == 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
