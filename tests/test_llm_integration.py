@@ -14,8 +14,8 @@ import time
 
 import pytest
 from langchain_core.messages import AIMessageChunk
-
 from llama_server import LlamaServer, smollm2_gguf  # tests/ is on sys.path under pytest
+
 from tutor.reply import Reply
 from tutor.responders.llm import UNAVAILABLE, LLMResponder, passage_citations
 

@@ -13,7 +13,13 @@ from tutor.errors import LLMError
 from tutor.guard import guard, parse_citations, question_premise, split_answer
 from tutor.llm_backends import PLACEHOLDER_API_KEY, make_chat_model, parse_spec
 from tutor.reply import Reply
-from tutor.responders.llm import UNAVAILABLE, UNSUPPORTED, LLMResponder, failure_reason, passage_citations
+from tutor.responders.llm import (
+    UNAVAILABLE,
+    UNSUPPORTED,
+    LLMResponder,
+    failure_reason,
+    passage_citations,
+)
 
 QUESTION = "What does Kotter say management copes with?"
 SUPPORTED = "Management, Kotter argues, copes with complexity."
