@@ -35,6 +35,12 @@ def is_followup(message: str) -> bool:
     return len(content_terms(text)) <= 2 and any(t in _PRONOUNS for t in toks) and len(toks) <= 8
 
 
+def leans_on_pronoun(message: str) -> bool:
+    """A follow-up like "Who said it?" (not "And leadership?" nor a bare "Why?")."""
+    bare = message.strip().lower().rstrip("?.! ")
+    return is_followup(message) and bare not in _BARE_WH and not _LEADS.match(message)
+
+
 def rewrite(message: str, previous: str | None, embed=None) -> str:
     """Stand-alone version of `message` given the previous learner question."""
     if not previous or not is_followup(message):
@@ -44,6 +50,10 @@ def rewrite(message: str, previous: str | None, embed=None) -> str:
     if bare in _BARE_WH:
         wh = "How" if bare.startswith("how") else "Why"
         return f"{wh}? {previous}"
+    if leans_on_pronoun(text):
+        # "Why is that appealing?", "Who said it?": the pronoun points back at the
+        # previous question, so ask both together.
+        return f"{text} {previous}"
     focus = _LEADS.sub("", text).strip().rstrip("?.! ")
     focus_words = [w for w in re.findall(r"[A-Za-z][A-Za-z'-]*", focus) if w.lower() not in STOPWORDS]
     if not focus_words:
@@ -55,9 +65,15 @@ def rewrite(message: str, previous: str | None, embed=None) -> str:
     if not candidates:
         return f"{previous.rstrip('?')} {text}"
     target = _most_similar(" ".join(focus_words), [m.group() for m in candidates], embed)
-    m = candidates[target]
-    replacement = " ".join(focus_words)
-    return previous[: m.start()] + replacement + previous[m.end():]
+    start, end = candidates[target].start(), candidates[target].end()
+    # a two-word focus ("technical experts") replaces a two-word phrase ("positional leaders")
+    if len(focus_words) >= 2 and target > 0:
+        before = candidates[target - 1]
+        if previous[before.end() : start].strip() == "" and before.group().lower() not in {
+            w.lower() for w in focus_words
+        }:
+            start = before.start()
+    return previous[:start] + " ".join(focus_words) + previous[end:]
 
 
 def _most_similar(focus: str, options: list[str], embed) -> int:

@@ -11,6 +11,7 @@ questions, with a lexical rescue for short keyword questions.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -47,8 +48,9 @@ class Retrieval:
     hits: list[Hit]
     covered: bool
     best_dense: float
-    query_vector: np.ndarray
+    query_vector: np.ndarray  # of `focus`
     snapshot: Snapshot
+    focus: str = ""  # the query without attribution frames ("according to Kotter")
 
 
 class SentenceCache:
@@ -137,9 +139,24 @@ class HybridRetriever:
         return self._bm25
 
     def search(self, query: str, k: int | None = None, doc_id: str | None = None) -> Retrieval:
+        """Retrieve for the whole message; if that is not covered but one of its
+        sentences or clauses is (a real question wrapped in noise or injected
+        instructions), retrieve for the best covered part instead."""
         k = k or self.k
+        result = self._search(query, k, doc_id)
+        if result.covered:
+            return result
+        parts = [self._search(p, k, doc_id) for p in query_parts(query)]
+        covered = [r for r in parts if r.covered]
+        return max(covered, key=lambda r: r.best_dense) if covered else result
+
+    def _search(self, query: str, k: int, doc_id: str | None) -> Retrieval:
         snapshot = self.index.snapshot()
-        qvec = self.index.embedder.embed_one(query)
+        focus = strip_attribution(query)
+        if focus == query:
+            qvec = fvec = self.index.embedder.embed_one(query)
+        else:
+            qvec, fvec = self.index.embedder.embed([query, focus])
         if not snapshot.chunks:
             return Retrieval(query, [], False, 0.0, qvec, snapshot)
         allowed = np.ones(len(snapshot.chunks), dtype=bool)
@@ -147,7 +164,7 @@ class HybridRetriever:
             allowed = np.array([c.doc_id == doc_id for c in snapshot.chunks])
 
         dense_rank = self._dense(snapshot, qvec, doc_id)
-        terms = content_terms(query)
+        terms = content_terms(focus)
         bm25 = self._bm25_for(snapshot).scores(terms) if terms else np.zeros(len(allowed))
         bm25 = np.where(allowed, bm25, 0.0)
         lexical_rank = [int(i) for i in np.argsort(-bm25)[: self.candidates] if bm25[i] > 0]
@@ -155,7 +172,7 @@ class HybridRetriever:
         pool = list(dict.fromkeys(dense_rank + lexical_rank))
         if not pool:
             return Retrieval(query, [], False, 0.0, qvec, snapshot)
-        best_sentence = self._best_sentence(snapshot, pool, qvec)
+        best_sentence = self._best_sentence(snapshot, pool, fvec)
 
         # Score fusion: cosine of the chunk, of its best sentence, and BM25
         # scaled to the best candidate. Unlike rank fusion it keeps how much
@@ -183,7 +200,7 @@ class HybridRetriever:
         covered = (best_dense >= self.floor or (
             best_dense >= LEXICAL_RESCUE and _term_coverage(terms, hits) >= 0.75
         )) and not (unknown >= UNKNOWN_SHARE and best_dense < UNKNOWN_FLOOR)
-        return Retrieval(query, hits, covered, best_dense, qvec, snapshot)
+        return Retrieval(query, hits, covered, best_dense, fvec, snapshot, focus)
 
     def _best_sentence(self, snapshot: Snapshot, pool: list[int], qvec: np.ndarray) -> dict[int, float]:
         """Each candidate chunk's best sentence similarity to the query."""
@@ -237,6 +254,47 @@ class HybridRetriever:
             picked.append(choice)
             pool.remove(choice)
         return picked
+
+
+_ATTRIBUTION_RES = (
+    re.compile(r",?\s*\b(?:according to|in the view of|as argued by)\s+(?:Dr\.?\s+)?[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*)*", re.U),
+    # "does Kotter say management copes..." but not "did Drucker say about ..." / "...say?"
+    re.compile(r"\b(do|does|did)\s+(?:Dr\.?\s+)?[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*)*\s+(?:say|argue|think|claim|believe|write|suggest)s?\s+(?:that\s+)?(?!(?:about|of|on|for|in|to|with|by|at|from)\b)(?=\w+\s+\w)", re.U),
+    re.compile(r"\bin\s+[A-Z][\w.-]*'s\s+(?:view|opinion|words|terms)\b,?\s*", re.U),
+)
+_PART_SPLIT_RE = re.compile(r";\s+|,?\s+and then\s+|,\s+then\s+", re.I)
+
+
+def strip_attribution(query: str) -> str:
+    """The question without who-said-it frames, which otherwise pull retrieval
+    toward any sentence naming that person.
+
+    >>> strip_attribution("What do leaders do, according to Kotter?")
+    'What do leaders do?'
+    >>> strip_attribution("What does Kotter say management copes with?")
+    'What does management copes with?'
+    >>> strip_attribution("What does Kotter argue?")
+    'What does Kotter argue?'
+    >>> strip_attribution("What did Peter Drucker say about management?")
+    'What did Peter Drucker say about management?'
+    >>> strip_attribution("Which position does John Kotter argue for?")
+    'Which position does John Kotter argue for?'
+    """
+    focus = query
+    for pattern in _ATTRIBUTION_RES:
+        focus = pattern.sub(lambda m: f"{m.group(1)} " if m.lastindex else "", focus)
+    focus = re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", focus)).strip()
+    return focus if len(content_terms(focus)) >= 1 and focus != query.strip() else query
+
+
+def query_parts(query: str) -> list[str]:
+    """Sentences and clauses of a multi-part message that could stand as questions."""
+    parts = []
+    for sentence in split_sentences(query):
+        pieces = [p.strip() for p in _PART_SPLIT_RE.split(sentence.text) if p and p.strip()]
+        parts.extend(pieces if len(pieces) > 1 else [sentence.text])
+    parts = [p for p in parts if len(content_terms(p)) >= 2]
+    return parts if len(parts) > 1 else []
 
 
 def _overlap(chunk: Chunk, others: list[Chunk]) -> float:

@@ -24,13 +24,14 @@ from dataclasses import asdict, dataclass, field
 
 from tutor.config import MAX_MESSAGE_CHARS, Settings
 from tutor.errors import MessageError
-from tutor.followup import is_followup, rewrite
+from tutor.followup import is_followup, leans_on_pronoun, rewrite
 from tutor.reply import Citation, Reply
 from tutor.text import content_terms, words
 
 MODES = ("explain", "socratic", "quiz")
 MAX_HISTORY = 12
 MAX_MISSES = 2
+STANDALONE_COSINE = 0.5  # a pronoun follow-up this close to a passage needs no rewrite
 _HINT_RE = re.compile(r"^\s*(/hint|hint|a hint|give me a hint|another hint|help|clue)\s*[.!?]*\s*$", re.I)
 _DONT_KNOW_RE = re.compile(r"^\s*(i\s*(do\s*n[o']t|dont) know|no idea|not sure|idk|pass|skip)\b", re.I)
 _QUESTION_START = re.compile(
@@ -205,6 +206,11 @@ class Session:
         if previous and is_followup(text):
             if self.llm is not None:
                 return self.llm.rewrite(text, [(t.role, t.text) for t in self.history])
+            if leans_on_pronoun(text):
+                # "Why is that option appealing?" may already find its passage
+                alone = self.engine.retriever.search(text, k=self.k, doc_id=self.doc_id)
+                if alone.covered and alone.best_dense >= STANDALONE_COSINE:
+                    return text
             return rewrite(text, previous, self.engine.index.embedder.embed)
         return text
 

@@ -536,7 +536,7 @@ def _needs_antecedent(text: str, subjects: frozenset[str]) -> bool:
 def _build_passages(passages: Sequence[str]) -> _Passages:
     sents: list[tuple[int, str]] = []
     for pi, p in enumerate(passages):
-        sents += [(pi, s.text) for s in split_sentences(p or "")]
+        sents += [(pi, s.text) for s in split_sentences(p or "", attributions=False)]
     lower = frozenset(w for _, s in sents for w in re.findall(r"\b[a-z][a-z]+", s))
     known_caps = (
         frozenset(  # capitalised mid-sentence and never written in lower case
@@ -788,13 +788,15 @@ class SupportScorer:
         return self.score_many([claim], passages)[0]
 
     def score_many(self, claims: Sequence[str], passages: Sequence[str]) -> list[SupportResult]:
-        ps = self._prepare([p for p in passages if p and p.strip()])
+        kept = [p for p in passages if p and p.strip()]
+        ps = self._prepare(kept)
         if not ps.units:
             return [SupportResult(False, 0.0, None, None, "no passages") for _ in claims]
-        split = [self._clauses(c, ps) for c in claims]
+        verbatim = [_verbatim(c, kept) for c in claims]
+        split = [self._clauses(c, ps) if v is None else [] for c, v in zip(claims, verbatim)]
         texts = [u.text for u in ps.units] + [cl.text for cls in split for cl in cls]
         vecs = self._embed(texts)
-        return [self._judge(cls, ps, vecs) for cls in split]
+        return [v or self._judge(cls, ps, vecs) for cls, v in zip(split, verbatim)]
 
     def _clauses(self, claim: str, ps: _Passages) -> list[_Clause]:
         claim = (claim or "").strip()
@@ -894,6 +896,20 @@ class SupportScorer:
                     if not am.hard_miss and _tolerated(am, alt) and _lex(am) > base + 0.15:
                         return True
         return False
+
+
+def _verbatim(claim: str, passages: Sequence[str]) -> SupportResult | None:
+    """A claim copied from a passage sentence (the whole sentence, or most of it,
+    as when a quotation is cited without its attribution) is supported by it."""
+    text = " ".join((claim or "").split()).strip(" \"'“”")
+    if len(terms(text)) < 2:
+        return None
+    for i, p in enumerate(passages):
+        flat = " ".join(p.split())
+        for s in split_sentences(flat):
+            if text in s.text and len(text) >= 0.6 * len(s.text):
+                return SupportResult(True, 1.0, i, s.text, "supported")
+    return None
 
 
 def _soften(clause: _Clause, matches: list[_Match], ps: _Passages, floor: float = 0.45) -> None:

@@ -1,4 +1,4 @@
-"""Small text utilities shared by chunking, retrieval, the support scorer and
+r"""Small text utilities shared by chunking, retrieval, the support scorer and
 assessment: sentence spans with character offsets, word tokens, stems.
 
 Deliberate simplifications: sentence splitting is rule-based (abbreviations,
@@ -7,6 +7,8 @@ English. Both are deterministic and fast, which the grounded responder needs.
 
 >>> [s.text for s in split_sentences('Dr. Terry asks. "Is it so?" Yes.')]
 ['Dr. Terry asks.', '"Is it so?"', 'Yes.']
+>>> [s.text for s in split_sentences('"Do it right." ~Peter F. Drucker\nNext one.')]
+['"Do it right." ~Peter F. Drucker', 'Next one.']
 >>> content_terms("Management copes with complexity.")
 ['manag', 'cope', 'complex']
 """
@@ -41,6 +43,7 @@ _ABBREVIATIONS = frozenset(
     "dr mr mrs ms prof st jr sr vs etc e.g i.e fig no vol inc ltd co".split()
 )
 
+_ATTRIBUTION_MARKS = ("~", "—", "–", "-- ")
 _WORD_RE = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
 _SENT_END_RE = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s+|$)")
 
@@ -54,27 +57,35 @@ class Span:
     text: str
 
 
-def split_sentences(text: str, offset: int = 0) -> list[Span]:
+def split_sentences(text: str, offset: int = 0, attributions: bool = True) -> list[Span]:
     """Split `text` into sentences; offsets are into `text` shifted by `offset`.
 
-    Paragraph breaks (blank lines) and heading lines always end a sentence.
+    Paragraph breaks (blank lines) and heading lines always end a sentence. With
+    `attributions`, a quotation keeps its "~Author" line; without, the
+    attribution is a sentence of its own (the support scorer reads bylines so).
     """
     spans: list[Span] = []
     for block in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text):
-        _split_block(block.group(), block.start(), spans)
+        _split_block(block.group(), block.start(), spans, attributions)
     return [Span(s.start + offset, s.end + offset, s.text) for s in spans]
 
 
-def _split_block(block: str, base: int, out: list[Span]) -> None:
+def _split_block(block: str, base: int, out: list[Span], attributions: bool = True) -> None:
     start = 0
     for m in _SENT_END_RE.finditer(block):
         end = m.end()
+        if end <= start:
+            continue  # inside an attribution already emitted
         last_word = re.findall(r"[A-Za-z.]+$", block[start : m.start() + 1].rstrip(".!?\"'”’)]"))
         word = (last_word[0] if last_word else "").lower().rstrip(".")
         if m.group().startswith(".") and (word in _ABBREVIATIONS or len(word) == 1):
             continue  # "Dr." or an initial like "F."
         if m.group().startswith("...") and end < len(block) and not block[end:end + 1].isspace():
             continue
+        if attributions and block[end:].lstrip().startswith(_ATTRIBUTION_MARKS):
+            # a quotation keeps its attribution line: '"..." ~Peter F. Drucker'
+            newline = block.find("\n", end)
+            end = len(block) if newline < 0 else newline
         _emit(block, base, start, end, out)
         start = end
     _emit(block, base, start, len(block), out)

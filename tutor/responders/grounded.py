@@ -15,7 +15,7 @@ import time
 from tutor.reply import Reply
 from tutor.responders.evidence import cite, rank_sentences, select_evidence
 from tutor.retrieve import HybridRetriever, Retrieval
-from tutor.text import content_terms
+from tutor.text import content_terms, split_sentences
 
 
 class GroundedResponder:
@@ -40,11 +40,13 @@ class GroundedResponder:
         if not retrieval.covered:
             reply = self.decline(retrieval, doc_id, mode)
         else:
-            evidence = select_evidence(rank_sentences(retrieval, self.cache))
+            ranked = rank_sentences(retrieval, self.cache)
+            correction, contrary = self.premise_correction(question, retrieval)
+            pinned = _contradicting(ranked, contrary, question) if contrary else []
+            evidence = select_evidence(ranked, pinned=pinned)
             citations, numbers = cite(retrieval, evidence)
             sentences = [(e.text, [n]) for e, n in zip(evidence, numbers, strict=True)]
             body = " ".join(f"{text} [{n}]" for text, (n,) in sentences)
-            correction = self.premise_correction(question, retrieval)
             if correction:
                 body = f"{correction} {body}"
             follow = self.follow_up(retrieval, evidence)
@@ -58,15 +60,17 @@ class GroundedResponder:
         reply.latency_ms = (time.perf_counter() - started) * 1000
         return reply
 
-    def premise_correction(self, question: str, retrieval: Retrieval) -> str | None:
-        """If the question takes for granted what the article contradicts, say so."""
+    def premise_correction(self, question: str, retrieval: Retrieval) -> tuple[str | None, str | None]:
+        """If the question takes for granted what the article contradicts, the
+        correction to say and the article's text that contradicts it."""
         premise = question_premise(question)
         if premise is None or self._scorer is None:
-            return None
+            return None, None
         result = self._scorer().score(premise, [h.chunk.text for h in retrieval.hits])
         if result.supported or result.reason not in CONTRADICTIONS:
-            return None
-        return f'Careful: the article does not say that {premise.rstrip(".")}. Here is what it says:'
+            return None, None
+        text = f'Careful: the article does not say that {premise.rstrip(".")}. Here is what it says:'
+        return text, result.evidence
 
     def decline(self, retrieval: Retrieval, doc_id: str | None, mode: str) -> Reply:
         return Reply(answer=decline_text(retrieval, doc_id, self._topics), declined=True, mode=mode)
@@ -87,7 +91,14 @@ _PREMISE_RE = re.compile(
 )
 _REPORTING_RE = re.compile(
     r"^(?:[A-Z][\w.]*\s+){1,3}(?:say|says|said|argue|argues|claim|claims|think|thinks|write|writes)\s+(?:that\s+)?"
+    r"(?!(?:about|of|on|for|in|to|with|by|at|from)\b)"
 )
+# "What did John Kotter argue in his 2005 study?" takes "John Kotter argued in his
+# 2005 study" for granted: a named subject and a verb after what/which + auxiliary.
+_WH_PREMISE_RE = re.compile(
+    r"^\s*(?:[Ww]hat|[Ww]hich|[Ww]hom|[Ww]ho)\s+(?:do|does|did)\s+((?:[A-Z][\w.'-]*\s+){1,3}\w+\s+.+?)\s*\?*\s*$"
+)
+_DANGLING = re.compile(r"^(?:that|this|it|they|those|these|he|she)\b", re.IGNORECASE)
 _LEAD_CLAUSE_RE = re.compile(r"^\s*(?:since|given that|because|as|if)\s+([^,]+),", re.IGNORECASE)
 
 
@@ -100,13 +111,38 @@ def question_premise(question: str) -> str | None:
     'leaders plan and budget'
     >>> question_premise("What does management cope with?") is None
     True
+    >>> question_premise("What did John Kotter argue in his 2005 study?")
+    'John Kotter argue in his 2005 study'
+    >>> question_premise("Why is that option appealing?") is None
+    True
     """
+    if len(split_sentences(question)) != 1:
+        return None
     lead = _LEAD_CLAUSE_RE.match(question)
-    m = _PREMISE_RE.match(question)
+    m = _PREMISE_RE.match(question) or _WH_PREMISE_RE.match(question)
     premise = lead.group(1) if lead else m.group(1) if m else None
-    if premise is None or len(premise.split()) < 3:
+    if premise is None or len(premise.split()) < 3 or _DANGLING.match(premise):
         return None
     return _REPORTING_RE.sub("", premise.strip())
+
+
+def _contradicting(ranked, contrary: str, question: str) -> list:
+    """What the article says instead of a false premise: the sentence the scorer
+    aligned the premise with, and the one sharing most of the premise's terms."""
+    pinned = [e for e in ranked if contrary in e.text or e.text in contrary][:1]
+    ordered = content_terms(question_premise(question) or question)
+    premise_terms, lead = set(ordered), set(ordered[:2])  # lead: subject and verb
+
+    def fit(e) -> tuple[int, int]:
+        terms = set(content_terms(e.text))
+        return len(premise_terms & terms), len(lead & terms)
+
+    others = [e for e in ranked if e not in pinned]
+    if others and premise_terms:
+        best = max(others, key=fit)
+        if fit(best)[0] >= 2:
+            pinned.append(best)
+    return pinned
 
 
 def decline_text(retrieval: Retrieval, doc_id: str | None, topics=None) -> str:
