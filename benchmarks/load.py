@@ -5,15 +5,17 @@ What it does:
    normal restart of an installed tutor finds its index in place);
 2. starts `tutor serve` as a separate process and measures the time from
    launching it to the first answer returned by the `/ask` endpoint;
-3. runs N learners (threads, one `gradio_client.Client` each) that start
-   together and each ask T questions in a row in explain mode (the grounded
-   responder), carrying their session id from turn to turn;
+3. runs N learners (threads, one `gradio_client.Client` each) that each ask T
+   questions in explain mode (the grounded responder), carrying their session
+   id from turn to turn: by default all start at the same instant and ask
+   back-to-back (the worst case); `--think S` gives them reading/typing time;
 4. reports errors, reply latency (client side, queue wait included) p50/p95/max,
    throughput, and the server's peak RSS (`VmHWM` of the process and its
    children from /proc: the kernel's high-water mark, so no peak is missed
    between samples).
 
     python benchmarks/load.py                 # 20 learners x 5 turns
+    python benchmarks/load.py --think 3         # learners who read the answer first
     python benchmarks/load.py --learners 50 --turns 3 --concurrency 4
 
 Prints a table and writes benchmarks/results/load.json.
@@ -25,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import shutil
 import socket
 import statistics
@@ -55,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--turns", type=int, default=5)
     ap.add_argument("--concurrency", type=int, default=4, help="tutor serve --concurrency")
     ap.add_argument("--think", type=float, default=0.0,
-                    help="seconds each learner pauses between turns (default 0: back-to-back, the worst case)")
+                    help="mean seconds a learner reads and types before each turn, drawn uniformly "
+                    "from 0.5x-1.5x (the first turn from 0-1x); default 0: everyone at once, "
+                    "back-to-back, the worst case")
     ap.add_argument("--port", type=int, default=0, help="default: a free port")
     ap.add_argument("--home", type=Path, help="TUTOR_HOME to use (default: a temporary one)")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -86,8 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         first_answer = _first_answer(url, server, started)
         print(f"first answer {first_answer:.1f}s after `tutor serve` started", flush=True)
 
+        cpu_before = _cpu_seconds(server.pid), time.process_time()
         latencies, errors = _learners(url, args.learners, args.turns, args.think)
         wall = latencies.pop("_wall")
+        server_cpu = _cpu_seconds(server.pid) - cpu_before[0]
+        client_cpu = time.process_time() - cpu_before[1]
         rss_mb = _peak_rss_mb(server.pid)
     finally:
         if server is not None:
@@ -112,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         "max_s": times[-1] if times else None,
         "mean_s": statistics.fmean(times) if times else None,
         "throughput_rps": len(times) / wall if wall else None,
+        "server_cpu_s_per_reply": server_cpu / len(times) if times else None,
+        "client_cpu_s_per_reply": client_cpu / len(times) if times else None,
         "wall_s": wall,
         "start_to_first_answer_s": first_answer,
         "peak_rss_mb": rss_mb,
@@ -165,10 +175,11 @@ def _learners(url: str, n: int, turns: int, think: float):
 
     def learner(i: int) -> None:
         mine, sid = [], ""
+        pauses = random.Random(i)
         gate.wait()
         for turn in range(turns):
-            if turn and think:
-                time.sleep(think)
+            if think:
+                time.sleep(pauses.uniform(0.5, 1.5) * think if turn else pauses.uniform(0, 1) * think)
             question = QUESTIONS[(i + turn) % len(QUESTIONS)]
             t0 = time.perf_counter()
             try:
@@ -207,6 +218,12 @@ def _peak_rss_mb(pid: int) -> float:
     return total_kb / 1024
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _children(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -234,6 +251,8 @@ def _print_table(r: dict) -> None:
         ("reply latency p95", f"{r['p95_s']:.3f} s", _mark(ok["p95_s"], "<= 1 s")),
         ("reply latency max", f"{r['max_s']:.3f} s", ""),
         ("throughput", f"{r['throughput_rps']:.1f} replies/s", ""),
+        ("CPU per reply", f"server {r['server_cpu_s_per_reply'] * 1000:.0f} ms, "
+                          f"clients {r['client_cpu_s_per_reply'] * 1000:.0f} ms", ""),
         ("start to first answer", f"{r['start_to_first_answer_s']:.1f} s", _mark(ok["start_to_first_answer_s"], "<= 15 s")),
         ("server peak RSS", f"{r['peak_rss_mb']:.0f} MiB", _mark(ok["peak_rss_mb"], "<= 1.5 GB")),
     ]

@@ -82,7 +82,10 @@ def create_app(
         main = _main_page(chat, secret)
         widget = _widget_page(chat, secret)
     for blocks in (main, widget):
-        blocks.queue(default_concurrency_limit=concurrency, max_size=None)
+        # No size limit: learners wait, none is turned away. Queue positions are sent
+        # every 2 s rather than to every waiting client each time a job starts (which
+        # costs O(waiting) messages per reply under load).
+        blocks.queue(default_concurrency_limit=concurrency, max_size=None, status_update_rate=2)
 
     app = FastAPI(title="Article tutor", docs_url=None, redoc_url=None, openapi_url=None)
     install(app, OriginPolicy(tuple(allowed_origins)))
