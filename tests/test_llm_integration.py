@@ -63,7 +63,7 @@ def openai_env(monkeypatch, server):
 @pytest.fixture(scope="module")
 def supported_n(engine):
     hits = passage_citations(engine.retriever.search(QUESTION, k=4))
-    return next(p.n for p in hits if "copes with complexity" in p.text)
+    return next(p.n for p in hits if engine.scorer.score(SUPPORTED, [p.text]).supported)
 
 
 def explain(responder: LLMResponder) -> tuple[list[str], Reply]:

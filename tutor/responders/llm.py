@@ -45,6 +45,7 @@ HISTORY_CHARS = 500
 DEFAULT_COOLDOWN = 15.0
 UNAVAILABLE = "The LLM was unavailable ({reason}); the grounded tutor answered."
 UNSUPPORTED = "The LLM's answer was not supported by the article; the grounded tutor answered."
+UNCHECKED = "The LLM's answer could not be checked against the article ({reason}); the grounded tutor answered."
 
 
 @dataclass
@@ -113,7 +114,12 @@ class LLMResponder:
             self._mark_down(err, reason)
             yield self._fallback(question, doc_id, k, retrieval, UNAVAILABLE.format(reason=reason), started)
             return
-        yield self._guarded(answer, passages, retrieval, doc_id, k, question, started)
+        try:
+            reply = self._guarded(answer, passages, retrieval, doc_id, k, question, started)
+        except Exception as err:  # a guard failure must not let an unchecked answer through
+            log.exception("grounding guard failed; grounded fallback")
+            reply = self._fallback(question, doc_id, k, retrieval, UNCHECKED.format(reason=type(err).__name__), started)
+        yield reply
 
     def _guarded(self, answer, passages, retrieval, doc_id, k, question, started) -> Reply:
         result = guard(answer, passages, self.engine.scorer)
