@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import asdict
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -276,6 +277,72 @@ def test_one_conversation_answers_one_message_at_a_time(chat):
         t.join()
     messages = chat.open(sid, "app").messages
     assert [m["role"] for m in messages] == ["user", "assistant"] * 3
+
+
+class FakeLLM:
+    """Streams an explain answer in pieces, as an LLM responder does."""
+
+    def stream_explain(self, question, doc_id=None, k=4, history=None):
+        from tutor.reply import Reply
+
+        yield "Management "
+        yield "copes with *complexity*."
+        yield Reply(answer="Management copes with *complexity*.", declined=False, mode="explain",
+                    responder="llm", notice="answered by a fake model")
+
+    def rewrite(self, text, history):
+        return text
+
+
+def test_llm_deltas_stream_to_the_page_escaped(engine, tmp_path):
+    chat = TutorChat(engine, WebStore(tmp_path / "web.sqlite3"), llm=FakeLLM())
+    views = list(chat.respond(chat.new_sid(), "app", KOTTER))
+    shown = [v.messages[-1]["content"] for v in views]
+    assert shown[1:3] == ["Management ", "Management copes with \\*complexity\\*\\."]
+    assert "(answered by a fake model)" in shown[-1]
+
+
+@pytest.fixture
+def two_articles(fresh_home, embedder):
+    from tests.conftest import CORPUS
+    from tutor.config import Settings
+    from tutor.engine import Engine
+    from tutor.index import Index
+
+    settings = Settings(home=fresh_home)
+    extra = Path(__file__).parent / "data" / "article_page.html"
+    report = Index(settings, embedder=embedder).ingest([CORPUS, extra])
+    assert not report.failed, report.failed
+    return Engine.open(settings, auto_ingest=False, embedder=embedder)
+
+
+def test_picking_another_article_starts_a_conversation_about_it(two_articles, tmp_path):
+    chat = TutorChat(two_articles, WebStore(tmp_path / "web.sqlite3"))
+    sid = chat.new_sid()
+    first = chat.open(sid, "app").doc_id
+    other = next(d for d in chat.documents() if d != first)
+    list(chat.respond(sid, "app", KOTTER))
+    view = chat.switch_doc(sid, "app", other)
+    assert view.doc_id == other and view.messages == []
+    reply = list(chat.respond(sid, "app", "What is this article about?"))[-1]
+    assert all(c["doc_id"] == other for c in reply.sources)
+    note = chat.switch_doc(sid, "app", "nope").messages[-1]["content"]
+    assert "There is no article" in note
+
+
+def test_the_page_offers_an_article_picker_only_with_several_articles(engine, two_articles, tmp_path):
+    from starlette.testclient import TestClient
+
+    from tutor.web.app import create_app
+
+    def picker_visible(eng, name):
+        with TestClient(create_app(eng, store=WebStore(tmp_path / name))) as client:
+            config = client.get("/config").json()
+        [dropdown] = [c for c in config["components"] if c["type"] == "dropdown"]
+        return dropdown["props"]["visible"]
+
+    assert picker_visible(two_articles, "two.sqlite3") is True
+    assert picker_visible(engine, "one.sqlite3") is False
 
 
 # ---- a live server: headers, widget URL, API, queue ------------------------------------
