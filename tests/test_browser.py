@@ -157,6 +157,18 @@ def test_quiz_progress_panel_is_kept_after_reload(page, tutor, artifacts):
     expect(_last_bot(page)).to_contain_text("Question 2 of")
 
 
+def test_widget_opens_in_quiz_mode_from_its_url(page, tutor, host_page, artifacts):
+    frame = _widget(page, tutor, host_page, mode="quiz")
+    expect(_last_bot(frame)).to_contain_text("Question 1 of")
+    drawer = frame.locator("#tutor-progress-drawer")
+    expect(drawer).to_contain_text("Quiz progress: 0 correct of 0 answered")
+    _send(frame, "I don't know")
+    expect(drawer).to_contain_text("0 correct of 1 answered", timeout=WAIT)
+    drawer.get_by_text("Quiz progress").click()
+    expect(frame.locator("#tutor-progress .tutor-obj").first).to_be_visible()
+    page.screenshot(path=artifacts / "widget-quiz.png")
+
+
 def test_full_page_shows_sources_and_highlighted_article(page, tutor, artifacts):
     page.goto(tutor.url + "/")
     expect(page.locator("#tutor-chat button.example").first).to_be_visible(timeout=WAIT)

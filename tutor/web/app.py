@@ -205,7 +205,8 @@ def _widget_page(chat: TutorChat, secret: str) -> gr.Blocks:
         with gr.Row(elem_classes="tutor-input"):
             message = _message_box()
             send = gr.Button("Send", variant="primary", scale=0, min_width=70, elem_id="tutor-send")
-        progress = gr.HTML("", visible=False, elem_id="tutor-progress")
+        with gr.Accordion("Quiz progress", open=False, visible=False, elem_id="tutor-progress-drawer") as progress_box:
+            progress = gr.HTML("", visible=False, elem_id="tutor-progress")
         with gr.Accordion("Sources", open=False, elem_id="tutor-sources-drawer") as drawer:
             sources = gr.HTML(render.EMPTY_SOURCES, elem_id="tutor-sources")
         new = gr.Button("New conversation", size="sm", variant="secondary", elem_id="tutor-new")
@@ -219,6 +220,7 @@ def _widget_page(chat: TutorChat, secret: str) -> gr.Blocks:
                 gr.Accordion(label=f"Sources ({n})" if n else "Sources"),
                 _progress_update(view),
                 view.mode,
+                _progress_drawer(view),
             )
 
         def view_for(request: gr.Request | None):
@@ -229,7 +231,7 @@ def _widget_page(chat: TutorChat, secret: str) -> gr.Blocks:
             # the host page fixes the article; without ?doc= the learner may pick one
             return f"widget:{chat.pick_doc(doc_id)}:{wanted}", doc_id, wanted, doc_id is None
 
-        panels = [chatbot, message, sources, drawer, progress, mode]
+        panels = [chatbot, message, sources, drawer, progress, mode, progress_box]
         _wire(page, chat, browser, ctx, panels, paint, view_for=view_for,
               message=message, send=send, mode=mode, new=new, chatbot=chatbot,
               doc=doc, header=header)
@@ -291,6 +293,15 @@ def _title_html(title: str, compact: bool, home: str = "/") -> str:
                 'title="Open the full tutor">full tutor ↗</a></div>')
     return (f'<div class="tutor-title"><h1>Article tutor</h1><p>Learning from <b>{html.escape(title)}</b>: '
             "answers cite the article; switch to Socratic to be guided, or Quiz to test yourself.</p></div>")
+
+
+def _progress_drawer(view: ChatView):
+    """The widget keeps the progress panel folded, its score in the label."""
+    p = view.progress if view.mode == "quiz" else None
+    if not p:
+        return gr.Accordion(visible=False)
+    return gr.Accordion(label=f"Quiz progress: {p['correct']} correct of {p['answered']} answered",
+                        visible=True)
 
 
 def _progress_update(view: ChatView):
