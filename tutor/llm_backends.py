@@ -106,10 +106,15 @@ def make_chat_model(
 
 
 def llama_params(model_path: str | Path, *, port: int = 0, n_ctx: int = GGUF_CONTEXT, threads: int | None = None):
-    """xllamacpp.CommonParams for a loopback-only server (port 0: the OS picks a free one)."""
+    """xllamacpp.CommonParams for a loopback-only server (port 0: the OS picks a free one).
+
+    Threads default to half the cores: llama.cpp's threads spin-wait on each
+    other, and when they compete with the tutor's own work (embedding, the guard,
+    the web server) for the cores, measured here on 2 busy cores, one thread
+    generated 3-10x faster than two."""
     import xllamacpp
 
-    threads = threads or max(1, os.cpu_count() or 1)
+    threads = threads or max(1, (os.cpu_count() or 2) // 2)
     p = xllamacpp.CommonParams()
     p.model.path = str(model_path)
     p.hostnames = ["127.0.0.1"]
