@@ -12,7 +12,9 @@ background load hits both alike:
   client overhead; the overhead is the difference of the medians, and its parts
   (retrieval, rendering, LangChain client) are timed separately;
 * the grounding guard's cost per answer, on the model's own (new, so uncached)
-  answers and on a planted mix of supported and unsupported sentences.
+  answers and on a planted mix of supported and unsupported sentences; on the
+  model's answers both with a cold scorer and with the passages already
+  embedded (what LLMResponder does while the model is still generating).
 
 Both paths send the same prompt, so llama.cpp's prompt cache serves both alike;
 the first run of each is a warm-up and is discarded.
@@ -169,16 +171,29 @@ def main() -> None:
             render_messages("explain", passages=passages, question=question, history=[])
             render_t.append(time.perf_counter() - t)
 
-        # the guard on real, fresh answers (new text: nothing cached for them)
-        guard_t, sentences, kept = [], [], []
+        # the guard on real, fresh answers (new text: nothing cached for them), twice:
+        # with a scorer that has never seen the passages (cold), and after the
+        # passages were embedded, as LLMResponder does while the model generates
+        from tutor.support import SupportScorer
+
+        guard_cold, guard_t, sentences, kept = [], [], [], []
         for q in QUESTIONS:
             qp = passage_citations(engine.retriever.search(q, k=4))
+            texts = [p.text for p in qp]
             msgs = [{"role": r, "content": t} for r, t in render_messages("explain", passages=qp, question=q, history=[])]
             for _ in range(args.answers):
                 msgs[-1]["content"] += " "  # a different prompt each time: a different answer
                 _, answer = bare_ttft(client, server.base_url, msgs, args.answer_tokens)
+                cold = SupportScorer(embedder=engine.index.embedder)
                 t = time.perf_counter()
-                result = guard(answer, qp, engine.scorer)
+                guard(answer, qp, cold)
+                guard_cold.append(time.perf_counter() - t)
+                warm = SupportScorer(embedder=engine.index.embedder)
+                warm.score_many([], texts)
+                for text in texts:
+                    warm.score_many([], [text])
+                t = time.perf_counter()
+                result = guard(answer + " ", qp, warm)
                 guard_t.append(time.perf_counter() - t)
                 sentences.append(len(result.kept_sentences) + len(result.dropped))
                 kept.append(len(result.kept_sentences))
@@ -209,8 +224,10 @@ def main() -> None:
             "langchain_vs_bare_median": round(median_ms(lc) - median_ms(bare), 2),
         },
         "guard_ms": {
-            "model_answers_median": median_ms(guard_t),
-            "model_answers_p90": p90_ms(guard_t),
+            "model_answers_passages_prepared_median": median_ms(guard_t),
+            "model_answers_passages_prepared_p90": p90_ms(guard_t),
+            "model_answers_cold_scorer_median": median_ms(guard_cold),
+            "model_answers_cold_scorer_p90": p90_ms(guard_cold),
             "model_answers_count": len(guard_t),
             "sentences_per_answer_median": statistics.median(sentences),
             "kept_per_answer_median": statistics.median(kept),

@@ -15,7 +15,9 @@ One explain turn:
    responder answers and `reply.notice` says so.
 
 After a connection failure or timeout the model is skipped for `cooldown`
-seconds, so a dead server costs one failed request, not one per call.
+seconds, so a dead server costs one failed request, not one per call. While
+the model generates, a helper thread embeds the passages into the support
+scorer's cache, so the guard afterwards only embeds the answer itself.
 
 Deliberate simplifications: citations keep the passage numbers the model saw
 (so streamed markers and the final reply agree), which can leave gaps (1, 3);
@@ -97,23 +99,31 @@ class LLMResponder:
             return
         passages = passage_citations(retrieval)
         parts: list[str] = []
+        warm: threading.Thread | None = None
         try:
             self._check_available()
             messages = render_messages(
                 "explain", passages=passages, question=question, history=_history(history, question),
             )
             for delta in self._stream(messages):
+                if warm is None:  # the model is generating: prepare the guard meanwhile
+                    warm = threading.Thread(target=self._warm_scorer, args=(passages,), daemon=True)
+                    warm.start()
                 parts.append(delta)
                 yield delta
             answer = "".join(parts)
             if not answer.strip():
                 raise LLMError("empty output")
         except Exception as err:  # every failure ends in the grounded answer
+            if warm is not None:
+                warm.join()
             reason = failure_reason(err, self.timeout)
             log.warning("LLM failed (%s); grounded fallback", reason)
             self._mark_down(err, reason)
             yield self._fallback(question, doc_id, k, retrieval, UNAVAILABLE.format(reason=reason), started)
             return
+        if warm is not None:
+            warm.join()  # the scorer is not meant for concurrent use
         try:
             reply = self._guarded(answer, passages, retrieval, doc_id, k, question, started)
         except Exception as err:  # a guard failure must not let an unchecked answer through
@@ -142,6 +152,18 @@ class LLMResponder:
             latency_ms=(time.perf_counter() - started) * 1000, responder=self.name,
             notice=notice, sentences=result.kept_sentences,
         )
+
+    def _warm_scorer(self, passages: list[Citation]) -> None:
+        """Embed the passages' sentences into the scorer's cache while the model
+        generates (scoring no claims only prepares the passages), so the guard
+        afterwards embeds just the answer's sentences."""
+        try:
+            texts = [p.text for p in passages]
+            self.engine.scorer.score_many([], texts)
+            for text in texts:  # the single-passage sets that citation checks use
+                self.engine.scorer.score_many([], [text])
+        except Exception:  # only an optimisation; the guard will report real problems
+            log.debug("scorer warm-up failed", exc_info=True)
 
     def _fallback(self, question, doc_id, k, retrieval, notice, started) -> Reply:
         reply = self.engine.grounded.explain(question, doc_id=doc_id, k=k, retrieval=retrieval)
