@@ -101,6 +101,13 @@ def test_unknown_provider_names_the_accepted_ones(spec):
         make_chat_model(spec, timeout=1)
 
 
+def test_a_bad_spec_is_also_a_tutor_error_so_the_cli_reports_it_cleanly():
+    from tutor.errors import TutorError
+
+    with pytest.raises(TutorError):
+        parse_spec("foo:bar")
+
+
 def test_a_spec_without_model_is_rejected():
     with pytest.raises(ValueError, match="names no model"):
         parse_spec("ollama:")
@@ -247,6 +254,15 @@ def test_question_premise_of_a_supported_claim_is_kept(engine, passages, numbers
     q = "Since management copes with complexity, what does leadership cope with?"
     assert question_premise(q) == "management copes with complexity."
     assert guard(f"{SUPPORTED} [{good}] {q}", passages, engine.scorer).question == q
+
+
+def test_guard_drops_repeats_without_counting_them_as_unsupported(engine, passages, numbers):
+    good, _ = numbers
+    loop = f"{SUPPORTED} [{good}] " * 3 + f"Management copes with complexity. [{good}] {PLANTED}"
+    result = guard(loop, passages, engine.scorer)
+    assert result.kept_sentences == [(SUPPORTED, [good])]
+    assert [r for _, r in result.dropped].count("repeats an earlier sentence") == 3
+    assert result.unsupported == [(PLANTED, result.dropped[-1][1])]
 
 
 def test_guard_with_nothing_supported_is_not_grounded(engine, passages):

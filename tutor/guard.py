@@ -15,7 +15,9 @@ Steps for one answer:
 5. questions to the learner assert nothing and need no support, unless they carry
    a premise ("Since leadership copes with complexity, what ...?") or are
    negative-rhetorical ("Isn't leadership about complexity?"): then that premise
-   is checked like a statement. One question is kept, at the end.
+   is checked like a statement. One question is kept, at the end;
+6. a supported statement that says nothing new (its content words all occur in
+   a statement already kept) is dropped as a repeat: small models loop.
 
 If no statement survives, `GuardResult.grounded` is False and the caller answers
 with the grounded responder instead.
@@ -60,6 +62,11 @@ class Scorer(Protocol):
     def score_many(self, claims: Sequence[str], passages: Sequence[str]) -> list: ...
 
 
+EXTRA_QUESTION = "only one follow-up question is kept"
+REPEATED = "repeats an earlier sentence"
+EDITORIAL = frozenset({EXTRA_QUESTION, REPEATED})  # dropped, but not for lack of support
+
+
 @dataclass
 class GuardResult:
     kept_sentences: list[tuple[str, list[int]]]  # statements (no markers) and their citations
@@ -72,6 +79,11 @@ class GuardResult:
     def grounded(self) -> bool:
         """At least one supported statement survived."""
         return bool(self.kept_sentences)
+
+    @property
+    def unsupported(self) -> list[tuple[str, str]]:
+        """What was dropped because the passages do not back it (not repeats or extra questions)."""
+        return [d for d in self.dropped if d[1] not in EDITORIAL]
 
 
 @dataclass(frozen=True)
@@ -159,7 +171,7 @@ def guard(answer_text: str, passages: Sequence[Passage], scorer: Scorer) -> Guar
                 dropped.append((s.text, f"question assumes something unsupported ({reason})"))
             else:
                 if question is not None:
-                    dropped.append((question, "only one follow-up question is kept"))
+                    dropped.append((question, EXTRA_QUESTION))
                 question = s.text
             continue
         if not content_terms(s.text):
@@ -168,6 +180,10 @@ def guard(answer_text: str, passages: Sequence[Passage], scorer: Scorer) -> Guar
         r = results.get(s.text)
         if r is None or not r.supported:
             dropped.append((s.text, r.reason if r is not None else "no passages"))
+            continue
+        terms = set(content_terms(s.text))
+        if any(terms <= set(content_terms(k)) for k, _ in kept):
+            dropped.append((s.text, REPEATED))
             continue
         # step 4: citations must point at supporting passages
         best = numbers[r.passage] if r.passage is not None else numbers[0]

@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tutor.errors import LLMError
+from tutor.errors import ConfigError, LLMError
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,11 @@ DEFAULT_MAX_TOKENS = 256
 DEFAULT_TEMPERATURE = 0.2
 GGUF_CONTEXT = 4096
 PLACEHOLDER_API_KEY = "sk-local-no-key"  # local OpenAI-compatible servers accept any key
+
+
+class LLMSpecError(ConfigError, ValueError):
+    """`TUTOR_LLM` / `--llm` names an unknown provider or no model. A ValueError
+    (an unsupported choice) that the CLI also reports as a clean TutorError."""
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -49,12 +54,12 @@ def parse_spec(spec: str) -> tuple[str, str]:
     provider, sep, model = (spec or "").strip().partition(":")
     provider = provider.strip().lower()
     if not sep or provider not in PROVIDERS:
-        raise ValueError(
+        raise LLMSpecError(
             f"unknown LLM provider in '{spec}'; use provider:model with provider one of: "
             f"{', '.join(PROVIDERS)} (e.g. openai:gpt-4o-mini, ollama:llama3.2, gguf:/path/model.gguf)"
         )
     if not model.strip():
-        raise ValueError(f"the LLM spec '{spec}' names no model; write {provider}:MODEL")
+        raise LLMSpecError(f"the LLM spec '{spec}' names no model; write {provider}:MODEL")
     return provider, model.strip()
 
 

@@ -132,6 +132,8 @@ class LLMResponder:
         yield reply
 
     def _guarded(self, answer, passages, retrieval, doc_id, k, question, started) -> Reply:
+        """The guarded reply for the model's whole answer. tutor/evals/unguarded.py
+        overrides this step (`tutor eval --no-guard`): keep its signature."""
         result = guard(answer, passages, self.engine.scorer)
         self.last_guard = result
         if not result.grounded:
@@ -142,10 +144,9 @@ class LLMResponder:
         if result.question is None:
             said = [_Said(citations[0].doc_id, s) for s, _ in result.kept_sentences]
             text = f"{text}\n\n{self.engine.grounded.follow_up(retrieval, said)}"
-        removed = [d for d in result.dropped if d[1] != "only one follow-up question is kept"]
         notice = None
-        if removed:
-            n = len(removed)
+        if result.unsupported:
+            n = len(result.unsupported)
             notice = f"Removed {n} sentence{'s' if n != 1 else ''} of the LLM's answer that the article does not support."
         return Reply(
             answer=text, declined=False, mode="explain", citations=citations,
