@@ -109,3 +109,22 @@ def measure(engine, questions: list[dict], passes: int, log=print) -> dict:
         "out_of_scope_declined": sum(1 for q in questions if not q["in_scope"] and replies[q["id"]].declined),
         "out_of_scope_total": sum(1 for q in questions if not q["in_scope"]),
     }
+
+
+def measure_first_time(engine, questions: list[str]) -> dict:
+    """Latency of questions the engine has never seen, on a larger index, then
+    the same questions again. On the seed every sentence is cached after the
+    warm-up; on a bigger index a new question's candidate passages may not be."""
+    first = [_send(engine, q)[0] for q in questions]
+    again = [_send(engine, q)[0] for q in questions]
+    snap = engine.index.snapshot()
+    return {
+        "chunks": len(snap.chunks),
+        "questions": len(questions),
+        "first_p50_ms": percentile(first, 50),
+        "first_p95_ms": percentile(first, 95),
+        "repeat_p50_ms": percentile(again, 50),
+        "repeat_p95_ms": percentile(again, 95),
+        "first_ms": first,
+        "repeat_ms": again,
+    }

@@ -69,7 +69,7 @@ def _release_chroma() -> None:
     gc.collect()
 
 
-def ingest_once(paths: list[Path], embedder, tmp_root: Path) -> dict:
+def ingest_once(paths: list[Path], embedder, tmp_root: Path, keep: bool = False) -> dict:
     from tutor.config import Settings
     from tutor.index import Index
 
@@ -85,8 +85,10 @@ def ingest_once(paths: list[Path], embedder, tmp_root: Path) -> dict:
         raise RuntimeError(f"ingest of {paths} went wrong: {report.to_json()}")
     del index
     _release_chroma()
-    shutil.rmtree(home, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(home, ignore_errors=True)
     return {
+        "home": home,
         "chunks": report.chunks_added,
         "seconds": wall,
         "cpu_seconds": cpu,
@@ -120,8 +122,16 @@ def load_and_chunk_seconds(paths: list[Path]) -> dict:
     return {"seconds": seconds, "documents": len(docs), "paragraphs": paras, "chunks": chunks}
 
 
-def measure(corpora: dict[str, list[Path]], embedder, reps: int, tmp_root: Path, log=print) -> dict:
-    """corpora: name -> paths. Returns per-corpus results, runs interleaved."""
+def measure(
+    corpora: dict[str, list[Path]], embedder, reps: int, tmp_root: Path, log=print,
+    extra_reps: dict[str, int] | None = None,
+) -> dict:
+    """corpora: name -> paths. Returns per-corpus results, runs interleaved.
+
+    `extra_reps[name]` = pairs per round for cheap corpora (the seed ingests in a
+    second, so more pairs steady its median at no real cost). The home of each
+    corpus's last ingest is kept and returned as `home` (for first-time queries)."""
+    extra_reps = extra_reps or {}
     batch = encode_batch_size(embedder)
     runs: dict[str, dict[str, list]] = {
         name: {"ingest": [], "raw": [], "embed_in_ingest": [], "pairs": [],
@@ -130,32 +140,38 @@ def measure(corpora: dict[str, list[Path]], embedder, reps: int, tmp_root: Path,
     }
     texts: dict[str, list[str]] = {}
     chunks: dict[str, int] = {}
-    for rep in range(reps):
-        for name, paths in corpora.items():
-            order = ("ingest", "raw") if rep % 2 == 0 or name not in texts else ("raw", "ingest")
-            pair = {}
-            for what in order:
-                if what == "ingest":
-                    got = ingest_once(paths, embedder, tmp_root)
-                    texts[name], chunks[name] = got["texts"], got["chunks"]
-                    runs[name]["ingest"].append(got["seconds"])
-                    runs[name]["embed_in_ingest"].append(got["embed_seconds"])
-                    runs[name]["ingest_cpu"].append(got["cpu_seconds"])
-                    runs[name]["embed_in_ingest_cpu"].append(got["embed_cpu_seconds"])
-                    pair["ingest"], pair["ingest_cpu"] = got["seconds"], got["cpu_seconds"]
-                else:
-                    seconds, cpu = raw_once(embedder, texts[name], batch)
-                    runs[name]["raw"].append(seconds)
-                    runs[name]["raw_cpu"].append(cpu)
-                    pair["raw"], pair["raw_cpu"] = seconds, cpu
-            # same chunk count on both sides, so throughput ratio = raw time / ingest time
-            runs[name]["pairs"].append(pair["raw"] / pair["ingest"])
-            runs[name]["cpu_pairs"].append(pair["raw_cpu"] / pair["ingest_cpu"])
-            log(
-                f"  ingest {name} rep {rep + 1}/{reps}: {chunks[name]} chunks, ingest "
-                f"{runs[name]['ingest'][-1]:.2f}s, raw {runs[name]['raw'][-1]:.2f}s, "
-                f"ratio {runs[name]['pairs'][-1]:.3f} (by CPU time {runs[name]['cpu_pairs'][-1]:.3f})"
-            )
+    homes: dict[str, Path] = {}
+    plan = [name for _ in range(reps) for name in corpora for _ in range(extra_reps.get(name, 1))]
+    for step, name in enumerate(plan):
+        paths = corpora[name]
+        last = name not in plan[step + 1:]
+        n_runs = len(runs[name]["pairs"])
+        order = ("ingest", "raw") if n_runs % 2 == 0 or name not in texts else ("raw", "ingest")
+        pair = {}
+        for what in order:
+            if what == "ingest":
+                got = ingest_once(paths, embedder, tmp_root, keep=last)
+                texts[name], chunks[name] = got["texts"], got["chunks"]
+                if last:
+                    homes[name] = got["home"]
+                runs[name]["ingest"].append(got["seconds"])
+                runs[name]["embed_in_ingest"].append(got["embed_seconds"])
+                runs[name]["ingest_cpu"].append(got["cpu_seconds"])
+                runs[name]["embed_in_ingest_cpu"].append(got["embed_cpu_seconds"])
+                pair["ingest"], pair["ingest_cpu"] = got["seconds"], got["cpu_seconds"]
+            else:
+                seconds, cpu = raw_once(embedder, texts[name], batch)
+                runs[name]["raw"].append(seconds)
+                runs[name]["raw_cpu"].append(cpu)
+                pair["raw"], pair["raw_cpu"] = seconds, cpu
+        # same chunk count on both sides, so throughput ratio = raw time / ingest time
+        runs[name]["pairs"].append(pair["raw"] / pair["ingest"])
+        runs[name]["cpu_pairs"].append(pair["raw_cpu"] / pair["ingest_cpu"])
+        log(
+            f"  ingest {name} pair {n_runs + 1}/{reps * extra_reps.get(name, 1)}: {chunks[name]} chunks, ingest "
+            f"{runs[name]['ingest'][-1]:.2f}s, raw {runs[name]['raw'][-1]:.2f}s, "
+            f"ratio {runs[name]['pairs'][-1]:.3f} (by CPU time {runs[name]['cpu_pairs'][-1]:.3f})"
+        )
     out = {"encode_batch_size": batch, "reps": reps, "corpora": {}}
     for name, paths in corpora.items():
         r = runs[name]
@@ -163,6 +179,8 @@ def measure(corpora: dict[str, list[Path]], embedder, reps: int, tmp_root: Path,
         prep = load_and_chunk_seconds(paths)
         ingest_s, raw_s, embed_s = median(r["ingest"]), median(r["raw"]), median(r["embed_in_ingest"])
         out["corpora"][name] = {
+            "home": homes.get(name),
+            "pairs": len(r["pairs"]),
             "documents": prep["documents"],
             "paragraphs": prep["paragraphs"],
             "chunks": n,

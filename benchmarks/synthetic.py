@@ -251,6 +251,21 @@ def write_corpus(folder: Path, paragraphs: int = 2400, files: int = 12, seed: in
             "mean_words_per_paragraph": round(words / paragraphs, 1)}
 
 
+QUESTION_TEMPLATES = (
+    "Why do {people} {verb} {nouns}?",
+    "What happens to the {thing} when {nouns} are {adj}?",
+    "How do {people} {verb} a {adj} {thing}?",
+    "What did {name} argue about {nouns}?",
+    "Which {nouns} need a different approach?",
+)
+
+
+def questions(n: int = 20, seed: int = 11) -> list[str]:
+    """Deterministic learner-style questions about the synthetic corpus's topics."""
+    rng = random.Random(seed)
+    return [_fill(rng.choice(QUESTION_TEMPLATES), TOPICS[i % len(TOPICS)], rng) for i in range(n)]
+
+
 if __name__ == "__main__":  # preview: python benchmarks/synthetic.py
     demo = random.Random(1)
     for t in TOPICS[:3]:
