@@ -49,6 +49,8 @@ import yaml
 
 from tutor.errors import InputFileError
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
+
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm", ".pdf")
 BANK_SUFFIXES = (".questions.yaml", ".questions.yml")
 
@@ -518,7 +520,7 @@ def _split_front_matter(text: str, path: Path) -> tuple[dict, str]:
     if not match:
         return {}, text
     try:
-        data = yaml.safe_load(match.group(1)) or {}
+        data = yaml.load(match.group(1), Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", -1) + 2
         raise InputFileError(f"{path}: front matter is not valid YAML (near line {line})") from exc

@@ -23,6 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,8 @@ log = logging.getLogger(__name__)
 
 POINTER = "tutor_pointer"
 SCHEMA = 1
-_BATCH = 256
+_BATCH = 256  # chunks per store write
+_ENCODE_GROUP = 2048  # chunks per encode call
 
 
 def make_client(settings: Settings):
@@ -162,13 +164,15 @@ class Index:
         self._snapshot: Snapshot | None = None
         self._checked_at = 0.0
         self._lock = threading.Lock()
+        self._open_lock = threading.Lock()
 
     # ---- plumbing -------------------------------------------------------
     @property
     def client(self):
-        if self._client is None:
-            self._client = make_client(self.settings)
-        return self._client
+        with self._open_lock:
+            if self._client is None:
+                self._client = make_client(self.settings)
+            return self._client
 
     @property
     def embedder(self):
@@ -177,6 +181,13 @@ class Index:
 
             self._embedder = get_embedder(self.settings.embedding_model)
         return self._embedder
+
+    def _open_quietly(self) -> None:
+        """Open the store ahead of time; a failure is reported by its first real use."""
+        try:
+            self.client  # noqa: B018 - opening is the point
+        except TutorError:
+            pass
 
     def _pointer(self) -> dict | None:
         try:
@@ -281,7 +292,9 @@ class Index:
         """Load, chunk, embed and publish `paths` as a new version (if anything changed)."""
         started = time.perf_counter()
         report = IngestReport()
-        loaded = self._load_sources(paths, report)
+        with ThreadPoolExecutor(max_workers=1) as opener:
+            opener.submit(self._open_quietly)  # open the store while the files load
+            loaded = self._load_sources(paths, report)
         report.documents = len(loaded)
 
         if rebuild:
@@ -348,6 +361,7 @@ class Index:
             self.settings.index_dir.rename(aside)
             log.warning("moved the unreadable index to %s", aside)
             self._client = None
+            _forget_store(str(self.settings.index_dir))
 
     def _load_sources(self, paths, report: IngestReport) -> list[tuple[Document, str | None]]:
         from tutor.questions import bank_path_for, load_bank
@@ -375,25 +389,19 @@ class Index:
         return loaded
 
     def _publish(self, docs, old, old_chunks, model_id, dim, report, progress) -> None:
+        """Write a complete new version, then point readers at it.
+
+        Encoding and storing overlap: one writer thread creates the collections
+        and adds each batch as soon as its vectors exist, while the embedder
+        encodes the next group."""
         version = f"v{time.time_ns()}"
-        chunks_col = self.client.create_collection(
-            f"chunks_{version}",
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata={"model_id": model_id, "dim": dim, "schema": SCHEMA},
-        )
-        docs_col = self.client.create_collection(
-            f"docs_{version}", embedding_function=None, metadata={"schema": SCHEMA}
-        )
-        try:
-            self._fill(chunks_col, docs_col, docs, old, old_chunks, dim, progress)
-        except BaseException:
-            for name in (f"chunks_{version}", f"docs_{version}"):
-                try:
-                    self.client.delete_collection(name)
-                except Exception:  # noqa: BLE001 - the store may be down; GC retries later
-                    pass
-            raise
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutor-ingest") as writer:
+            created = writer.submit(self._create_collections, version, model_id, dim)
+            try:
+                self._fill(created, writer, docs, old, old_chunks, dim, progress)
+            except BaseException:
+                writer.submit(self._drop_collections, version).result()
+                raise
         pointer = self.client.get_or_create_collection(POINTER, embedding_function=None)
         previous = (pointer.metadata or {}).get("current")
         pointer.modify(
@@ -407,39 +415,71 @@ class Index:
             }
         )
 
-    def _fill(self, chunks_col, docs_col, docs, old, old_chunks, dim, progress) -> None:
+    def _create_collections(self, version: str, model_id: str, dim: int):
+        chunks_col = self.client.create_collection(
+            f"chunks_{version}",
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"model_id": model_id, "dim": dim, "schema": SCHEMA},
+        )
+        docs_col = self.client.create_collection(
+            f"docs_{version}", embedding_function=None, metadata={"schema": SCHEMA}
+        )
+        return chunks_col, docs_col
+
+    def _drop_collections(self, version: str) -> None:
+        for name in (f"chunks_{version}", f"docs_{version}"):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # noqa: BLE001 - the store may be down; GC retries later
+                pass
+
+    def _fill(self, created: Future, writer: ThreadPoolExecutor, docs, old, old_chunks, dim, progress) -> None:
         """Write every chunk (reusing unchanged embeddings) and every document."""
-        all_chunks = [c for _, chunks in docs.values() for c in chunks]
-        total, done = len(all_chunks), 0
-        doc_vectors: dict[str, list[np.ndarray]] = {}
-        for i in range(0, total, _BATCH):
-            batch = all_chunks[i : i + _BATCH]
-            vectors = np.zeros((len(batch), dim), dtype=np.float32)
-            fresh = [j for j, c in enumerate(batch) if c.chunk_id not in old_chunks]
-            for j, c in enumerate(batch):
-                if c.chunk_id in old_chunks:
-                    vectors[j] = old.embeddings[old_chunks[c.chunk_id]]
-            if fresh:
-                vectors[fresh] = self.embedder.embed([batch[j].text for j in fresh])
+        chunks = [c for _, cs in docs.values() for c in cs]
+        total = len(chunks)
+        vectors = np.zeros((total, dim), dtype=np.float32)
+        fresh = []
+        for i, c in enumerate(chunks):
+            if c.chunk_id in old_chunks:
+                vectors[i] = old.embeddings[old_chunks[c.chunk_id]]
+            else:
+                fresh.append(i)
+
+        def add(lo: int, hi: int) -> None:
+            chunks_col, _ = created.result()
             chunks_col.add(
-                ids=[c.chunk_id for c in batch],
-                documents=[c.text for c in batch],
-                metadatas=[c.metadata() for c in batch],
-                embeddings=vectors,
+                ids=[c.chunk_id for c in chunks[lo:hi]],
+                documents=[c.text for c in chunks[lo:hi]],
+                metadatas=[c.metadata() for c in chunks[lo:hi]],
+                embeddings=vectors[lo:hi],
             )
-            for c, v in zip(batch, vectors, strict=True):
-                doc_vectors.setdefault(c.doc_id, []).append(v)
-            done += len(batch)
+
+        writes, written = [], 0
+        for g in range(0, len(fresh) or 1, _ENCODE_GROUP):
+            group = fresh[g : g + _ENCODE_GROUP]
+            if group:
+                # one call per large group: sentence-transformers sorts by length inside
+                vectors[group] = self.embedder.embed([chunks[i].text for i in group])
+            ready = fresh[g + _ENCODE_GROUP] if g + _ENCODE_GROUP < len(fresh) else total
+            for lo in range(written, ready, _BATCH):
+                writes.append(writer.submit(add, lo, min(lo + _BATCH, ready)))
+            written = ready
             if progress:
-                progress(done, total)
+                progress(ready, total)
+        for w in writes:
+            w.result()  # re-raise a failed write here
+
         if docs:
             ids, texts, metas, vecs = [], [], [], []
             for doc_id, (stored, _) in docs.items():
-                mean = np.mean(doc_vectors.get(doc_id, [np.ones(dim, np.float32)]), axis=0)
+                own = [vectors[i] for i, c in enumerate(chunks) if c.doc_id == doc_id]
+                mean = np.mean(own or [np.ones(dim, np.float32)], axis=0)
                 ids.append(doc_id)
                 texts.append(stored.text)
                 metas.append(_doc_metadata(stored))
                 vecs.append(mean / (np.linalg.norm(mean) or 1.0))
+            _, docs_col = created.result()
             docs_col.add(ids=ids, documents=texts, metadatas=metas, embeddings=np.asarray(vecs))
 
     def _collect_garbage(self) -> None:
@@ -460,6 +500,14 @@ class Index:
                 self.client.delete_collection(name)
             except Exception:  # noqa: BLE001 - best effort
                 log.debug("could not delete %s", name)
+
+
+def _forget_store(path: str) -> None:
+    """Chroma caches one system per path, a failed one too; drop it so the path
+    can be opened afresh."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(path, None)
 
 
 def _doc_metadata(stored: StoredDocument) -> dict:

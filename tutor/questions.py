@@ -47,6 +47,8 @@ from tutor.corpus import slugify, squash_whitespace
 from tutor.errors import QuestionBankError
 from tutor.text import STOPWORDS, Span, content_terms, split_sentences, stem, words
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
+
 BLANK = "_____"
 _QUOTE_PREVIEW = 60
 
@@ -135,7 +137,7 @@ def parse_bank(text: str, document: _HasText, source: str = "question bank") -> 
 
 def _parse_yaml(text: str, source: str) -> dict:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
