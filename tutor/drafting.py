@@ -14,7 +14,14 @@ import re
 
 from tutor.corpus import slugify, squash_whitespace
 from tutor.errors import LLMError
-from tutor.questions import Objective, Question, QuestionBank, check_bank, draft_bank, matches_keyword
+from tutor.questions import (
+    Objective,
+    Question,
+    QuestionBank,
+    check_bank,
+    draft_bank,
+    matches_keyword,
+)
 
 
 def draft(document, n: int = 8, chat_model=None) -> tuple[QuestionBank, str]:

@@ -793,10 +793,10 @@ class SupportScorer:
         if not ps.units:
             return [SupportResult(False, 0.0, None, None, "no passages") for _ in claims]
         verbatim = [_verbatim(c, kept) for c in claims]
-        split = [self._clauses(c, ps) if v is None else [] for c, v in zip(claims, verbatim)]
+        split = [self._clauses(c, ps) if v is None else [] for c, v in zip(claims, verbatim, strict=True)]
         texts = [u.text for u in ps.units] + [cl.text for cls in split for cl in cls]
         vecs = self._embed(texts)
-        return [v or self._judge(cls, ps, vecs) for cls, v in zip(split, verbatim)]
+        return [v or self._judge(cls, ps, vecs) for cls, v in zip(split, verbatim, strict=True)]
 
     def _clauses(self, claim: str, ps: _Passages) -> list[_Clause]:
         claim = (claim or "").strip()

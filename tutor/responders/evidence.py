@@ -103,7 +103,7 @@ def _antecedents(retrieval: Retrieval, sents, cache: SentenceCache) -> dict[int,
 
 def _same_paragraph(a, b, retrieval: Retrieval) -> bool:
     """Consecutive sentences of one passage with no paragraph break between them."""
-    (ha, doc, sa), (hb, _, sb) = a, b
+    (ha, _, sa), (hb, _, sb) = a, b
     if ha != hb:
         return False
     chunk = retrieval.hits[ha].chunk
