@@ -463,3 +463,233 @@ def test_session_open_builds_the_llm_responder_from_settings(fresh_home, tmp_pat
         Session.open(Settings(home=fresh_home, llm="bogus:model"))
     session = Session.open(Settings(home=fresh_home, llm="openai:whatever", llm_timeout=2.0))
     assert isinstance(session.llm, LLMResponder) and session.llm.timeout == 2.0
+
+
+# ---- Socratic wording ------------------------------------------------------------
+
+SOCRATIC = "What does leadership cope with?"
+KEYWORDS = ["change"]  # the bank's keyword for the target question
+GUIDING = "What does Kotter contrast with complexity?"
+LEAK = "Leadership copes with change, right?"
+WRONG_REPLY = "leadership copes with complexity"
+ENCOURAGING = "You're on the right track, but look again at the passage."
+
+
+@pytest.fixture(scope="module")
+def socratic_passages(engine):
+    retrieval = engine.retriever.search(SOCRATIC, k=4)
+    assert retrieval.covered
+    return passage_citations(retrieval)
+
+
+@pytest.fixture(scope="module")
+def wrong(engine):
+    """tutor.assess's verdict on a wrong reply to SOCRATIC."""
+    from tutor.assess import assess_reply
+
+    a = assess_reply(WRONG_REPLY, question=SOCRATIC, reference="Leadership copes with change.",
+                     quotes=["In contrast, leadership copes with change."], keywords=KEYWORDS, scorer=engine.scorer)
+    assert a.verdict == "incorrect"
+    return a
+
+
+@pytest.fixture(scope="module")
+def deterministic(engine):
+    """The guiding reply and the first-miss reply without an LLM."""
+    from tutor.session import Session
+
+    s = Session(engine, mode="socratic")
+    return s.send(SOCRATIC), s.send(WRONG_REPLY)
+
+
+def socratic_session(engine, model, **kw):
+    from tutor.session import Session
+
+    return Session(engine, mode="socratic", llm=LLMResponder(model, engine, timeout=5, **kw))
+
+
+def phrase(engine, passages, model, clue=None, **kw):
+    return LLMResponder(model, engine, timeout=5, **kw).phrase_socratic(SOCRATIC, passages, KEYWORDS, clue)
+
+
+def feedback(engine, assessment, model, **kw):
+    return LLMResponder(model, engine, timeout=5, **kw).phrase_feedback(
+        WRONG_REPLY, assessment, SOCRATIC, "Leadership copes with change.",
+        ["In contrast, leadership copes with change."], keywords=KEYWORDS,
+    )
+
+
+class Recorder(CountingModel):
+    def __init__(self, *outcomes):
+        super().__init__(*outcomes)
+        self.seen = []
+
+    def stream(self, messages):
+        self.seen.append(messages)
+        return super().stream(messages)
+
+
+def test_phrase_socratic_returns_a_guiding_question(engine, socratic_passages):
+    assert phrase(engine, socratic_passages, fake(GUIDING)) == GUIDING
+    label = f'Guiding question: "{GUIDING}"'
+    assert phrase(engine, socratic_passages, FakeListChatModel(responses=[label])) == GUIDING
+    pointed = "Look again at passage [1]. What does it contrast with complexity?"
+    assert phrase(engine, socratic_passages, fake(pointed)) == "What does it contrast with complexity?"
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        LEAK,  # the keyword
+        "How is leadership changing the organisation?",  # the keyword by stem
+        "",
+        "Look again at the passage.",  # not a question
+        "What does the passage say " + "about this, " * 30 + "exactly?",  # too long
+        "Kotter won the Nobel Prize in 1990. What does leadership cope with?",  # unsupported statement
+        "Since leadership copes with complexity, what does management do?",  # unsupported premise
+        "What does Kotter contrast? And why?",  # not one question
+        "What does passage [9] say about leadership?",  # cites a passage it was not shown
+    ],
+)
+def test_phrase_socratic_rejects_unusable_output(engine, socratic_passages, output):
+    assert phrase(engine, socratic_passages, FakeListChatModel(responses=[output])) is None
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        CountingModel(httpx.ConnectError("refused")),
+        FakeListChatModel(responses=[GUIDING], error_on_chunk_number=5),
+        FakeListChatModel(responses=[GUIDING * 5], sleep=0.05),  # cut off by the 0.3 s deadline
+    ],
+)
+def test_phrase_socratic_is_none_when_the_model_fails(engine, socratic_passages, model):
+    responder = LLMResponder(model, engine, timeout=0.3)
+    assert responder.phrase_socratic(SOCRATIC, socratic_passages, KEYWORDS, None) is None
+
+
+def test_phrase_socratic_respects_the_cooldown(engine, socratic_passages):
+    model = CountingModel(httpx.ConnectError("refused"), GUIDING)
+    responder = LLMResponder(model, engine, timeout=5, cooldown=60)
+    assert responder.phrase_socratic(SOCRATIC, socratic_passages, KEYWORDS) is None
+    assert responder.phrase_socratic(SOCRATIC, socratic_passages, KEYWORDS) is None
+    assert model.calls == 1  # the dead model was skipped
+    responder._down = None
+    assert responder.phrase_socratic(SOCRATIC, socratic_passages, KEYWORDS) == GUIDING
+
+
+def test_the_socratic_prompt_hides_the_answer_from_the_model(engine, socratic_passages):
+    model = Recorder(GUIDING)
+    clue = "Management, Kotter argues, copes with complexity."
+    assert phrase(engine, socratic_passages, model, clue=clue) == GUIDING
+    (system, user), = [tuple(m) for m in model.seen]
+    assert system[0] == "system" and "Socratic mode" in system[1]
+    assert "copes with change" not in system[1] + user[1] and "copes with _____" in user[1]
+    assert user[1].count("<passage n=") == len(socratic_passages)
+    assert f"<clue>\n{clue}\n</clue>" in user[1] and f"<learner_message>\n{SOCRATIC}\n</learner_message>" in user[1]
+
+
+def test_phrase_feedback_returns_encouraging_words(engine, wrong):
+    assert feedback(engine, wrong, fake(ENCOURAGING)) == ENCOURAGING
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        "Almost: leadership copes with change.",  # the keyword
+        "That's right!",  # contradicts the verdict
+        "Well done, you got it.",
+        "",
+        "Good try. Think again. Read the passage.",  # more than two sentences
+        "Nice try. Kotter won the Nobel Prize in 1990.",  # unsupported
+        "You are close. " * 25,  # too long
+    ],
+)
+def test_phrase_feedback_rejects_unusable_output(engine, wrong, output):
+    assert feedback(engine, wrong, FakeListChatModel(responses=[output])) is None
+
+
+def test_phrase_feedback_is_none_when_the_model_fails(engine, wrong):
+    assert feedback(engine, wrong, CountingModel(openai.APITimeoutError(request=_REQ))) is None
+    assert feedback(engine, wrong, FakeListChatModel(responses=[ENCOURAGING], error_on_chunk_number=3)) is None
+
+
+def test_phrase_feedback_is_not_asked_for_a_correct_reply(engine):
+    from tutor.assess import assess_reply
+
+    right = assess_reply("It copes with change", question=SOCRATIC, reference="Leadership copes with change.",
+                         quotes=["In contrast, leadership copes with change."], keywords=KEYWORDS, scorer=engine.scorer)
+    model = CountingModel(ENCOURAGING)
+    assert right.verdict == "correct" and feedback(engine, right, model) is None and model.calls == 0
+
+
+def test_the_feedback_prompt_gives_the_verdict_and_hides_the_answer(engine, wrong):
+    model = Recorder(ENCOURAGING)
+    assert feedback(engine, wrong, model) == ENCOURAGING
+    (_, system), (_, user) = model.seen[0]
+    assert "change" not in user and "copes with change" not in system and "copes with _____" in user
+    assert "Verdict: incorrect" in user and f"<learner_reply>\n{WRONG_REPLY}\n</learner_reply>" in user
+
+
+def test_session_guides_through_the_llm(engine, deterministic):
+    reply = socratic_session(engine, FakeListChatModel(responses=[GUIDING])).send(SOCRATIC)
+    guide, _ = deterministic
+    assert reply.mode == "socratic" and not reply.declined
+    assert reply.answer.endswith(f". {GUIDING} (Type 'hint' if you want a hint.)")
+    assert reply.answer != guide.answer and "tell me:" not in reply.answer
+    assert [c.text for c in reply.citations] == [c.text for c in guide.citations]  # still masked
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        FakeListChatModel(responses=[LEAK]),
+        CountingModel(httpx.ConnectError("refused")),
+        FakeListChatModel(responses=[GUIDING], error_on_chunk_number=2),
+    ],
+)
+def test_session_guides_with_the_deterministic_text_when_the_llm_fails(engine, deterministic, model):
+    reply = socratic_session(engine, model).send(SOCRATIC)
+    guide, _ = deterministic
+    assert reply.answer == guide.answer and reply.citations == guide.citations
+
+
+@pytest.mark.parametrize(
+    "outputs",
+    [
+        [GUIDING, ENCOURAGING],
+        [LEAK, "Almost: leadership copes with change."],
+        ["Leadership copes with change.", "It copes with change."],
+        ["In contrast, leadership copes with change. What does that mean?", "The answer is change."],
+    ],
+)
+def test_socratic_never_gives_the_answer_away_through_the_llm(engine, outputs):
+    s = socratic_session(engine, FakeListChatModel(responses=outputs))
+    for message in (SOCRATIC, WRONG_REPLY, "hint"):
+        reply = s.send(message)
+        assert "?" in reply.answer
+        assert "copes with change" not in reply.answer and "change" not in reply.answer.split("Hint:")[0]
+        assert all("copes with change" not in c.text for c in reply.citations)
+
+
+def test_session_feedback_through_the_llm_keeps_the_assessed_verdict(engine, deterministic):
+    s = socratic_session(engine, FakeListChatModel(responses=[GUIDING, ENCOURAGING]))
+    s.send(SOCRATIC)
+    miss = s.send(WRONG_REPLY)
+    _, plain = deterministic
+    assert miss.answer.startswith(f"{ENCOURAGING} Hint: ")
+    assert miss.answer.split(" Hint: ", 1)[1] == plain.answer.split(" Hint: ", 1)[1]
+    assert miss.assessment == plain.assessment and miss.assessment.verdict == "incorrect"
+    assert [c.text for c in miss.citations] == [c.text for c in plain.citations]
+
+
+@pytest.mark.parametrize(
+    "second",
+    ["Almost: leadership copes with change.", "That's right!", httpx.ConnectError("refused")],
+)
+def test_session_feedback_falls_back_to_the_deterministic_text(engine, deterministic, second):
+    s = socratic_session(engine, CountingModel(GUIDING, second))
+    s.send(SOCRATIC)
+    miss = s.send(WRONG_REPLY)
+    _, plain = deterministic
+    assert miss.answer == plain.answer and miss.assessment == plain.assessment

@@ -24,8 +24,8 @@ def _passage(n: int, text: str, title: str = "Leadership Versus Management") -> 
 
 VALUES = {
     "explain": dict(passages=[_passage(1, "Leadership copes with change.")], question="What does leadership cope with?", history=[]),
-    "socratic": dict(passages=[_passage(1, "Leadership copes with change.")], question="What does leadership cope with?", withhold=["change"]),
-    "assess": dict(question="What does leadership cope with?", reference="Change.", quotes=["Leadership copes with change."], reply="change"),
+    "socratic": dict(passages=[_passage(1, "Leadership copes with change.")], question="What does leadership cope with?", clue=None),
+    "assess": dict(question="What does leadership cope with?", reference="Change.", quotes=["Leadership copes with _____."], reply="complexity", verdict="incorrect"),
     "rewrite": dict(history=[("learner", "What does management cope with?")], message="And leadership?"),
     "system": {},
 }

@@ -38,7 +38,9 @@ PROMPT_NAMES = ("system", "explain", "socratic", "assess", "rewrite")
 ROLES = ("system", "user", "assistant")
 
 # Tags that delimit data blocks in the prompts; `data` defuses them inside data.
-DELIMITER_TAGS = ("passage", "passages", "learner_message", "history", "turn", "reference", "learner_reply")
+DELIMITER_TAGS = (
+    "passage", "passages", "learner_message", "history", "turn", "reference", "learner_reply", "clue",
+)
 _TAG_RE = re.compile(r"<\s*(/?)\s*(" + "|".join(DELIMITER_TAGS) + r")\b([^>]*)>", re.IGNORECASE)
 
 

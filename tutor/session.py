@@ -259,7 +259,13 @@ class Session:
         self.target = target
         lead = "Let's work it out from the article rather than me telling you."
         clue_text = f' Here is a clue: "{clue.text}" [{citations[-1].n}]' if clue else ""
-        ask = f" Read passage [1]{_heading(citations[0])} and tell me: {_as_learner_question(target.question)}"
+        guiding = None
+        if self.llm is not None:  # the model's wording; None when it fails or would give the answer away
+            guiding = self.llm.phrase_socratic(question, citations, target.keywords, clue.text if clue else None)
+        if guiding:
+            ask = f" Read passage [1]{_heading(citations[0])}. {guiding}"
+        else:
+            ask = f" Read passage [1]{_heading(citations[0])} and tell me: {_as_learner_question(target.question)}"
         return Reply(
             answer=f"{lead}{clue_text}{ask} (Type 'hint' if you want a hint.)",
             declined=False,
@@ -303,6 +309,11 @@ class Session:
         feedback = _feedback_without_answer(assessment)
         if t.misses >= MAX_MISSES:
             return self._reveal(t, feedback, assessment)
+        if self.llm is not None and assessment is not None:  # the wording only: the verdict is assess's
+            said = next((turn.text for turn in reversed(self.history) if turn.role == "learner"), "")
+            feedback = self.llm.phrase_feedback(
+                said, assessment, t.question, t.answer, t.quotes, keywords=t.keywords,
+            ) or feedback
         reply = self._hint(t, prefix=f"{feedback} " if feedback else "Not quite. ")
         reply.assessment = assessment
         return reply

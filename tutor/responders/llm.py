@@ -19,6 +19,13 @@ seconds, so a dead server costs one failed request, not one per call. While
 the model generates, a helper thread embeds the passages into the support
 scorer's cache, so the guard afterwards only embeds the answer itself.
 
+Socratic mode speaks through the model too, for the wording only:
+`phrase_socratic` (the guiding question) and `phrase_feedback` (the words on a
+partial or incorrect reply; the verdict stays tutor.assess's). The model sees the
+passages with the answer's keywords blanked; its output is rejected (None, and
+the session keeps its deterministic text) when it fails, uses a keyword, is too
+long, or says anything the support scorer does not find in the passages.
+
 Deliberate simplifications: citations keep the passage numbers the model saw
 (so streamed markers and the final reply agree), which can leave gaps (1, 3);
 the history sent to the model is the last few turns, each cut to 500 characters.
@@ -34,11 +41,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from tutor.errors import LLMError
-from tutor.guard import GuardResult, guard
+from tutor.guard import GuardResult, guard, parse_citations, question_premise
 from tutor.prompts import render_messages
+from tutor.questions import cloze, matches_keyword
 from tutor.reply import Citation, Reply
 from tutor.retrieve import Retrieval
-from tutor.text import content_terms
+from tutor.text import content_terms, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,20 @@ DEFAULT_COOLDOWN = 15.0
 UNAVAILABLE = "The LLM was unavailable ({reason}); the grounded tutor answered."
 UNSUPPORTED = "The LLM's answer was not supported by the article; the grounded tutor answered."
 UNCHECKED = "The LLM's answer could not be checked against the article ({reason}); the grounded tutor answered."
+MAX_PHRASING_CHARS = 300  # a guiding question or a feedback, not an explanation
+# Tutoring talk: a sentence whose content words all come from here asserts nothing
+# about the article ("You're on the right track.", "Look again at the passage.").
+_TALK = frozenset(content_terms(
+    "you your you're you've that's it's let's there's good great nice well fine right track close closer almost nearly partly partially part half "
+    "start beginning try trying attempt effort idea thought think thinking look looking again reread read "
+    "check passage passages article text sentence answer reply question missing miss piece bit little more "
+    "something quite yet sure careful carefully step let see clue hint work together way there keep going"
+))
+_CALLS_IT_CORRECT = re.compile(
+    r"\b(?:correct|exactly|perfect|well done|got it|spot on)\b"
+    r"|\b(?:you(?:'re|’re| are)|that(?:'s|’s| is)|it(?:'s|’s| is))\s+(?:absolutely\s+|quite\s+|exactly\s+)?right\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -195,6 +217,100 @@ class LLMResponder:
 
             return rewrite(message, previous, self.engine.index.embedder.embed)
 
+    # ---- Socratic wording --------------------------------------------------------
+    def phrase_socratic(self, question: str, passages: Sequence[Citation], keywords: Sequence[str],
+                        clue: str | None = None) -> str | None:
+        """One short guiding question for the learner, in the model's words; None
+        when the model fails or says anything unusable (see `_checked`).
+
+        `passages` are the numbered passages the learner is pointed to; the model
+        sees them with every keyword blanked, so it cannot read the answer off
+        them. `keywords` ("a|b" = either) are the answer's words: an output
+        using any of them is rejected."""
+        try:
+            self._check_available()
+            shown = [_blanked(p, keywords) for p in passages]
+            messages = render_messages("socratic", passages=shown, question=question, clue=clue or None)
+            text = "".join(self._stream(messages))
+            sentences = self._checked(text, [p.text for p in passages], keywords, [p.n for p in passages])
+            asks = [raw for raw, clean, _ in sentences if _asks(clean)]
+            if len(asks) != 1:
+                raise LLMError(f"not one guiding question: {text[:60]!r}")
+            return asks[0]
+        except Exception as err:
+            self._phrasing_failed(err, "guiding question")
+            return None
+
+    def phrase_feedback(self, reply: str, assessment, question: str, reference: str, quotes: Sequence[str],
+                        *, keywords: Sequence[str] = ()) -> str | None:
+        """One or two encouraging sentences on a partial or incorrect reply, in the
+        model's words; None when the model fails or says anything unusable. Only
+        the wording: the verdict is `assessment.verdict` (tutor.assess) and the
+        model is told it. The answer's words (`keywords`, plus the assessment's
+        matched and missing ones) are blanked in what the model sees and must
+        not occur in what it says."""
+        if assessment is None or assessment.verdict == "correct":
+            return None
+        withheld = [*keywords, *assessment.matched, *assessment.missing]
+        try:
+            self._check_available()
+            messages = render_messages(
+                "assess", question=question, reference=cloze(reference, withheld),
+                quotes=[cloze(q, withheld) for q in quotes], reply=reply, verdict=assessment.verdict,
+            )
+            text = "".join(self._stream(messages))
+            sentences = self._checked(text, [*quotes, reference], withheld, [])
+            if len(sentences) > 2:
+                raise LLMError(f"feedback longer than two sentences: {text[:60]!r}")
+            if _CALLS_IT_CORRECT.search(text):
+                raise LLMError(f"feedback contradicts the verdict: {text[:60]!r}")
+            return " ".join(clean for _, clean, _ in sentences)
+        except Exception as err:
+            self._phrasing_failed(err, "feedback")
+            return None
+
+    def _checked(self, text: str, passages: Sequence[str], keywords: Sequence[str],
+                 numbers: Sequence[int]) -> list[tuple[str, str, list[int]]]:
+        """The output's sentences as (as written, without markers, cited numbers),
+        or LLMError when the output is empty, longer than MAX_PHRASING_CHARS, uses
+        an answer keyword, cites a passage it was not shown, or holds a sentence
+        the support scorer does not find in `passages`. Questions assert nothing
+        unless they carry a premise (tutor.guard.question_premise), which is then
+        checked; sentences made only of tutoring talk ("You're on the right
+        track.") assert nothing about the article either."""
+        flat = clean_phrasing(text)
+        if not flat:
+            raise LLMError("empty output")
+        if len(flat) > MAX_PHRASING_CHARS:
+            raise LLMError(f"output longer than {MAX_PHRASING_CHARS} characters")
+        leaked = [k for k in keywords if k.strip() and matches_keyword(k, flat)]
+        if leaked:
+            raise LLMError(f"output gives the answer away ({leaked[0]})")
+        sentences = []
+        for span in split_sentences(flat):
+            raw = span.text.strip()
+            clean, cites = parse_citations(raw)
+            if clean:
+                sentences.append((raw, clean, cites))
+        if any(n not in numbers for _, _, cites in sentences for n in cites):
+            raise LLMError("output cites a passage it was not shown")
+        claims = []
+        for _, clean, _ in sentences:
+            claim = question_premise(clean) if _asks(clean) else clean
+            if claim and not set(content_terms(claim)) <= _TALK:
+                claims.append(claim)
+        if claims:
+            results = self.engine.scorer.score_many(claims, list(passages))
+            bad = [(c, r.reason) for c, r in zip(claims, results, strict=True) if not r.supported]
+            if bad:
+                raise LLMError(f"unsupported by the article ({bad[0][1]}): {bad[0][0][:60]!r}")
+        return sentences
+
+    def _phrasing_failed(self, err: BaseException, what: str) -> None:
+        reason = failure_reason(err, self.timeout)
+        log.info("LLM %s not used (%s); deterministic text", what, reason)
+        self._mark_down(err, reason)
+
     # ---- model calls ------------------------------------------------------------
     def _stream(self, messages: Sequence[tuple[str, str]]) -> Iterator[str]:
         """Text deltas from the model; the whole call is bounded by `timeout`."""
@@ -290,6 +406,28 @@ def clean_rewrite(text: str) -> str | None:
         if line:
             return line if len(line) <= 300 else None
     return None
+
+
+def clean_phrasing(text: str) -> str:
+    """The model's guiding question or feedback on one line, without a leading
+    label, list marks or wrapping quotes.
+
+    >>> clean_phrasing('Guiding question: "What does the passage contrast with complexity?"')
+    'What does the passage contrast with complexity?'
+    """
+    lines = [re.sub(r"^\s*(?:[-*•]+|\d+[.)])\s+", "", line) for line in (text or "").splitlines()]
+    flat = " ".join(" ".join(lines).replace("**", "").split())
+    flat = re.sub(r"^(?:guiding question|question|feedback)\s*:\s*", "", flat, flags=re.I)
+    return flat.strip().strip("\"'“”`").strip()
+
+
+def _asks(sentence: str) -> bool:
+    return sentence.rstrip("\"'”’)").endswith("?")
+
+
+def _blanked(c: Citation, keywords: Sequence[str]) -> Citation:
+    """The passage as the learner sees it in Socratic mode: the answer's words blanked."""
+    return replace(c, text=cloze(c.text, list(keywords)), highlights=[])
 
 
 def failure_reason(err: BaseException, timeout: float) -> str:
