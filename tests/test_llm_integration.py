@@ -10,8 +10,6 @@ tokens and a false one after them; everything passes the same pipeline.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from langchain_core.messages import AIMessageChunk
 from llama_server import LlamaServer, smollm2_gguf  # tests/ is on sys.path under pytest
@@ -111,15 +109,14 @@ def test_gguf_in_process_streams_behind_the_guard(engine, gguf_path, supported_n
     from tutor.llm_backends import gguf_server, shutdown_gguf_servers
 
     try:
-        started = time.perf_counter()
         responder = LLMResponder.from_spec(f"gguf:{gguf_path}", engine, timeout=30, max_tokens=MAX_TOKENS)
-        first_load = time.perf_counter() - started
         assert gguf_server(gguf_path) is gguf_server(str(gguf_path))  # one server per file, process-wide
         assert responder.model.openai_api_base.startswith("http://127.0.0.1:")
         assert_streamed_and_guarded(responder, supported_n)
-        started = time.perf_counter()
-        LLMResponder.from_spec(f"gguf:{gguf_path}", engine, timeout=30)
-        assert time.perf_counter() - started < first_load  # reused, not reloaded
+        server = gguf_server(gguf_path)
+        again = LLMResponder.from_spec(f"gguf:{gguf_path}", engine, timeout=30)
+        assert gguf_server(gguf_path) is server  # reused, not reloaded
+        assert again.model.openai_api_base == f"{server.base_url}/v1"
     finally:
         shutdown_gguf_servers()
 

@@ -72,7 +72,7 @@ class SentenceCache:
         spans = self._spans.get(key)
         if spans is None:
             spans = [
-                s for s in split_sentences(chunk.text, offset=chunk.start)
+                s for s in split_sentences(chunk.text, offset=chunk.start, attributions=True)
                 if len(content_terms(s.text)) >= 2
             ]
             self._spans[key] = spans

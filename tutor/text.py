@@ -7,8 +7,10 @@ English. Both are deterministic and fast, which the grounded responder needs.
 
 >>> [s.text for s in split_sentences('Dr. Terry asks. "Is it so?" Yes.')]
 ['Dr. Terry asks.', '"Is it so?"', 'Yes.']
->>> [s.text for s in split_sentences('"Do it right." ~Peter F. Drucker\nNext one.')]
-['"Do it right." ~Peter F. Drucker', 'Next one.']
+>>> [s.text for s in split_sentences('"Do it right." ~Peter F. Drucker', attributions=True)]
+['"Do it right." ~Peter F. Drucker']
+>>> [s.text for s in split_sentences('"Do it right." ~Peter F. Drucker')]
+['"Do it right."', '~Peter F. Drucker']
 >>> content_terms("Management copes with complexity.")
 ['manag', 'cope', 'complex']
 """
@@ -57,12 +59,13 @@ class Span:
     text: str
 
 
-def split_sentences(text: str, offset: int = 0, attributions: bool = True) -> list[Span]:
+def split_sentences(text: str, offset: int = 0, attributions: bool = False) -> list[Span]:
     """Split `text` into sentences; offsets are into `text` shifted by `offset`.
 
     Paragraph breaks (blank lines) and heading lines always end a sentence. With
-    `attributions`, a quotation keeps its "~Author" line; without, the
-    attribution is a sentence of its own (the support scorer reads bylines so).
+    `attributions`, a quotation keeps the rest of its line when that starts with
+    "~" or a dash ('"..." ~Peter F. Drucker'): right for article text, where a
+    byline ends its line; free text keeps the attribution as its own sentence.
     """
     spans: list[Span] = []
     for block in re.finditer(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*", text):
@@ -70,7 +73,7 @@ def split_sentences(text: str, offset: int = 0, attributions: bool = True) -> li
     return [Span(s.start + offset, s.end + offset, s.text) for s in spans]
 
 
-def _split_block(block: str, base: int, out: list[Span], attributions: bool = True) -> None:
+def _split_block(block: str, base: int, out: list[Span], attributions: bool) -> None:
     start = 0
     for m in _SENT_END_RE.finditer(block):
         end = m.end()

@@ -25,11 +25,10 @@ log = logging.getLogger(__name__)
 
 def warm_up(engine, max_sentences: int = 20_000) -> float:
     """Embed the sentences of every passage and run one retrieval; returns seconds."""
-    from tutor.text import split_sentences
-
     started = time.perf_counter()
     snap = engine.index.snapshot()
-    items = [(c.doc_id, s) for c in snap.chunks for s in split_sentences(c.text, offset=c.start)]
+    cache = engine.retriever.sentences
+    items = [(c.doc_id, s) for c in snap.chunks for s in cache.spans(snap.version, c)]
     if items:
         engine.grounded.cache.vectors(snap.version, items[:max_sentences])
     engine.retriever.search("warm up", k=4)
