@@ -186,9 +186,17 @@ def guard(answer_text: str, passages: Sequence[Passage], scorer: Scorer) -> Guar
             dropped.append((s.text, REPEATED))
             continue
         # step 4: citations must point at supporting passages
-        best = numbers[r.passage] if r.passage is not None else numbers[0]
-        good = [n for n in s.cites if n == best or _supports(scorer, s.text, texts, numbers, n)]
-        now = good or [best]
+        # (a passage must support the sentence on its own: together the passages
+        # may back a sentence that no single one does)
+        good = [n for n in s.cites if _supports(scorer, s.text, texts, numbers, n)]
+        if not good:
+            best = numbers[r.passage] if r.passage is not None else numbers[0]
+            order = [best] + [n for n in numbers if n != best and n not in s.cites]
+            good = next(([n] for n in order if _supports(scorer, s.text, texts, numbers, n)), [])
+        if not good:
+            dropped.append((s.text, "no single passage supports it"))
+            continue
+        now = good
         if list(s.cites) != now:
             repaired.append((s.text, list(s.cites), now))
         kept.append((s.text, now))
