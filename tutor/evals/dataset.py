@@ -26,7 +26,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -124,24 +124,31 @@ def load_datasets(paths: Iterable[Path | str] | None = None) -> list[Dataset]:
     return datasets
 
 
-def load_dataset(path: Path | str) -> Dataset:
+def read_jsonl(path: Path | str, what: str = "dataset") -> Iterator[tuple[str, int, object]]:
+    """(where, line number, parsed value) for each non-blank line of a JSONL file;
+    a missing, unreadable or malformed file is one DatasetError naming the line."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"{path}: no such dataset file")
+        raise DatasetError(f"{path}: no such {what} file")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read the dataset ({exc})") from None
-    cases: list[Case] = []
-    seen: dict[str, int] = {}
+        raise DatasetError(f"{path}: cannot read the {what} ({exc})") from None
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
             continue
         where = f"{path}:{number}"
         try:
-            obj = json.loads(raw)
+            yield where, number, json.loads(raw)
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def load_dataset(path: Path | str) -> Dataset:
+    path = Path(path)
+    cases: list[Case] = []
+    seen: dict[str, int] = {}
+    for where, number, obj in read_jsonl(path):
         case = parse_case(obj, where=where, dataset=path.stem, line=number)
         if case.id in seen:
             raise DatasetError(f"{where}: case '{case.id}': duplicate id (first on line {seen[case.id]})")

@@ -15,7 +15,6 @@ Steps:
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -73,18 +72,10 @@ class ScorerEval:
 
 
 def load_claims(path: Path | str) -> list[LabeledClaim]:
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"{path}: no such claims file")
+    from tutor.evals.dataset import read_jsonl
+
     out = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not raw.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+    for where, number, obj in read_jsonl(path, "claims"):
         if not isinstance(obj, dict):
             raise DatasetError(f"{where}: each line must be a JSON object")
         for key in ("claim", "passage"):
