@@ -47,6 +47,9 @@ class Embedder:
         self.model_id, path = resolve_model(name)
         try:
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
 
             self._model = SentenceTransformer(path, device="cpu", local_files_only=True)
         except Exception as exc:  # noqa: BLE001 - any load failure is one user-facing error

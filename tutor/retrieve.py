@@ -11,6 +11,7 @@ questions, with a lexical rescue for short keyword questions.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from pydantic import ConfigDict
 from tutor.chunking import Chunk
 from tutor.index import Index, Snapshot, store_errors
 from tutor.text import Span, content_terms, split_sentences
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 W_CHUNK, W_SENTENCE, W_LEXICAL = 0.3, 0.55, 0.15
 DENSE_FLOOR = 0.40  # best chunk/sentence cosine below this: the article does not cover it
