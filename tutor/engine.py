@@ -27,7 +27,7 @@ class Engine:
         self.index = Index(settings, embedder=embedder)
         self.retriever = HybridRetriever(self.index)
         self.grounded = GroundedResponder(
-            self.retriever, topics=self.topics, follow_up=self._follow_up, scorer=lambda: self.scorer
+            self.retriever, topics=self.topics, follow_up=self.follow_up_question, scorer=lambda: self.scorer
         )
         self._banks: dict[tuple[str, str], object] = {}
         self._lock = threading.Lock()
@@ -106,14 +106,13 @@ class Engine:
         bank = self.bank(doc_id)
         return [o.title for o in bank.objectives] if bank else []
 
-    def _follow_up(self, doc_id: str, evidence) -> str | None:
-        """A bank question close to the evidence that the evidence does not already answer."""
+    def follow_up_question(self, doc_id: str, said: str) -> str | None:
+        """A bank question close to what was just said that it does not already answer."""
         from tutor.text import content_terms
 
         bank = self.bank(doc_id)
         if not bank:
             return None
-        said = " ".join(e.text for e in evidence)
         said_terms = set(content_terms(said))
         best, best_score = None, 0.0
         for q in bank.questions:

@@ -322,7 +322,7 @@ class Session:
         self.target = None
         citations = [Citation(**t.citation)] if t.citation else []
         quote = t.quotes[0]
-        follow = self.engine._follow_up(t.doc_id, [type("E", (), {"text": quote})()])
+        follow = self.engine.follow_up_question(t.doc_id, quote)
         nxt = f" Let's move on: {follow}" if follow else " Let's move on: ask me about another part of the article."
         return Reply(
             answer=f"{feedback + ' ' if feedback else ''}Here is the answer: {t.answer} "
@@ -333,7 +333,7 @@ class Session:
     def _confirm(self, t: Target, assessment) -> Reply:
         self.target = None
         citations = [Citation(**t.citation)] if t.citation else []
-        follow = self.engine._follow_up(t.doc_id, [type("E", (), {"text": t.quotes[0]})()])
+        follow = self.engine.follow_up_question(t.doc_id, t.quotes[0])
         nxt = f" Next question to think about: {follow}" if follow else ""
         return Reply(
             answer=f'Yes, that\'s right. The article says: "{t.quotes[0]}" [1]{nxt}',

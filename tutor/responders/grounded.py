@@ -23,7 +23,7 @@ class GroundedResponder:
 
     def __init__(self, retriever: HybridRetriever, topics=None, follow_up=None, scorer=None):
         """`topics(doc_id)` lists what a document covers (for declines);
-        `follow_up(doc_id, evidence)` proposes a question to think further;
+        `follow_up(doc_id, said_text)` proposes a question to think further;
         `scorer()` returns the support scorer used to catch false premises."""
         self.retriever = retriever
         self.cache = retriever.sentences
@@ -77,7 +77,7 @@ class GroundedResponder:
 
     def follow_up(self, retrieval: Retrieval, evidence) -> str:
         if self._follow_up is not None and evidence:
-            proposed = self._follow_up(evidence[0].doc_id, evidence)
+            proposed = self._follow_up(evidence[0].doc_id, " ".join(e.text for e in evidence))
             if proposed:
                 return f"Think further: {proposed}"
         return "Think further: how would you put this in your own words, with an example you know?"
