@@ -31,7 +31,7 @@ from tutor.text import content_terms, words
 MODES = ("explain", "socratic", "quiz")
 MAX_HISTORY = 12
 MAX_MISSES = 2
-STANDALONE_COSINE = 0.5  # a pronoun follow-up this close to a passage needs no rewrite
+STANDALONE_COSINE = 0.45  # a pronoun follow-up this close to a passage needs no rewrite
 _HINT_RE = re.compile(r"^\s*(/hint|hint|a hint|give me a hint|another hint|help|clue)\s*[.!?]*\s*$", re.I)
 _DONT_KNOW_RE = re.compile(r"^\s*(i\s*(do\s*n[o']t|dont) know|no idea|not sure|idk|pass|skip)\b", re.I)
 _QUESTION_START = re.compile(

@@ -76,7 +76,13 @@ def rank_sentences(retrieval: Retrieval, cache: SentenceCache, query: str | None
     return sorted(out, key=lambda e: -e.score)
 
 
-_PRONOUN_START = re.compile(r"^\W*(they|them|their|it|its|this|these|those|he|she|such)\b", re.I)
+# a sentence whose subject is a pronoun, first or after leading clauses
+# ("When threatened, instead of ..., they may ...")
+_PRONOUN_START = re.compile(
+    r"^\W*(?:(?:when|if|as|while|after|before|once|instead of|in)\b[^.;]*?,\s*)*"
+    r"(they|them|their|it|its|this|these|those|he|she|such)\b",
+    re.I,
+)
 
 
 def _antecedents(retrieval: Retrieval, sents, cache: SentenceCache) -> dict[int, tuple[str, float]]:
