@@ -87,5 +87,7 @@ def test_grounded_answer_cites_the_article(engine):
     assert follow.startswith("Think further:") and follow.endswith("?")
     sentences = [s for s, _ in reply.sentences]
     assert 1 <= len(sentences) <= 4 and all(s in doc for s in sentences)
+    # nothing off-topic rides along (a pronoun whose antecedent is in its own sentence)
+    assert all("complexity" in s for s in sentences), sentences
     positions = [doc.index(s) for s in sentences]
     assert positions == sorted(positions), "sentences keep the article's order"

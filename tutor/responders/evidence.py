@@ -76,10 +76,11 @@ def rank_sentences(retrieval: Retrieval, cache: SentenceCache, query: str | None
     return sorted(out, key=lambda e: -e.score)
 
 
-# a sentence whose subject is a pronoun, first or after leading clauses
-# ("When threatened, instead of ..., they may ...")
+# a sentence whose subject is a pronoun, first or after subject-less leading
+# clauses ("When threatened, instead of attending to ..., they may ..."); in
+# "If change threatens leaders, they ..." the pronoun's antecedent is inside
 _PRONOUN_START = re.compile(
-    r"^\W*(?:(?:when|if|as|while|after|before|once|instead of|in)\b[^.;]*?,\s*)*"
+    r"^\W*(?:(?:when|while|after|before|once|instead of|if)\s+\w+(?:ed|ing)\b[^.;]*?,\s*)*"
     r"(they|them|their|it|its|this|these|those|he|she|such)\b",
     re.I,
 )
