@@ -10,9 +10,19 @@ What it does:
    id from turn to turn: by default all start at the same instant and ask
    back-to-back (the worst case); `--think S` gives them reading/typing time;
 4. reports errors, reply latency (client side, queue wait included) p50/p95/max,
-   throughput, and the server's peak RSS (`VmHWM` of the process and its
-   children from /proc: the kernel's high-water mark, so no peak is missed
-   between samples).
+   throughput, CPU per reply of the server and of the learners, and the
+   server's peak RSS (`VmHWM` of the process and its children from /proc: the
+   kernel's high-water mark, so no peak is missed between samples).
+
+The learners share the server's 2 cores, so whatever CPU they burn is taken
+from the server and shows up as latency. `gradio_client` opens a new
+`httpx.Client` for every request and every event stream, and each one loads
+the certificate store into a new TLS context: about 17 ms of CPU, twice per
+reply, even over plain http. A real learner's machine pays that itself; here
+it would be charged to the server. So by default every learner is given one
+TLS context built once (`Client(ssl_verify=<ssl.SSLContext>)`, which httpx
+accepts as `verify`); `--client-tls per-request` keeps gradio_client's
+default, to compare.
 
     python benchmarks/load.py                 # 20 learners x 5 turns
     python benchmarks/load.py --think 3         # learners who read the answer first
@@ -30,6 +40,7 @@ import platform
 import random
 import shutil
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -61,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="mean seconds a learner reads and types before each turn, drawn uniformly "
                     "from 0.5x-1.5x (the first turn from 0-1x); default 0: everyone at once, "
                     "back-to-back, the worst case")
+    ap.add_argument("--client-tls", choices=("shared", "per-request", "both"), default="shared",
+                    help="shared: one TLS context for all learners (default); per-request: "
+                    "gradio_client's default, a new one for every request (costs the shared CPUs ~35 ms "
+                    "per reply); both: a round of each against the same server, shared first")
     ap.add_argument("--port", type=int, default=0, help="default: a free port")
     ap.add_argument("--home", type=Path, help="TUTOR_HOME to use (default: a temporary one)")
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -91,11 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         first_answer = _first_answer(url, server, started)
         print(f"first answer {first_answer:.1f}s after `tutor serve` started", flush=True)
 
-        cpu_before = _cpu_seconds(server.pid), time.process_time()
-        latencies, errors = _learners(url, args.learners, args.turns, args.think)
-        wall = latencies.pop("_wall")
-        server_cpu = _cpu_seconds(server.pid) - cpu_before[0]
-        client_cpu = time.process_time() - cpu_before[1]
+        rounds = {}
+        for tls in (["shared", "per-request"] if args.client_tls == "both" else [args.client_tls]):
+            rounds[tls] = _round(url, server.pid, args, tls)
         rss_mb = _peak_rss_mb(server.pid)
     finally:
         if server is not None:
@@ -107,26 +120,17 @@ def main(argv: list[str] | None = None) -> int:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    times = sorted(t for ts in latencies.values() for t in ts)
+    primary, *others = rounds.values()
     result = {
         "learners": args.learners,
         "turns": args.turns,
         "requests": args.learners * args.turns,
-        "answered": len(times),
-        "errors": len(errors),
-        "error_samples": errors[:5],
-        "p50_s": _pct(times, 50),
-        "p95_s": _pct(times, 95),
-        "max_s": times[-1] if times else None,
-        "mean_s": statistics.fmean(times) if times else None,
-        "throughput_rps": len(times) / wall if wall else None,
-        "server_cpu_s_per_reply": server_cpu / len(times) if times else None,
-        "client_cpu_s_per_reply": client_cpu / len(times) if times else None,
-        "wall_s": wall,
+        **primary,
         "start_to_first_answer_s": first_answer,
         "peak_rss_mb": rss_mb,
         "server_concurrency": args.concurrency,
         "think_s": args.think,
+        "compared": {tls: r for tls, r in list(rounds.items())[1:]},
         "responder": "grounded",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -138,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": rss_mb <= TARGETS["peak_rss_mb"],
     }
     _print_table(result)
+    for other in others:
+        _print_table({**result, **other}, compared=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten: {args.out}")
@@ -164,13 +170,41 @@ def _first_answer(url: str, server: subprocess.Popen, started: float, timeout: f
     raise SystemExit(f"no answer from {url} within {timeout:.0f}s")
 
 
-def _learners(url: str, n: int, turns: int, think: float):
+def _round(url: str, pid: int, args, tls: str) -> dict:
+    """One round of all learners against the running server, summarised."""
+    cpu_before = _cpu_seconds(pid), time.process_time()
+    latencies, errors = _learners(url, args.learners, args.turns, args.think, tls)
+    wall = latencies.pop("_wall")
+    server_cpu = _cpu_seconds(pid) - cpu_before[0]
+    client_cpu = time.process_time() - cpu_before[1]
+    times = sorted(t for ts in latencies.values() for t in ts)
+    by_turn = [sorted(ts[t] for ts in latencies.values() if len(ts) > t) for t in range(args.turns)]
+    return {
+        "client_tls": tls,
+        "answered": len(times),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "p50_s": _pct(times, 50),
+        "p95_s": _pct(times, 95),
+        "max_s": times[-1] if times else None,
+        "mean_s": statistics.fmean(times) if times else None,
+        "p95_by_turn_s": [_pct(ts, 95) for ts in by_turn],
+        "throughput_rps": len(times) / wall if wall else None,
+        "server_cpu_s_per_reply": server_cpu / len(times) if times else None,
+        "client_cpu_s_per_reply": client_cpu / len(times) if times else None,
+        "wall_s": wall,
+    }
+
+
+def _learners(url: str, n: int, turns: int, think: float, client_tls: str = "shared"):
     from gradio_client import Client
 
     latencies: dict[int, list[float]] = {}
     errors: list[str] = []
     lock = threading.Lock()
-    clients = [Client(url, verbose=False) for _ in range(n)]  # connection setup is not timed
+    # see the module docstring: True makes httpx build a new TLS context per request
+    verify = ssl.create_default_context() if client_tls == "shared" else True
+    clients = [Client(url, verbose=False, ssl_verify=verify) for _ in range(n)]  # setup is not timed
     gate = threading.Barrier(n + 1)
 
     def learner(i: int) -> None:
@@ -242,8 +276,13 @@ def _pct(values: list[float], q: float) -> float | None:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-def _print_table(r: dict) -> None:
-    ok = r["targets_met"]
+def _print_table(r: dict, compared: bool = False) -> None:
+    ok = r["targets_met"] if not compared else {
+        "errors": r["errors"] <= TARGETS["errors"],
+        "p95_s": r["p95_s"] is not None and r["p95_s"] <= TARGETS["p95_s"],
+        "start_to_first_answer_s": r["start_to_first_answer_s"] <= TARGETS["start_to_first_answer_s"],
+        "peak_rss_mb": r["peak_rss_mb"] <= TARGETS["peak_rss_mb"],
+    }
     rows = [
         ("learners x turns", f"{r['learners']} x {r['turns']} = {r['requests']} requests", ""),
         ("errors", str(r["errors"]), _mark(ok["errors"], "0")),
@@ -258,7 +297,7 @@ def _print_table(r: dict) -> None:
     ]
     width = max(len(a) for a, _, _ in rows)
     print(f"\nLoad benchmark ({r['machine']['cpus']} CPUs, concurrency {r['server_concurrency']}, "
-          f"think time {r['think_s']:g} s, grounded responder)")
+          f"think time {r['think_s']:g} s, {r['client_tls']} client TLS, grounded responder)")
     for name, value, target in rows:
         print(f"  {name:<{width}}  {value:<28} {target}")
 
