@@ -23,6 +23,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
+BATCH_SIZE = 16  # most texts per model call
+FILL = 0.75  # a batch ends before a text shorter than this share of its longest ...
+MIN_GAP = 100  # ... and more than this many characters shorter (short texts: one call is cheaper)
+
 _DEFAULT_ALIASES = {
     DEFAULT_EMBEDDING_MODEL,
     f"sentence-transformers/{DEFAULT_EMBEDDING_MODEL}",
@@ -67,26 +71,56 @@ class Embedder:
 
         self._threads = torch.get_num_threads()
 
-    def embed(self, texts: list[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    def embed(self, texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
+        """Unit vectors of `texts`, in order.
+
+        Texts go to the model longest first in batches of at most `batch_size`,
+        and a batch is closed early when the next text is under `FILL` of its
+        longest, so that little time goes into padding (every text in a batch
+        is padded to the longest). On the seed's 14 chunks (24-91 tokens) that
+        is ~10% faster than one padded batch; on thousands of chunks, batches
+        of 16 are ~15% faster than 64 (`benchmarks/ingest_throughput.py`).
+        """
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         import torch
 
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        batches = length_batches([len(t) for t in texts], batch_size)
         with self._lock:
             # One thread for a handful of short texts: as fast when idle, far
             # steadier on a busy machine; all cores for batches.
             torch.set_num_threads(1 if len(texts) <= 8 else self._threads)
-            vecs = self._model.encode(
-                texts,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=progress,
-            )
-        return vecs.astype(np.float32, copy=False)
+            for batch in batches:
+                out[batch] = self._model.encode(
+                    [texts[i] for i in batch],
+                    batch_size=len(batch),
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+        return out
 
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
+
+
+def length_batches(
+    lengths: list[int], size: int = BATCH_SIZE, fill: float = FILL, min_gap: int = MIN_GAP
+) -> list[list[int]]:
+    """Indices grouped into batches, longest first: at most `size` per batch, and
+    none both shorter than `fill` times and `min_gap` less than the first
+    (longest) of its batch."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        if batches and len(batches[-1]) < size:
+            longest = lengths[batches[-1][0]]
+            if lengths[i] >= fill * longest or longest - lengths[i] <= min_gap:
+                batches[-1].append(i)
+                continue
+        batches.append([i])
+    return batches
 
 
 @lru_cache(maxsize=4)
