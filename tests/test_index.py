@@ -223,3 +223,77 @@ def test_cli_ingest_json_and_server_down(tmp_path):
     assert down.returncode == 1
     assert down.stderr.startswith("error: ") and len(down.stderr.strip().splitlines()) == 1
     assert "Traceback" not in down.stderr
+
+
+def test_an_index_of_schema_1_is_still_read_and_replaced_on_change(tmp_path, corpus_dir, embedder):
+    """Schema 1 kept documents in a `docs_<ver>` collection; such an index must
+    keep working after an upgrade, and the next change writes schema 2."""
+    from tutor.index import POINTER
+
+    index = Index(Settings(home=tmp_path / "h"), embedder=embedder)
+    index.ingest([corpus_dir])
+    current = index.snapshot()
+    client = index.client
+    # rewrite the current version the way schema 1 stored it
+    old = "v1"
+    col = client.create_collection(f"chunks_{old}", embedding_function=None,
+                                   configuration={"hnsw": {"space": "cosine"}},
+                                   metadata={"model_id": current.model_id, "dim": current.dim, "schema": 1})
+    col.add(ids=[c.chunk_id for c in current.chunks], documents=[c.text for c in current.chunks],
+            metadatas=[c.metadata() for c in current.chunks], embeddings=current.embeddings)
+    docs = client.create_collection(f"docs_{old}", embedding_function=None, metadata={"schema": 1})
+    for d in current.documents.values():
+        docs.add(ids=[d.doc_id], documents=[d.text], embeddings=[[1.0] * current.dim], metadatas=[{
+            "doc_id": d.doc_id, "title": d.title, "source": d.source, "content_hash": d.content_hash,
+            "headings": json.dumps([h.__dict__ for h in d.headings]), "meta": json.dumps(d.meta),
+            "bank_yaml": d.bank_yaml or "",
+        }])
+    client.get_collection(POINTER, embedding_function=None).modify(metadata={
+        "current": old, "previous": "", "model_id": current.model_id, "dim": current.dim, "schema": 1,
+    })
+    client.delete_collection(f"chunks_{current.version}")
+
+    reader = Index(Settings(home=tmp_path / "h"), embedder=embedder)
+    legacy = reader.snapshot()
+    assert legacy.version == old
+    assert legacy.documents == current.documents
+    assert len(legacy.chunks) == len(current.chunks)
+    assert "copes with complexity" in _ask_top(reader, "What does management cope with, according to Kotter?")
+
+    md = corpus_dir / "leadership-vs-management.md"
+    md.write_text(md.read_text().replace("Kotter's distinctions are crisp", "Kotter's distinctions are sharp"))
+    report = index.ingest([corpus_dir])
+    assert 0 < report.chunks_added < len(current.chunks), "unchanged chunks reuse the schema-1 embeddings"
+    fresh = index.snapshot(max_age=0)
+    assert fresh.version != old and "sharp" in fresh.documents["leadership-vs-management"].text
+    meta = client.get_collection(POINTER, embedding_function=None).metadata
+    assert meta["schema"] == 2 and meta["previous"] == old
+
+
+def test_only_the_current_and_previous_versions_are_kept(tmp_path, corpus_dir, embedder):
+    index = Index(Settings(home=tmp_path / "h"), embedder=embedder)
+    md = corpus_dir / "leadership-vs-management.md"
+
+    def versions() -> set[str]:
+        return {c.name.split("_", 1)[1] for c in index.client.list_collections() if c.name.startswith("chunks_")}
+
+    index.ingest([corpus_dir])
+    first = index.snapshot(max_age=0).version
+    # an orphan of an ingest killed half-way, older than anything published next
+    index.client.create_collection("chunks_v1", embedding_function=None)
+    assert versions() == {first, "v1"}
+
+    md.write_text(md.read_text().replace("crisp and useful", "crisp, useful"))
+    index.ingest([corpus_dir])
+    second = index.snapshot(max_age=0).version
+    assert versions() == {first, second}, "the orphan goes, the version readers may still hold stays"
+
+    md.write_text(md.read_text().replace("crisp, useful", "crisp and handy"))
+    index.ingest([corpus_dir])
+    third = index.snapshot(max_age=0).version
+    assert versions() == {second, third}
+
+    report = index.ingest([corpus_dir], rebuild=True)
+    assert report.chunks_added > 0 and report.chunks_skipped == 0, "a rebuild embeds everything again"
+    fourth = index.snapshot(max_age=0).version
+    assert versions() == {third, fourth}

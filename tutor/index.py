@@ -3,9 +3,12 @@ immutable versions, plus an in-memory BM25 over the same chunks.
 
 How versions work (the same in embedded and server mode):
 
-* every ingest that changes something writes a *new* pair of collections,
-  `chunks_<ver>` and `docs_<ver>`, copying embeddings of unchanged chunks from
-  the current version and embedding only new text;
+* every ingest that changes something writes a *new* collection,
+  `chunks_<ver>`, copying embeddings of unchanged chunks from the current
+  version and embedding only new text; the version's documents (text, title,
+  headings, question bank) are in that collection's metadata, so a version is
+  one collection (indexes of schema 1 also had a `docs_<ver>` collection; they
+  are still read);
 * only when the new version is complete does one metadata update of the
   `tutor_pointer` collection make it current (a single SQLite/HTTP write);
 * readers resolve the pointer, so they never see a half-written version; an
@@ -46,7 +49,7 @@ from tutor.errors import (
 log = logging.getLogger(__name__)
 
 POINTER = "tutor_pointer"
-SCHEMA = 1
+SCHEMA = 2
 _BATCH = 256  # chunks per store write
 _ENCODE_GROUP = 2048  # chunks per encode call
 
@@ -190,13 +193,14 @@ class Index:
             pass
 
     def _pointer(self) -> dict | None:
+        from chromadb.errors import NotFoundError
+
         try:
-            names = {c if isinstance(c, str) else c.name for c in self.client.list_collections()}
-            if POINTER not in names:
-                return None
             meta = self.client.get_collection(POINTER, embedding_function=None).metadata or {}
         except TutorError:
             raise
+        except NotFoundError:
+            return None
         except Exception as exc:  # noqa: BLE001
             raise IndexBrokenError(
                 f"the index at {self._where()} is unreadable ({_first_line(exc)}); "
@@ -244,9 +248,15 @@ class Index:
         version = pointer["current"]
         try:
             chunks_col = self.client.get_collection(f"chunks_{version}", embedding_function=None)
-            docs_col = self.client.get_collection(f"docs_{version}", embedding_function=None)
             got = chunks_col.get(include=["documents", "metadatas", "embeddings"])
-            docs = docs_col.get(include=["documents", "metadatas"])
+            if int(pointer.get("schema") or 1) >= 2:
+                records = json.loads((chunks_col.metadata or {})["documents"])
+            else:
+                docs = self.client.get_collection(f"docs_{version}", embedding_function=None).get(
+                    include=["documents", "metadatas"]
+                )
+                records = [{**m, "text": t} for t, m in zip(docs["documents"], docs["metadatas"], strict=True)]
+            documents = dict(sorted((r["doc_id"], _stored_document(r)) for r in records))
         except Exception as exc:  # noqa: BLE001
             raise IndexBrokenError(
                 f"the index at {self._where()} is damaged ({_first_line(exc)}); "
@@ -258,25 +268,13 @@ class Index:
         ]
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].doc_id, chunks[i].start))
         emb = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(chunks), -1)
-        documents = {}
-        for text, meta in zip(docs["documents"], docs["metadatas"], strict=True):
-            documents[meta["doc_id"]] = StoredDocument(
-                doc_id=meta["doc_id"],
-                title=meta["title"],
-                text=text,
-                source=meta.get("source", ""),
-                content_hash=meta["content_hash"],
-                headings=tuple(Heading(**h) for h in json.loads(meta.get("headings") or "[]")),
-                meta=json.loads(meta.get("meta") or "{}"),
-                bank_yaml=meta.get("bank_yaml") or None,
-            )
         return Snapshot(
             version=version,
             model_id=pointer["model_id"],
             dim=int(pointer["dim"]),
             chunks=[chunks[i] for i in order],
             embeddings=emb[order] if len(order) else emb,
-            documents=dict(sorted(documents.items())),
+            documents=documents,
             collection=chunks_col,
         )
 
@@ -299,7 +297,8 @@ class Index:
 
         if rebuild:
             self._reset_store()
-        old = None if rebuild else self._current_or_none()
+        base = self._pointer()  # the current version: kept for readers until the next switch
+        old = self._load(base) if base and not rebuild else None  # what this ingest builds on
         model_id, dim = self.embedder.model_id, self.embedder.dim
         if old is not None and old.model_id != model_id:
             old = None  # a different model: every chunk must be embedded again
@@ -337,18 +336,17 @@ class Index:
             old_docs.get(d) != stored for d, (stored, _) in docs.items()
         ) or set(old_docs) != set(docs)
 
+        published = False
         if report.chunks_added or report.chunks_removed or docs_changed:
             if docs or old is not None:
                 with store_errors(self._where(), "writing"):
-                    self._publish(docs, old, old_chunks, model_id, dim, report, progress)
-        with store_errors(self._where(), "cleaning up"):
-            self._collect_garbage()
+                    self._publish(docs, base, old, old_chunks, model_id, dim, progress)
+                published = True
+        if not published:
+            with store_errors(self._where(), "cleaning up"):
+                self._collect_garbage()
         report.seconds = time.perf_counter() - started
         return report
-
-    def _current_or_none(self) -> Snapshot | None:
-        pointer = self._pointer()
-        return self._load(pointer) if pointer else None
 
     def _reset_store(self) -> None:
         """For --rebuild: an embedded store that cannot even be opened is moved aside."""
@@ -388,54 +386,57 @@ class Index:
                 report.failed.append({"path": str(path), "error": str(exc)})
         return loaded
 
-    def _publish(self, docs, old, old_chunks, model_id, dim, report, progress) -> None:
+    def _publish(self, docs, base, old, old_chunks, model_id, dim, progress) -> None:
         """Write a complete new version, then point readers at it.
 
-        Encoding and storing overlap: one writer thread creates the collections
-        and adds each batch as soon as its vectors exist, while the embedder
-        encodes the next group."""
+        Encoding and storing overlap: one writer thread creates the collection,
+        gets the pointer and deletes what no reader can reach (orphans, versions
+        before `base`'s previous) while the embedder encodes, then adds each
+        batch as soon as its vectors exist. After the switch, the new version
+        and `base` (current when the ingest began) are kept; `base`'s previous is
+        deleted: that is the only garbage the switch makes."""
         version = f"v{time.time_ns()}"
+        records = [_document_record(stored) for stored, _ in docs.values()]
+        kept = {base["current"], base.get("previous") or ""} if base else set()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutor-ingest") as writer:
-            created = writer.submit(self._create_collections, version, model_id, dim)
+            created = writer.submit(self._create_collection, version, model_id, dim, records)
+            pointer = writer.submit(self.client.get_or_create_collection, POINTER, embedding_function=None)
+            writer.submit(self._delete_versions, kept | {version}, int(version[1:]))
             try:
                 self._fill(created, writer, docs, old, old_chunks, dim, progress)
             except BaseException:
                 writer.submit(self._drop_collections, version).result()
                 raise
-        pointer = self.client.get_or_create_collection(POINTER, embedding_function=None)
-        previous = (pointer.metadata or {}).get("current")
-        pointer.modify(
+        pointer.result().modify(
             metadata={
                 "current": version,
-                "previous": previous or "",
+                "previous": base["current"] if base else "",
                 "model_id": model_id,
                 "dim": dim,
                 "schema": SCHEMA,
                 "published": time.time(),
             }
         )
+        if base and base.get("previous"):
+            self._drop_collections(base["previous"])
 
-    def _create_collections(self, version: str, model_id: str, dim: int):
-        chunks_col = self.client.create_collection(
+    def _create_collection(self, version: str, model_id: str, dim: int, records: list[dict]):
+        return self.client.create_collection(
             f"chunks_{version}",
             embedding_function=None,
             configuration={"hnsw": {"space": "cosine"}},
-            metadata={"model_id": model_id, "dim": dim, "schema": SCHEMA},
+            metadata={"model_id": model_id, "dim": dim, "schema": SCHEMA, "documents": json.dumps(records)},
         )
-        docs_col = self.client.create_collection(
-            f"docs_{version}", embedding_function=None, metadata={"schema": SCHEMA}
-        )
-        return chunks_col, docs_col
 
     def _drop_collections(self, version: str) -> None:
-        for name in (f"chunks_{version}", f"docs_{version}"):
+        for name in (f"chunks_{version}", f"docs_{version}"):  # docs_: schema 1
             try:
                 self.client.delete_collection(name)
-            except Exception:  # noqa: BLE001 - the store may be down; GC retries later
+            except Exception:  # noqa: BLE001 - absent, or the store is down; GC retries later
                 pass
 
     def _fill(self, created: Future, writer: ThreadPoolExecutor, docs, old, old_chunks, dim, progress) -> None:
-        """Write every chunk (reusing unchanged embeddings) and every document."""
+        """Write every chunk, reusing the embeddings of unchanged ones."""
         chunks = [c for _, cs in docs.values() for c in cs]
         total = len(chunks)
         vectors = np.zeros((total, dim), dtype=np.float32)
@@ -447,8 +448,7 @@ class Index:
                 fresh.append(i)
 
         def add(lo: int, hi: int) -> None:
-            chunks_col, _ = created.result()
-            chunks_col.add(
+            created.result().add(
                 ids=[c.chunk_id for c in chunks[lo:hi]],
                 documents=[c.text for c in chunks[lo:hi]],
                 metadatas=[c.metadata() for c in chunks[lo:hi]],
@@ -467,34 +467,29 @@ class Index:
             written = ready
             if progress:
                 progress(ready, total)
+        created.result()  # an empty version still needs its collection
         for w in writes:
             w.result()  # re-raise a failed write here
-
-        if docs:
-            ids, texts, metas, vecs = [], [], [], []
-            for doc_id, (stored, _) in docs.items():
-                own = [vectors[i] for i, c in enumerate(chunks) if c.doc_id == doc_id]
-                mean = np.mean(own or [np.ones(dim, np.float32)], axis=0)
-                ids.append(doc_id)
-                texts.append(stored.text)
-                metas.append(_doc_metadata(stored))
-                vecs.append(mean / (np.linalg.norm(mean) or 1.0))
-            _, docs_col = created.result()
-            docs_col.add(ids=ids, documents=texts, metadatas=metas, embeddings=np.asarray(vecs))
 
     def _collect_garbage(self) -> None:
         """Delete versions older than the previous one, and orphans of failed ingests."""
         pointer = self._pointer()
-        if not pointer:
+        if pointer:
+            self._delete_versions({pointer["current"], pointer.get("previous") or ""}, int(pointer["current"][1:]))
+
+    def _delete_versions(self, keep: set[str], newest: int) -> None:
+        """Delete every version but `keep` and those newer than `newest` (ns
+        timestamp: another ingest may still be writing them). Best effort."""
+        try:
+            names = [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
+        except Exception:  # noqa: BLE001 - the next ingest tries again
+            log.debug("could not list collections", exc_info=True)
             return
-        keep = {pointer["current"], pointer.get("previous") or ""}
-        current_ts = int(pointer["current"][1:])
-        for col in self.client.list_collections():
-            name = col if isinstance(col, str) else col.name
+        for name in names:
             if not (name.startswith("chunks_v") or name.startswith("docs_v")):
                 continue
             version = name.split("_", 1)[1]
-            if version in keep or int(version[1:]) > current_ts:
+            if version in keep or not version[1:].isdigit() or int(version[1:]) > newest:
                 continue  # current, previous, or another ingest still writing
             try:
                 self.client.delete_collection(name)
@@ -510,15 +505,29 @@ def _forget_store(path: str) -> None:
     SharedSystemClient._identifier_to_system.pop(path, None)
 
 
-def _doc_metadata(stored: StoredDocument) -> dict:
-    meta = {
+def _document_record(stored: StoredDocument) -> dict:
+    """A document as stored in its version's collection metadata (JSON)."""
+    return {
         "doc_id": stored.doc_id,
         "title": stored.title,
+        "text": stored.text,
         "source": stored.source,
         "content_hash": stored.content_hash,
         "headings": json.dumps([h.__dict__ for h in stored.headings]),
         "meta": json.dumps(stored.meta, default=str),
+        "bank_yaml": stored.bank_yaml or "",
     }
-    if stored.bank_yaml:
-        meta["bank_yaml"] = stored.bank_yaml
-    return meta
+
+
+def _stored_document(record: dict) -> StoredDocument:
+    """Back from `_document_record` (or a schema-1 `docs_<ver>` record)."""
+    return StoredDocument(
+        doc_id=record["doc_id"],
+        title=record["title"],
+        text=record["text"],
+        source=record.get("source", ""),
+        content_hash=record["content_hash"],
+        headings=tuple(Heading(**h) for h in json.loads(record.get("headings") or "[]")),
+        meta=json.loads(record.get("meta") or "{}"),
+        bank_yaml=record.get("bank_yaml") or None,
+    )
