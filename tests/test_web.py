@@ -422,6 +422,89 @@ def test_missing_index_gives_a_page_that_says_how_to_fix_it(tmp_path):
             assert "tutor ingest" in config and "No index at" in config
 
 
+def test_a_server_without_index_restarts_itself_once_the_index_works():
+    from tutor.web.server import restart_when_ready
+
+    checks, restarted = [], threading.Event()
+    answers = iter([False, RuntimeError("store still down"), False, True])
+
+    def ready():
+        checks.append(1)
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def restart(argv):
+        assert argv == ["python", "-m", "tutor", "serve"]
+        restarted.set()
+
+    thread = restart_when_ready(ready, ["python", "-m", "tutor", "serve"], interval=0.01, restart=restart)
+    assert restarted.wait(5) and len(checks) == 4, "a failing check counts as not ready"
+    thread.join(1)
+    assert not thread.is_alive()
+
+
+@pytest.mark.slow
+def test_serve_on_a_damaged_index_recovers_after_a_rebuild_without_a_manual_restart(tmp_path, embedder):
+    """The operator runs `tutor ingest --rebuild` while `tutor serve` shows the
+    not-ready page; the same server process then answers."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from gradio_client import Client
+
+    from tests.conftest import CORPUS
+    from tutor.config import Settings
+    from tutor.index import Index
+
+    home = tmp_path / "home"
+    Index(Settings(home=home), embedder=embedder).ingest([CORPUS])
+    for f in (home / "index").rglob("chroma.sqlite3"):
+        f.write_bytes(b"this is not a database" * 100)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "TUTOR_HOME": str(home), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("TUTOR_LLM", None)
+    env.pop("TUTOR_CHROMA_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "tutor", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None and time.monotonic() < deadline, "the server did not come up"
+            try:
+                config = httpx.get(url + "config", timeout=5).text
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert "tutor ingest --rebuild" in config and "restarts itself" in config
+
+        Index(Settings(home=home), embedder=embedder).ingest([CORPUS], rebuild=True)
+
+        answer = None
+        while answer is None:
+            assert server.poll() is None, "the server exited instead of restarting in place"
+            assert time.monotonic() < deadline, "the server did not pick up the rebuilt index"
+            try:
+                reply = Client(url, verbose=False).predict(
+                    "What does management cope with, according to Kotter?", api_name="/ask")
+                answer = reply
+            except Exception:  # noqa: BLE001 - not ready yet, restarting, or still the old page
+                time.sleep(0.5)
+        assert "complexity" in answer["answer"] and not answer["declined"]
+        assert any("copes with complexity" in c["text"] for c in answer["citations"])
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "restarting the tutor" in output
+
+
 def test_serve_rejects_a_bad_origin(capsys):
     from tutor.cli import main
 

@@ -359,7 +359,7 @@ class Index:
             self.settings.index_dir.rename(aside)
             log.warning("moved the unreadable index to %s", aside)
             self._client = None
-            _forget_store(str(self.settings.index_dir))
+            forget_store(str(self.settings.index_dir))
 
     def _load_sources(self, paths, report: IngestReport) -> list[tuple[Document, str | None]]:
         from tutor.questions import bank_path_for, load_bank
@@ -497,7 +497,7 @@ class Index:
                 log.debug("could not delete %s", name)
 
 
-def _forget_store(path: str) -> None:
+def forget_store(path: str) -> None:
     """Chroma caches one system per path, a failed one too; drop it so the path
     can be opened afresh."""
     from chromadb.api.shared_system_client import SharedSystemClient

@@ -41,7 +41,7 @@ def serve(
     from tutor.engine import Engine
     from tutor.errors import TutorError
     from tutor.web.security import parse_origins
-    from tutor.web.server import launch, warm_up
+    from tutor.web.server import launch, restart_when_ready, warm_up
 
     origins = parse_origins(allowed_origins or "")
     cfg = settings(home, embedding_model, chroma_url, llm)
@@ -62,6 +62,14 @@ def serve(
 
         responder = LLMResponder.from_spec(cfg.llm, engine, timeout=cfg.llm_timeout)
     web = create_app(engine, llm=responder, allowed_origins=origins, concurrency=concurrency)
+    if web.state.problem:
+        argv = [sys.executable, "-m", "tutor", "serve", "--host", host, "--port", str(port),
+                "--concurrency", str(concurrency)]
+        for flag, value in (("--allowed-origins", allowed_origins), ("--home", home),
+                            ("--embedding-model", embedding_model), ("--chroma-url", chroma_url), ("--llm", llm)):
+            if value:
+                argv += [flag, str(value)]
+        restart_when_ready(lambda: _index_works(cfg), argv)
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     print(
         f"Tutor ready in {time.perf_counter() - started:.1f}s: http://{shown}:{port}  "
@@ -69,3 +77,16 @@ def serve(
         flush=True,
     )
     launch(web, host=host, port=port)
+
+
+def _index_works(cfg) -> bool:
+    """Whether a fresh look at the index finds articles (for a server started without one)."""
+    from tutor.errors import TutorError
+    from tutor.index import Index, forget_store
+
+    if not cfg.chroma_url:
+        forget_store(str(cfg.index_dir))  # Chroma keeps a failed store open per path
+    try:
+        return bool(Index(cfg).snapshot().documents)
+    except TutorError:
+        return False

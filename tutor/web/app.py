@@ -90,6 +90,7 @@ def create_app(
     app = FastAPI(title="Article tutor", docs_url=None, redoc_url=None, openapi_url=None)
     install(app, OriginPolicy(tuple(allowed_origins)))
     app.state.chat = chat
+    app.state.problem = problem  # None when the tutor is ready
     app.state.blocks = {"main": main, "widget": widget}
 
     @app.get("/widget", include_in_schema=False)

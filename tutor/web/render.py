@@ -223,8 +223,9 @@ def problem_html(message: str) -> str:
     return (
         '<div class="tutor-problem"><h2>The tutor is not ready</h2>'
         f"<p>{html.escape(sentence(message))}</p>"
-        "<p>To fix it, build the index from a terminal, then restart <code>tutor serve</code> "
-        "and reload this page:</p>"
+        "<p>To fix it, build the index from a terminal (or start the Chroma server again). "
+        "The tutor checks every few seconds and restarts itself once the index works; "
+        "reload this page a few seconds after that.</p>"
         "<pre>tutor ingest            # the packaged article\n"
         "tutor ingest PATH...    # your own articles\n"
         "tutor ingest --rebuild  # if the index is damaged</pre></div>"

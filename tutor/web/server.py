@@ -1,6 +1,11 @@
 """Serving the web app: `launch()` for `tutor serve`, `start()` for tests and
 benchmarks (the same uvicorn server, in a background thread).
 
+`restart_when_ready()` is for a server that came up without a usable index
+(none, damaged, or its Chroma server down): it polls the index and, once it
+works, restarts the process in place, so fixing the index is all the operator
+does and learners only reload the page.
+
 `warm_up()` pays the one-off costs (sentence embeddings of every passage, the
 first query) before the port opens, so the first learner waits no longer than
 the hundredth.
@@ -13,9 +18,12 @@ more capacity means more processes behind a proxy with sticky sessions.
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import uvicorn
@@ -33,6 +41,40 @@ def warm_up(engine, max_sentences: int = 20_000) -> float:
         engine.grounded.cache.vectors(snap.version, items[:max_sentences])
     engine.retriever.search("warm up", k=4)
     return time.perf_counter() - started
+
+
+def restart_when_ready(
+    ready: Callable[[], bool],
+    argv: Sequence[str],
+    interval: float = 3.0,
+    restart: Callable[[Sequence[str]], None] | None = None,
+) -> threading.Thread:
+    """Poll `ready()` every `interval` seconds from a daemon thread; when it is
+    true, replace this process with `argv` (same pid, so supervisors see no
+    exit). Sockets are not inherited across exec, so the new process can bind
+    the same port."""
+
+    def exec_(args: Sequence[str]) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execv(args[0], list(args))
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            try:
+                ok = ready()
+            except Exception:  # noqa: BLE001 - a failed check is just "not yet"
+                log.debug("index check failed", exc_info=True)
+                ok = False
+            if ok:
+                print("The index works now: restarting the tutor.", file=sys.stderr, flush=True)
+                (restart or exec_)(argv)
+                return
+
+    thread = threading.Thread(target=watch, name="tutor-index-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 def launch(app, host: str = "127.0.0.1", port: int = 7860) -> None:
