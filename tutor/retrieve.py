@@ -35,6 +35,7 @@ DENSE_FLOOR = 0.40  # best chunk/sentence cosine below this: the article does no
 LEXICAL_RESCUE = 0.30  # ...unless the cosine is at least this and its key terms all match
 UNKNOWN_SHARE = 0.5  # a question whose key terms the articles mostly never use...
 UNKNOWN_FLOOR = 0.60  # ...needs a clearly higher cosine to count as covered
+# (as does a "what is/are X" question whose X the articles never name)
 
 
 @dataclass(frozen=True)
@@ -199,10 +200,13 @@ class HybridRetriever:
             for i in picked
         ]
         best_dense = max(float(dense.max()), max(best_sentence.values()))
-        unknown = self._bm25_for(snapshot).unknown_share(terms)
+        bm25_index = self._bm25_for(snapshot)
+        unknown = bm25_index.unknown_share(terms)
+        target = content_terms(asked_for(focus) or "")
+        target_unknown = bool(target) and bm25_index.unknown_share(target) == 1.0
         covered = (best_dense >= self.floor or (
             best_dense >= LEXICAL_RESCUE and _term_coverage(terms, hits) >= 0.75
-        )) and not (unknown >= UNKNOWN_SHARE and best_dense < UNKNOWN_FLOOR)
+        )) and not ((unknown >= UNKNOWN_SHARE or target_unknown) and best_dense < UNKNOWN_FLOOR)
         return Retrieval(query, hits, covered, best_dense, fvec, snapshot, focus)
 
     def _best_sentence(self, snapshot: Snapshot, pool: list[int], qvec: np.ndarray) -> dict[int, float]:
@@ -288,6 +292,36 @@ def strip_attribution(query: str) -> str:
         focus = pattern.sub(lambda m: f"{m.group(1)} " if m.lastindex else "", focus)
     focus = re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", focus)).strip()
     return focus if len(content_terms(focus)) >= 1 and focus != query.strip() else query
+
+
+_ASKED_FOR_RE = re.compile(
+    r"^\s*(?:what|which)\s+(?:is|are|was|were)\s+(?:the\s+|a\s+|an\s+)?(.+?)"
+    r"(?:\s+(?:of|for|in|on|at|about|that|which|who|whom|according|to|between|from|with|within|"
+    r"without|by|as|under|over|into|among|across|against|during|after|before|like|than|"
+    r"do|does|did|is|are|was|were|can|could|should|would|will)\b.*?)?\s*[?.!]*\s*$",
+    re.I,
+)
+
+
+def asked_for(question: str) -> str | None:
+    """What a "what is/are X ..." question asks for: X without its possessor,
+    or None for other questions. If an article never uses any word of X, it
+    cannot say what X is, however much else of the question it matches.
+
+    >>> asked_for("What are Kotter's eight steps for leading change?")
+    'eight steps'
+    >>> asked_for("What is the capital of France?")
+    'capital'
+    >>> asked_for("What are the three options participants get about the categories?")
+    'three options participants get'
+    >>> asked_for("How do leaders cope with change?") is None
+    True
+    """
+    m = _ASKED_FOR_RE.match(question)
+    if not m:
+        return None
+    kept = [w for w in m.group(1).split() if not re.search(r"['’]s?$", w)]
+    return " ".join(kept) or None
 
 
 def query_parts(query: str) -> list[str]:
