@@ -25,6 +25,8 @@ SEED_QUESTIONS = [
     ("Why do people prefer the second option?", "less onerous"),
     ("What do both management and leadership expend?", "expend energy"),
     ("What happens to value and direction?", "lose currency"),
+    # "happens" names no topic: not knowing it must not make the question look off-topic
+    ("What happens after the discussion?", "asked to vote"),
 ]
 
 OUT_OF_SCOPE = [
@@ -38,6 +40,8 @@ OUT_OF_SCOPE = [
     "How do vaccines work?",
     # names someone the article discusses, asks for something it never mentions
     "What are Kotter's eight steps for leading change?",
+    "What happens when you boil water?",
+    "What kind of manager gets promoted fastest?",
 ]
 
 

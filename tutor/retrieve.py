@@ -34,6 +34,11 @@ W_CHUNK, W_SENTENCE, W_LEXICAL = 0.3, 0.55, 0.15
 DENSE_FLOOR = 0.40  # best chunk/sentence cosine below this: the article does not cover it
 LEXICAL_RESCUE = 0.30  # ...unless the cosine is at least this and its key terms all match
 UNKNOWN_SHARE = 0.5  # a question whose key terms the articles mostly never use...
+# Stems of words that a question can use about any topic.
+GENERIC = frozenset(
+    "happen get make come go take give put keep kind sort type thing way mean point part lot seem "
+    "usual often realli actual exact much mani whole".split()
+)
 UNKNOWN_FLOOR = 0.60  # ...needs a clearly higher cosine to count as covered
 # (as does a "what is/are X" question whose X the articles never name)
 
@@ -109,10 +114,13 @@ class _Bm25:
         self.vocabulary = {t for terms in corpus for t in terms}
 
     def unknown_share(self, terms: list[str]) -> float:
-        """Share of the query's content terms that no chunk contains."""
-        if not terms:
+        """Share of the query's content terms that no chunk contains; light
+        verbs and vague nouns ("what happens", "what kind") name no topic, so
+        they count neither way."""
+        topical = set(terms) - GENERIC
+        if not topical:
             return 0.0
-        return sum(1 for t in set(terms) if t not in self.vocabulary) / len(set(terms))
+        return sum(1 for t in topical if t not in self.vocabulary) / len(topical)
 
     def scores(self, terms: list[str]) -> np.ndarray:
         return np.asarray(self.model.get_scores(terms), dtype=np.float32)
