@@ -342,9 +342,8 @@ class Index:
                 with store_errors(self._where(), "writing"):
                     self._publish(docs, base, old, old_chunks, model_id, dim, progress)
                 published = True
-        if not published:
-            with store_errors(self._where(), "cleaning up"):
-                self._collect_garbage()
+        if not published and base:  # nothing new: just clear out orphans of failed ingests
+            self._delete_versions(_reachable(base), int(base["current"][1:]))
         report.seconds = time.perf_counter() - started
         return report
 
@@ -397,7 +396,7 @@ class Index:
         deleted: that is the only garbage the switch makes."""
         version = f"v{time.time_ns()}"
         records = [_document_record(stored) for stored, _ in docs.values()]
-        kept = {base["current"], base.get("previous") or ""} if base else set()
+        kept = _reachable(base) if base else set()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutor-ingest") as writer:
             created = writer.submit(self._create_collection, version, model_id, dim, records)
             pointer = writer.submit(self.client.get_or_create_collection, POINTER, embedding_function=None)
@@ -471,12 +470,6 @@ class Index:
         for w in writes:
             w.result()  # re-raise a failed write here
 
-    def _collect_garbage(self) -> None:
-        """Delete versions older than the previous one, and orphans of failed ingests."""
-        pointer = self._pointer()
-        if pointer:
-            self._delete_versions({pointer["current"], pointer.get("previous") or ""}, int(pointer["current"][1:]))
-
     def _delete_versions(self, keep: set[str], newest: int) -> None:
         """Delete every version but `keep` and those newer than `newest` (ns
         timestamp: another ingest may still be writing them). Best effort."""
@@ -495,6 +488,11 @@ class Index:
                 self.client.delete_collection(name)
             except Exception:  # noqa: BLE001 - best effort
                 log.debug("could not delete %s", name)
+
+
+def _reachable(pointer: dict) -> set[str]:
+    """The versions readers may hold: the current one and the one before it."""
+    return {pointer["current"], pointer.get("previous") or ""}
 
 
 def forget_store(path: str) -> None:

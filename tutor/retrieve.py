@@ -34,13 +34,13 @@ W_CHUNK, W_SENTENCE, W_LEXICAL = 0.3, 0.55, 0.15
 DENSE_FLOOR = 0.40  # best chunk/sentence cosine below this: the article does not cover it
 LEXICAL_RESCUE = 0.30  # ...unless the cosine is at least this and its key terms all match
 UNKNOWN_SHARE = 0.5  # a question whose key terms the articles mostly never use...
-# Stems of words that a question can use about any topic.
+UNKNOWN_FLOOR = 0.60  # ...needs a clearly higher cosine to count as covered
+# (as does a "what is/are X" question whose X the articles never name)
+# Stems of words that a question can use about any topic: not counted as unknown.
 GENERIC = frozenset(
     "happen get make come go take give put keep kind sort type thing way mean point part lot seem "
     "usual often realli actual exact much mani whole".split()
 )
-UNKNOWN_FLOOR = 0.60  # ...needs a clearly higher cosine to count as covered
-# (as does a "what is/are X" question whose X the articles never name)
 
 
 @dataclass(frozen=True)
@@ -177,7 +177,8 @@ class HybridRetriever:
 
         dense_rank = self._dense(snapshot, qvec, doc_id)
         terms = content_terms(focus)
-        bm25 = self._bm25_for(snapshot).scores(terms) if terms else np.zeros(len(allowed))
+        bm25_index = self._bm25_for(snapshot)
+        bm25 = bm25_index.scores(terms) if terms else np.zeros(len(allowed))
         bm25 = np.where(allowed, bm25, 0.0)
         lexical_rank = [int(i) for i in np.argsort(-bm25)[: self.candidates] if bm25[i] > 0]
 
@@ -208,7 +209,6 @@ class HybridRetriever:
             for i in picked
         ]
         best_dense = max(float(dense.max()), max(best_sentence.values()))
-        bm25_index = self._bm25_for(snapshot)
         unknown = bm25_index.unknown_share(terms)
         target = content_terms(asked_for(focus) or "")
         target_unknown = bool(target) and bm25_index.unknown_share(target) == 1.0
