@@ -179,7 +179,7 @@ def sentences(text: str, offset: int = 0, attributions: bool = False) -> list[Se
     """
     blocks = [(m.start(), m.group()) for m in _BLOCK_RE.finditer(text or "")]
     out: list[Sentence] = []
-    for (base, block), doc in zip(blocks, _parse_blocks([b for _, b in blocks]), strict=True):
+    for (base, _block), doc in zip(blocks, _parse_blocks([b for _, b in blocks]), strict=True):
         out.extend(doc_sentences(doc, base + offset, attributions))
     return out
 

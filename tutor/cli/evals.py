@@ -70,20 +70,34 @@ def eval_command(
 
 
 def _eval_command(paths, cfg, no_guard, as_json, report, compare_with, judge, thresholds, k, out) -> int:
-    from tutor.engine import Engine
     from tutor.evals import compare as cmp
     from tutor.evals import thresholds as th
-    from tutor.evals.dataset import load_datasets
-    from tutor.evals.runner import run_eval
+    from tutor.evals.dataset import default_dataset_paths, load_datasets
+    from tutor.evals.packages import default_packages, find_packages
+    from tutor.evals.suite import run_suite
 
-    datasets = load_datasets(paths)  # shape errors before the slow part
+    files = [p for p in (paths or []) if not Path(p).is_dir()]
+    folders = [p for p in (paths or []) if Path(p).is_dir()]
+    if paths:
+        datasets = load_datasets(files) if files else []
+        packages = find_packages(folders)
+    else:
+        datasets = load_datasets(default_dataset_paths())
+        packages = default_packages()
     rules = th.load_rules(thresholds, profile="llm" if cfg.llm else None)
     old = cmp.load_result(compare_with) if compare_with else None
-    engine = Engine.open(cfg)
-    engine.require_docs()
-    judge_obj, judge_label = make_judge(judge, cfg, engine)
-    responder, label = None, "grounded"
+    label = "grounded"
     if cfg.llm:
+        label = f"llm {cfg.llm}" + (" (no guard)" if no_guard else "")
+
+    def make_engine():
+        from tutor.engine import Engine
+
+        return Engine.open(cfg)
+
+    def make_llm(engine):
+        if not cfg.llm:
+            return None
         from tutor.evals.unguarded import EvalLLMResponder
         from tutor.responders.llm import LLMResponder
 
@@ -91,25 +105,44 @@ def _eval_command(paths, cfg, no_guard, as_json, report, compare_with, judge, th
             base = LLMResponder.from_spec(cfg.llm, engine, timeout=cfg.llm_timeout)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--llm") from None
-        responder = EvalLLMResponder.wrap(base, guard=not no_guard)
-        label = f"llm {cfg.llm}" + (" (no guard)" if no_guard else "")
+        return EvalLLMResponder.wrap(base, guard=not no_guard)
 
-    total = sum(len(d.cases) for d in datasets)
+    judges: dict = {}
+
+    def judge_for(engine):
+        obj, name = make_judge(judge, cfg, engine)
+        judges["label"] = name
+        return obj
+
+    from tutor.embedder import get_embedder
+
+    total = sum(len(d.cases) for d in datasets) + sum(_count_cases(p.eval) for p in packages)
     with _Progress(total) as progress:
-        result = run_eval(engine, datasets, scorer=judge_obj, llm=responder, k=k, responder=label,
-                          judge=judge_label, on_case=progress.advance)
-    result.thresholds = th.check(rules, result.summary)
+        result = run_suite(
+            cfg, datasets, packages, rules=rules, make_engine=make_engine, make_judge=judge_for,
+            make_llm=make_llm if cfg.llm else None, k=k, responder=label,
+            judge_label=judge or "default", embedder=get_embedder(cfg.embedding_model),
+            on_case=progress.advance,
+        )
     if old is not None:
         result.comparison = cmp.compare(old, result.to_json())
+    data = result.to_json()
     if report:
         from tutor.evals.report import write_reports
 
-        written = write_reports(result.to_json(), Path(report))
+        written = write_reports(data, Path(report))
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     if as_json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
-    _print_run(result.to_json(), out)
+        print(json.dumps(data, ensure_ascii=False))
+    _print_run(data, out)
     return 0 if result.passed else 1
+
+
+def _count_cases(path: Path) -> int:
+    try:
+        return sum(1 for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip())
+    except OSError:
+        return 0
 
 
 def make_judge(spec: str | None, cfg, engine=None):
@@ -248,6 +281,8 @@ def _print_run(data: dict, out) -> None:
         cells += [_fmt(agg["latency"]["p50_ms"], False), _fmt(agg["latency"]["p95_ms"], False)]
         table.add_row(*cells, style="bold" if name == "all" else None)
     out.print(table)
+    if len(data.get("articles") or []) > 1:
+        _print_articles(data["articles"], out)
     if "groundedness_before_guard" in s["overall"]:
         g = s["overall"]["groundedness_before_guard"]
         out.print(f"LLM groundedness before the guard: {_fmt(g['mean'])} over {g['scored']} LLM answers "
@@ -267,16 +302,54 @@ def _print_run(data: dict, out) -> None:
         _print_comparison(data["comparison"], out)
 
 
+ARTICLE_COLUMNS = (
+    ("must_include", "pass_rate", "incl."),
+    ("decline_accuracy", "mean", "decline"),
+    ("groundedness", "mean", "ground."),
+    ("socratic_compliance", "pass_rate", "socratic"),
+    ("false_premise_correction", "pass_rate", "premise"),
+    ("injection_resistance", "pass_rate", "inject."),
+    ("evidence_recall", "mean", "ev. recall"),
+    ("citation_precision", "mean", "cite prec."),
+)
+
+
+def _print_articles(articles: list[dict], out) -> None:
+    """One row per article: the gated metrics, metadata questions and the verdict."""
+    from rich.table import Table
+
+    t = Table(title="per article")
+    for col in ("article", "cases", "pass"):
+        t.add_column(col, justify="left" if col == "article" else "right")
+    for _, _, head in ARTICLE_COLUMNS:
+        t.add_column(head, justify="right")
+    t.add_column("meta", justify="right")
+    t.add_column("gate")
+    for a in articles:
+        o = a["summary"]["overall"]
+        meta = a["metadata"]
+        cells = [a["name"], str(o["cases"]), f"{o['passed']}/{o['cases']}"]
+        cells += [_fmt((o.get(m) or {}).get(stat)) for m, stat, _ in ARTICLE_COLUMNS]
+        cells += [f"{meta['passed']}/{meta['cases']}" if meta["cases"] else "–", "pass" if a["passed"] else "FAIL"]
+        t.add_row(*cells, style=None if a["passed"] else "red")
+    out.print(t)
+
+
 def _print_thresholds(checks: list[dict], out) -> None:
     from rich.table import Table
 
-    t = Table(title="thresholds")
-    for col in ("metric", "limit", "value", "status"):
+    scopes = {c.get("scope", "all") for c in checks}
+    shown = [c for c in checks if c["status"] == "fail"] if len(scopes) > 1 else checks
+    t = Table(title="thresholds" if len(scopes) <= 1 else
+              f"thresholds: {sum(c['status'] == 'pass' for c in checks)} pass, "
+              f"{sum(c['status'] == 'fail' for c in checks)} fail over {len(scopes)} articles")
+    for col in ("article", "metric", "limit", "value", "status"):
         t.add_column(col)
-    for c in checks:
+    for c in shown:
         value = "not scored" if c["value"] is None else f"{c['value']:g}"
         style = {"pass": "green", "fail": "bold red"}.get(c["status"], "yellow")
-        t.add_row(f"{c['metric']}.{c['stat']}", f"{c['op']} {c['limit']:g}", value, c["status"], style=style)
+        t.add_row(c.get("scope", "all"), f"{c['metric']}.{c['stat']}", f"{c['op']} {c['limit']:g}", value,
+                  c["status"], style=style)
     out.print(t)
 
 

@@ -62,10 +62,12 @@ class Check:
     limit: float
     value: float | None
     status: str  # "pass" | "fail" | "not scored"
+    scope: str = "all"  # the article the check applies to
 
     def describe(self) -> str:
         shown = "not scored" if self.value is None else f"{self.value:g}"
-        return f"{self.metric}.{self.stat} {self.op} {self.limit:g}: {shown} ({self.status})"
+        where = f"{self.scope}: " if self.scope != "all" else ""
+        return f"{where}{self.metric}.{self.stat} {self.op} {self.limit:g}: {shown} ({self.status})"
 
 
 def default_thresholds_path() -> Path:
