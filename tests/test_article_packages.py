@@ -253,6 +253,15 @@ def _has_any(text: str, keyword: str) -> bool:
     return any(alt.strip().lower() in low for alt in keyword.split("|"))
 
 
+def recorded_digests(source_md: str) -> tuple[list[str], list[str]]:
+    """The sha256 digests and git blob ids a SOURCE.md records for its article:
+    a hex string in backticks after "sha256" or "Git blob" (a few words may come between)."""
+    near = r"(?:\W+[a-z]+){0,3}\W+`"
+    sha = re.findall(rf"sha256{near}([0-9a-f]{{64}})`", source_md)
+    blobs = re.findall(rf"[Gg]it blob{near}([0-9a-f]{{40}})`", source_md)
+    return sha, blobs
+
+
 # ---- the folder itself ----------------------------------------------------------
 
 
@@ -270,6 +279,13 @@ def test_visible_text_reader_strips_markup_and_hidden_parts():
     assert html_visible_text(page) == "Home One & two three, four. five"
     md = "See [the docs](https://example.org) and `code`, **bold** and *it*. ![alt](a.png)"
     assert markdown_without_inline_markup(md) == "See the docs and code, bold and it. alt"
+
+
+def test_recorded_digests_are_found_however_the_sentence_runs():
+    a, b = "a" * 64, "b" * 40
+    assert recorded_digests(f"(sha256\n  `{a}`), Git blob `{b}`") == ([a], [b])
+    assert recorded_digests(f"Its sha256 is `{a}`. Git blob id:\n`{b}`") == ([a], [b])
+    assert recorded_digests("no digest here, sha256 of nothing") == ([], [])
 
 
 # ---- per package -----------------------------------------------------------------
@@ -296,11 +312,12 @@ def test_source_record(package):
         f"{package.name}/SOURCE.md: does not say where the article came from"
     )
     data = article_file(package).read_bytes()
-    for digest in re.findall(r"sha256\W{0,6}([0-9a-f]{64})", text):
+    sha256, blobs = recorded_digests(text)
+    for digest in sha256:
         assert hashlib.sha256(data).hexdigest() == digest, (
             f"{package.name}: article does not match the recorded sha256"
         )
-    for blob in re.findall(r"[Gg]it blob\W{0,6}([0-9a-f]{40})", text):
+    for blob in blobs:
         computed = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
         assert computed == blob, (
             f"{package.name}: article does not match the recorded git blob {blob}"
