@@ -17,8 +17,9 @@ These tests check, for any package dropped into that folder:
   visible text, whitespace collapsed, typographic quotes exactly as written;
 - when SOURCE.md records the article's sha256 or git blob id, the file still has it.
 
-"Visible text" is read with the standard library for HTML (tags stripped,
-script/style/template and everything in <head> skipped) and with pypdf for PDF.
+"Visible text" is read with the standard library for HTML (tags stripped;
+script, style, template, noscript, everything in <head> and elements hidden with
+`hidden` or an inline `display: none` skipped) and with pypdf for PDF.
 For Markdown a quote may match the raw file or the file with inline markup
 (links, images, code spans, emphasis, tags) removed, because a sentence that
 holds a link only reads as a sentence once the markup is gone.
@@ -34,6 +35,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
+
+from tutor.evals.dataset import KINDS as TUTOR_KINDS
+from tutor.evals.dataset import load_dataset
+from tutor.evals.scorer_eval import load_claims
 
 ARTICLES = Path(__file__).resolve().parent.parent / "evals" / "articles"
 ARTICLE_SUFFIXES = (".html", ".htm", ".md", ".markdown", ".txt", ".pdf")
@@ -211,8 +217,6 @@ def markdown_without_inline_markup(raw: str) -> str:
 
 
 def pdf_text(path: Path) -> str:
-    from pypdf import PdfReader
-
     return collapse("\n".join(page.extract_text() or "" for page in PdfReader(path).pages))
 
 
@@ -332,9 +336,6 @@ def test_article_length(package):
 
 @pytest.mark.parametrize("package", PACKAGES, ids=_ids(PACKAGES))
 def test_eval_cases(package):
-    from tutor.evals.dataset import KINDS as TUTOR_KINDS
-    from tutor.evals.dataset import load_dataset
-
     assert set(TUTOR_KINDS) == set(KINDS)
     load_dataset(package / "eval.jsonl")  # the tutor's own shape check
     cases = read_jsonl(package / "eval.jsonl")
@@ -405,8 +406,6 @@ def test_eval_cases(package):
 
 @pytest.mark.parametrize("package", PACKAGES, ids=_ids(PACKAGES))
 def test_claims(package):
-    from tutor.evals.scorer_eval import load_claims
-
     load_claims(package / "claims.jsonl")
     rows = read_jsonl(package / "claims.jsonl")
     assert 25 <= len(rows) <= 40, f"{package.name}: {len(rows)} claims"
