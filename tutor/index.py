@@ -6,9 +6,13 @@ How versions work (the same in embedded and server mode):
 * every ingest that changes something writes a *new* collection,
   `chunks_<ver>`, copying embeddings of unchanged chunks from the current
   version and embedding only new text; the version's documents (text, title,
-  headings, question bank) are in that collection's metadata, so a version is
-  one collection (indexes of schema 1 also had a `docs_<ver>` collection; they
-  are still read);
+  headings, question bank) are in that collection's metadata (indexes of
+  schema 1 also had a `docs_<ver>` collection; they are still read);
+* beside it, `parses_<ver>` holds one record per document: the spaCy parse of
+  its paragraphs and one embedding per sentence (`tutor.parsed`), made once at
+  ingest and copied for unchanged documents; readers load a document's record
+  the first time retrieval needs it (schema 2 indexes have none: their
+  documents are parsed on first use);
 * only when the new version is complete does one metadata update of the
   `tutor_pointer` collection make it current (a single SQLite/HTTP write);
 * readers resolve the pointer, so they never see a half-written version; an
@@ -45,11 +49,12 @@ from tutor.errors import (
     QuestionBankError,
     TutorError,
 )
+from tutor.parsed import PARSER_ID, ParsedDocument, parse_documents
 
 log = logging.getLogger(__name__)
 
 POINTER = "tutor_pointer"
-SCHEMA = 2
+SCHEMA = 3
 _BATCH = 256  # chunks per store write
 _ENCODE_GROUP = 2048  # chunks per encode call
 
@@ -132,9 +137,46 @@ class Snapshot:
     documents: dict[str, StoredDocument]
     collection: object  # the Chroma collection of this version's chunks
     position: dict[str, int] = field(default_factory=dict)
+    parses: object | None = None  # the Chroma collection of this version's parses (schema >= 3)
+    embed: Callable | None = None  # texts -> vectors, for documents stored without sentence vectors
+    _parsed: dict = field(default_factory=dict, repr=False)
+    _parse_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
         self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+
+    def parsed(self, doc_id: str) -> ParsedDocument:
+        """The document's parse and sentence vectors (loaded once per version)."""
+        return self.parsed_many([doc_id])[doc_id]
+
+    def parsed_many(self, doc_ids) -> dict[str, ParsedDocument]:
+        wanted = list(dict.fromkeys(doc_ids))
+        with self._parse_lock:
+            missing = [d for d in wanted if d not in self._parsed]
+        if missing:
+            loaded = self._load_parses(missing)
+            with self._parse_lock:
+                self._parsed.update(loaded)
+        with self._parse_lock:
+            return {d: self._parsed[d] for d in wanted}
+
+    def _load_parses(self, doc_ids: list[str]) -> dict[str, ParsedDocument]:
+        out: dict[str, ParsedDocument] = {}
+        if self.parses is not None:
+            with store_errors(str(self.version), "reading parses"):
+                got = self.parses.get(ids=doc_ids, include=["documents", "metadatas"])
+            for pid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                stored = self.documents.get(pid)
+                if stored is not None and meta.get("parser") == PARSER_ID and meta.get("vectors"):
+                    out[pid] = ParsedDocument.from_record(text, meta, stored.text)
+        todo = [d for d in doc_ids if d not in out and d in self.documents]
+        if todo:  # an index from before parses were stored: parse and embed now
+            fresh = parse_documents([(d, self.documents[d].content_hash, self.documents[d].text) for d in todo])
+            for p in fresh:
+                if self.embed is not None:
+                    p.vectors = _sentence_vectors(self.embed, p)
+                out[p.doc_id] = p
+        return out
 
 
 @dataclass
@@ -266,6 +308,17 @@ class Index:
             Chunk.from_record(i, t, m)
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
+        parses = None
+        if int(pointer.get("schema") or 1) >= 3:
+            try:
+                parses = self.client.get_collection(f"parses_{version}", embedding_function=None)
+            except Exception as exc:  # noqa: BLE001
+                raise IndexBrokenError(
+                    f"the index at {self._where()} is damaged (no parses for version {version}: "
+                    f"{_first_line(exc)}); run `tutor ingest --rebuild`"
+                ) from None
+        if any(not c.terms for c in chunks):  # schema < 3: no stored terms
+            chunks = [c if c.terms else _with_terms(c) for c in chunks]
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].doc_id, chunks[i].start))
         emb = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(chunks), -1)
         return Snapshot(
@@ -276,6 +329,8 @@ class Index:
             embeddings=emb[order] if len(order) else emb,
             documents=documents,
             collection=chunks_col,
+            parses=parses,
+            embed=lambda texts: self.embedder.embed(texts),
         )
 
     # ---- writing --------------------------------------------------------
@@ -310,6 +365,7 @@ class Index:
             keep = set(old_docs) - {d.doc_id for d, _ in loaded}
             for doc_id in keep:
                 docs[doc_id] = (old_docs[doc_id], [c for c in old.chunks if c.doc_id == doc_id])
+        changed: list[Document] = []
         for document, bank_yaml in loaded:
             stored = StoredDocument(
                 doc_id=document.doc_id,
@@ -325,8 +381,22 @@ class Index:
             if previous is not None and previous.content_hash == document.content_hash:
                 chunks = [c for c in old.chunks if c.doc_id == document.doc_id]
             else:
-                chunks = chunk_document(document)
+                chunks = []
+                changed.append(document)
             docs[document.doc_id] = (stored, chunks)
+        # parse once: new and changed articles, and unchanged ones stored without a parse
+        reusable = _stored_parses(old, [d for d in docs if d not in {c.doc_id for c in changed}])
+        unparsed = [d for d in docs if d not in reusable and d not in {c.doc_id for c in changed}]
+        parsed = parse_documents(
+            [(d.doc_id, d.content_hash, d.text) for d in changed]
+            + [(d, docs[d][0].content_hash, docs[d][0].text) for d in unparsed]
+        )
+        for document, p in zip(changed, parsed, strict=False):
+            chunks = chunk_document(document, sentences=[(x.start, x.end) for x in p.sentences])
+            docs[document.doc_id] = (docs[document.doc_id][0], _attach_terms(chunks, p))
+        for p in parsed[len(changed):]:  # unchanged, but stored before parses were
+            stored, chunks = docs[p.doc_id]
+            docs[p.doc_id] = (stored, _attach_terms(chunks, p))
 
         new_ids = {c.chunk_id for _, chunks in docs.values() for c in chunks}
         report.chunks_skipped = sum(1 for cid in new_ids if cid in old_chunks)
@@ -337,10 +407,10 @@ class Index:
         ) or set(old_docs) != set(docs)
 
         published = False
-        if report.chunks_added or report.chunks_removed or docs_changed:
+        if report.chunks_added or report.chunks_removed or docs_changed or parsed:
             if docs or old is not None:
                 with store_errors(self._where(), "writing"):
-                    self._publish(docs, base, old, old_chunks, model_id, dim, progress)
+                    self._publish(docs, base, old, old_chunks, model_id, dim, progress, parsed, reusable)
                 published = True
         if not published and base:  # nothing new: just clear out orphans of failed ingests
             self._delete_versions(_reachable(base), int(base["current"][1:]))
@@ -385,7 +455,7 @@ class Index:
                 report.failed.append({"path": str(path), "error": str(exc)})
         return loaded
 
-    def _publish(self, docs, base, old, old_chunks, model_id, dim, progress) -> None:
+    def _publish(self, docs, base, old, old_chunks, model_id, dim, progress, parsed, reusable) -> None:
         """Write a complete new version, then point readers at it.
 
         Encoding and storing overlap: one writer thread creates the collection,
@@ -399,10 +469,12 @@ class Index:
         kept = _reachable(base) if base else set()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutor-ingest") as writer:
             created = writer.submit(self._create_collection, version, model_id, dim, records)
+            parses = writer.submit(self._create_parses, version, old, reusable)
             pointer = writer.submit(self.client.get_or_create_collection, POINTER, embedding_function=None)
             writer.submit(self._delete_versions, kept | {version}, int(version[1:]))
             try:
                 self._fill(created, writer, docs, old, old_chunks, dim, progress)
+                self._fill_parses(parses, writer, parsed)
             except BaseException:
                 writer.submit(self._drop_collections, version).result()
                 raise
@@ -427,8 +499,47 @@ class Index:
             metadata={"model_id": model_id, "dim": dim, "schema": SCHEMA, "documents": json.dumps(records)},
         )
 
+    def _create_parses(self, version: str, old, reusable: dict[str, tuple[str, dict]]):
+        """The version's parse collection, with the records of unchanged documents copied."""
+        col = self.client.create_collection(f"parses_{version}", embedding_function=None)
+        ids = list(reusable)
+        for lo in range(0, len(ids), _BATCH):
+            part = ids[lo : lo + _BATCH]
+            col.add(
+                ids=part,
+                documents=[reusable[i][0] for i in part],
+                metadatas=[reusable[i][1] for i in part],
+                embeddings=np.zeros((len(part), 1), dtype=np.float32),
+            )
+        return col
+
+    def _fill_parses(self, created: Future, writer: ThreadPoolExecutor, parsed: list[ParsedDocument]) -> None:
+        """Embed every sentence of the newly parsed documents and store their records."""
+        if not parsed:
+            created.result()
+            return
+        texts = [s.text for p in parsed for s in p.sentences]
+        vectors = self.embedder.embed(texts) if texts else np.zeros((0, self.embedder.dim), np.float32)
+        at = 0
+        for p in parsed:
+            p.vectors = vectors[at : at + len(p.sentences)]
+            at += len(p.sentences)
+
+        def add(part: list[ParsedDocument]) -> None:
+            records = [p.to_record() for p in part]
+            created.result().add(
+                ids=[p.doc_id for p in part],
+                documents=[r[0] for r in records],
+                metadatas=[r[1] for r in records],
+                embeddings=np.zeros((len(part), 1), dtype=np.float32),
+            )
+
+        writes = [writer.submit(add, parsed[lo : lo + 16]) for lo in range(0, len(parsed), 16)]
+        for w in writes:
+            w.result()
+
     def _drop_collections(self, version: str) -> None:
-        for name in (f"chunks_{version}", f"docs_{version}"):  # docs_: schema 1
+        for name in (f"chunks_{version}", f"parses_{version}", f"docs_{version}"):  # docs_: schema 1
             try:
                 self.client.delete_collection(name)
             except Exception:  # noqa: BLE001 - absent, or the store is down; GC retries later
@@ -479,7 +590,7 @@ class Index:
             log.debug("could not list collections", exc_info=True)
             return
         for name in names:
-            if not (name.startswith("chunks_v") or name.startswith("docs_v")):
+            if not name.startswith(("chunks_v", "docs_v", "parses_v")):
                 continue
             version = name.split("_", 1)[1]
             if version in keep or not version[1:].isdigit() or int(version[1:]) > newest:
@@ -529,3 +640,44 @@ def _stored_document(record: dict) -> StoredDocument:
         meta=json.loads(record.get("meta") or "{}"),
         bank_yaml=record.get("bank_yaml") or None,
     )
+
+
+def _stored_parses(old: Snapshot | None, doc_ids: list[str]) -> dict[str, tuple[str, dict]]:
+    """Parse records of `doc_ids` in the old version that can be reused as they are."""
+    if old is None or old.parses is None or not doc_ids:
+        return {}
+    got = old.parses.get(ids=doc_ids, include=["documents", "metadatas"])
+    out = {}
+    for pid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+        stored = old.documents.get(pid)
+        if stored is not None and meta.get("parser") == PARSER_ID and meta.get("content_hash") == stored.content_hash and meta.get("vectors"):
+            out[pid] = (text, meta)
+    return out
+
+
+def _attach_terms(chunks: list[Chunk], parsed: ParsedDocument) -> list[Chunk]:
+    """Each chunk with the content lemmas of its sentences and its heading path."""
+    from dataclasses import replace
+
+    from tutor.language import terms
+
+    out = []
+    for c in chunks:
+        lemmas = [t for i in parsed.sentences_in(c.start, c.end) for t in terms(parsed.span(i))]
+        lemmas += [t for h in c.heading_path for t in terms(h)]
+        out.append(replace(c, terms=tuple(lemmas)))
+    return out
+
+
+def _with_terms(chunk: Chunk) -> Chunk:
+    """A chunk of an index from before terms were stored: lemmatise it now."""
+    from dataclasses import replace
+
+    from tutor.language import terms
+
+    return replace(chunk, terms=tuple(terms(chunk.text) + [t for h in chunk.heading_path for t in terms(h)]))
+
+
+def _sentence_vectors(embed, parsed: ParsedDocument) -> np.ndarray:
+    texts = [s.text for s in parsed.sentences]
+    return np.asarray(embed(texts), dtype=np.float32) if texts else np.zeros((0, 1), np.float32)
