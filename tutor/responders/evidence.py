@@ -1,21 +1,35 @@
 """Sentence-level evidence: which sentences of the retrieved passages answer a
 question, and how they are numbered as citations.
 
-Scoring mixes the sentence's cosine similarity to the question with the share of
-the question's content terms it contains; sentence embeddings are cached per
-index version, so a warm question costs one query embedding.
+A sentence's score mixes its cosine similarity to the question with the share
+of the question's content words it uses (by lemma, WordNet relation or word
+embedding, weighted by rarity), and who-does-what: a sentence whose verb
+matches the question's and whose subject is the question's subject ranks up,
+one with the roles the other way round ("the coral gives the algae ..." for
+"what do the algae give the coral?") ranks down. A sentence that opens with a
+pronoun is read with the sentence before it. The answer is the best sentence,
+the next one when it continues it (a lead-in ending in ':' or a sentence that
+only echoes the question), and close runners-up that also serve the question
+(about the same nouns and names, sharing enough of its words), one to four
+sentences in the article's order.
+
+Sentence embeddings and parses were made at ingest, so a warm question costs
+one query embedding and one parse.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+import numpy as np
+
+from tutor import coverage, lexicon
+from tutor import language as L
 from tutor.reply import Citation
-from tutor.retrieve import Hit, Retrieval, SentenceCache
-from tutor.text import Span, content_terms, split_sentences
+from tutor.retrieve import Candidate, Hit, Retrieval
 
 MAX_SENTENCES = 4
+ROLE_BONUS, ROLE_PENALTY = 0.08, 0.2
 
 
 @dataclass(frozen=True)
@@ -28,115 +42,134 @@ class Evidence:
     text: str
     hit: int  # index into Retrieval.hits of the passage it came from
     score: float
-    follows: Span | None = None  # the next sentence, when this one only echoes the question
+    follows: Candidate | None = None  # the next sentence, when this one only leads into it
+    number: int = -1  # sentence number in the document
+    lexical: float = 0.0  # weighted share of the question's content words it uses
+    topical: float = 1.0  # share of the question's nouns and names it uses
 
 
-def passage_sentences(retrieval: Retrieval, cache: SentenceCache) -> list[tuple[int, str, Span]]:
-    """(hit index, doc_id, sentence span in doc offsets), each sentence once, body text only."""
-    seen, out = set(), []
-    for h, hit in enumerate(retrieval.hits):
-        c = hit.chunk
-        for s in cache.spans(retrieval.snapshot.version, c):
-            key = (c.doc_id, s.start)
-            if key not in seen:
-                seen.add(key)
-                out.append((h, c.doc_id, s))
-    return out
-
-
-def rank_sentences(retrieval: Retrieval, cache: SentenceCache, query: str | None = None) -> list[Evidence]:
-    """All passage sentences, best first.
-
-    A sentence that opens with a pronoun ("They focus backward...") is read with
-    the sentence before it, whose subject it continues. A sentence that mostly
-    echoes the question ("...all have one thing in common.") records the
-    sentence that follows it in the paragraph, which usually holds the answer."""
-    sents = passage_sentences(retrieval, cache)
-    if not sents:
+def rank_sentences(retrieval: Retrieval, query: str | None = None) -> list[Evidence]:
+    """All candidate sentences, best first (see the module docstring)."""
+    cands = retrieval.candidates
+    if not cands:
         return []
-    vecs = cache.vectors(retrieval.snapshot.version, [(d, s) for _, d, s in sents])
-    dense = vecs @ retrieval.query_vector
-    q_terms = set(content_terms(query or retrieval.focus or retrieval.query))
-    own_terms = [set(content_terms(s.text)) for _, _, s in sents]
-    antecedents = _antecedents(retrieval, sents, cache)
+    snap = retrieval.snapshot
+    qdoc = L.parse(query or retrieval.focus or retrieval.query)
+    words = coverage.question_words(qdoc)
+    weights = np.array([coverage.rarity(t.lower_) for t in words], dtype=np.float64)
+    total = float(weights.sum()) or 1.0
+    q_roles = L.roles(qdoc)
+    nouns = [k for k, t in enumerate(words) if t.pos_ in ("NOUN", "PROPN")]
+    word_vectors = retrieval.word_vectors
+    qvecs = word_vectors([L.lemma(t) for t in words]) if words else None
+    by_key = {(c.doc_id, c.number): c for c in cands}
     out = []
-    for i, ((h, doc, s), d) in enumerate(zip(sents, dense, strict=True)):
-        terms, d = own_terms[i], float(d)
-        if i in antecedents:
-            before, before_dense = antecedents[i]
-            terms = terms | set(content_terms(before))
-            d = max(d, (d + before_dense) / 2)
-        lexical = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
-        following = None
-        if i + 1 < len(sents) and _same_paragraph(sents[i], sents[i + 1], retrieval):
-            following = sents[i + 1][2]
-        echo = len(q_terms) >= 2 and lexical >= 0.8 or s.text.rstrip().endswith(":")
-        score = 0.6 * d + 0.4 * lexical - 0.01 * h
-        out.append(Evidence(doc, s.start, s.end, s.text, h, score, following if echo else None))
+    for c in cands:
+        parsed = snap.parsed(c.doc_id)
+        span = parsed.span(c.number)
+        toks = [t for t in span if L.is_content(t)]
+        dense = c.dense
+        prev = _antecedent(parsed, c.number, span)
+        if prev is not None:
+            toks += [t for t in parsed.span(prev) if L.is_content(t)]
+            if parsed.vectors is not None:
+                before = float(parsed.vectors[prev] @ retrieval.query_vector)
+                dense = max(dense, (dense + before) / 2)
+        lexical, topical = 0.0, 0.0 if nouns else 1.0
+        if words and toks:
+            sims = qvecs @ word_vectors([L.lemma(t) for t in toks]).T
+            scores = [max(coverage.match_score(q, t, sims[a, b]) for b, t in enumerate(toks)) for a, q in enumerate(words)]
+            lexical = float((weights * np.array(scores)).sum()) / total
+            if nouns:
+                topical = sum(1 for k in nouns if scores[k] >= 0.7) / len(nouns)
+        score = 0.6 * dense + 0.4 * lexical - 0.01 * c.hit + _role_fit(q_roles, span)
+        nxt = by_key.get((c.doc_id, c.number + 1))  # within the retrieved passages, so it is cited
+        leads_in = c.text.rstrip().endswith(":") or (len(words) >= 2 and lexical >= 0.8 and _adds_little(span, qdoc))
+        follows = nxt if leads_in and nxt is not None and _same_paragraph(parsed, c.number, nxt.number) else None
+        out.append(Evidence(c.doc_id, c.start, c.end, c.text, c.hit, score, follows, c.number, lexical, topical))
     return sorted(out, key=lambda e: -e.score)
 
 
-# a sentence whose subject is a pronoun, first or after subject-less leading
-# clauses ("When threatened, instead of attending to ..., they may ..."); in
-# "If change threatens leaders, they ..." the pronoun's antecedent is inside
-_PRONOUN_START = re.compile(
-    r"^\W*(?:(?:when|while|after|before|once|instead of|if)\s+\w+(?:ed|ing)\b[^.;]*?,\s*)*"
-    r"(they|them|their|it|its|this|these|those|he|she|such)\b",
-    re.I,
-)
+def _antecedent(parsed, number: int, span) -> int | None:
+    """The sentence before, for a sentence whose subject is a pronoun (first, or
+    after leading clauses without a subject: "When threatened, they ...")."""
+    if number == 0 or not _same_paragraph(parsed, number - 1, number):
+        return None
+    for t in span:
+        if t.dep_ in ("nsubj", "nsubjpass"):
+            if t.pos_ == "PRON" and t.lower_ not in ("i", "we", "you") or t.lower_ in ("this", "these", "such"):
+                return number - 1
+            return None
+    first = span[0] if len(span) else None
+    if first is not None and first.lower_ in ("this", "these", "they", "it", "such"):
+        return number - 1
+    return None
 
 
-def _antecedents(retrieval: Retrieval, sents, cache: SentenceCache) -> dict[int, tuple[str, float]]:
-    """For pronoun-led sentences: the sentence before them in the article
-    (same paragraph) and its similarity to the query."""
-    found: dict[int, tuple[str, Span, str]] = {}
-    for i, (_, doc, s) in enumerate(sents):
-        if not _PRONOUN_START.match(s.text):
-            continue
-        stored = retrieval.snapshot.documents.get(doc)
-        if stored is None:
-            continue
-        window_start = max(0, s.start - 600)
-        window = stored.text[window_start : s.start]
-        before = split_sentences(window, offset=window_start)
-        if before and "\n\n" not in stored.text[before[-1].end : s.start]:
-            found[i] = (doc, before[-1], before[-1].text)
-    if not found:
-        return {}
-    vecs = cache.vectors(retrieval.snapshot.version, [(doc, span) for doc, span, _ in found.values()])
-    sims = vecs @ retrieval.query_vector
-    return {i: (text, float(sim)) for (i, (_, _, text)), sim in zip(found.items(), sims, strict=True)}
-
-
-def _same_paragraph(a, b, retrieval: Retrieval) -> bool:
-    """Consecutive sentences of one passage with no paragraph break between them."""
-    (ha, _, sa), (hb, _, sb) = a, b
-    if ha != hb:
+def _same_paragraph(parsed, a: int, b: int) -> bool:
+    if not (0 <= a < len(parsed.sentences) and 0 <= b < len(parsed.sentences)):
         return False
-    chunk = retrieval.hits[ha].chunk
-    return "\n\n" not in chunk.text[sa.end - chunk.start : sb.start - chunk.start]
+    return parsed._sent_para[a] == parsed._sent_para[b]
+
+
+def _adds_little(span, qdoc) -> bool:
+    """The sentence says hardly more than the question ("... all have one thing in common.")."""
+    q = {L.lemma(t) for t in qdoc if L.is_content(t)}
+    own = [t for t in span if L.is_content(t)]
+    new = [t for t in own if L.lemma(t) not in q]
+    return len(new) <= 2
+
+
+def _role_fit(q_roles, span) -> float:
+    """+ when the sentence has the question's verb with the question's subject,
+    - when it has them the other way round (the question's object as subject)."""
+    if not q_roles:
+        return 0.0
+    s_roles = L.roles(span)
+    best = 0.0
+    for q in q_roles:
+        for s in s_roles:
+            if not _same_word(q.verb, s.verb):
+                continue
+            if q.subject and _overlap(q.subject, s.subject):
+                best = max(best, ROLE_BONUS)
+            elif q.subject and q.objects and _overlap(q.objects, s.subject) and _overlap(q.subject, s.objects):
+                return -ROLE_PENALTY
+    return best
+
+
+def _same_word(a: str, b: str) -> bool:
+    return a == b or L.stem(a) == L.stem(b) or lexicon.synonyms(a, b)
+
+
+def _overlap(a, b) -> bool:
+    return any(_same_word(x, y) for x in a for y in b)
 
 
 def select_evidence(
     ranked: list[Evidence], max_sentences: int = MAX_SENTENCES, pinned: list[Evidence] = ()
 ) -> list[Evidence]:
-    """The best sentence plus close runners-up, in the article's order; when the
-    best one only echoes the question, the sentence after it comes along.
-    `pinned` sentences are always included."""
+    """The best sentence, the one after it when it only leads into it, and close
+    runners-up that also serve the question, in the article's order. `pinned`
+    sentences are always included."""
     if not ranked:
         return []
-    top = ranked[0].score
-    chosen = list(pinned) + ([ranked[0]] if ranked[0] not in pinned else [])
-    if ranked[0].follows is not None:
-        f = ranked[0].follows
+    top = ranked[0]
+    chosen = list(pinned) + ([top] if top not in pinned else [])
+    if top.follows is not None:
+        f = top.follows
         chosen.append(
-            next((e for e in ranked if e.start == f.start and e.doc_id == ranked[0].doc_id), None)
-            or Evidence(ranked[0].doc_id, f.start, f.end, f.text, ranked[0].hit, top)
+            next((e for e in ranked if e.number == f.number and e.doc_id == top.doc_id), None)
+            or Evidence(top.doc_id, f.start, f.end, f.text, top.hit, top.score, None, f.number)
         )
     for e in ranked[1:]:
         if len(chosen) >= max_sentences:
             break
-        if e.score >= max(0.8 * top, top - 0.12) and all(e.start != c.start for c in chosen):
+        close = e.score >= max(0.8 * top.score, top.score - 0.1)
+        # a runner-up is about the same things (every noun and name the question
+        # uses that the best sentence also has) and shares enough of its words
+        serves = e.lexical >= max(0.34, 0.6 * top.lexical) and e.topical >= min(1.0, top.topical)
+        if close and serves and all(e.start != c.start or e.doc_id != c.doc_id for c in chosen):
             chosen.append(e)
     return sorted(chosen, key=lambda e: (e.doc_id, e.start))
 

@@ -46,7 +46,8 @@ from tutor.prompts import render_messages
 from tutor.questions import cloze, matches_keyword
 from tutor.reply import Citation, Reply
 from tutor.retrieve import Retrieval
-from tutor.text import content_terms, split_sentences
+from tutor.language import sentences as split_sentences
+from tutor.language import terms as content_terms
 
 log = logging.getLogger(__name__)
 
@@ -213,9 +214,10 @@ class LLMResponder:
             reason = failure_reason(err, self.timeout)
             log.info("LLM rewrite failed (%s); deterministic rewrite", reason)
             self._mark_down(err, reason)
-            from tutor.followup import rewrite
+            from tutor.followup import resolve
 
-            return rewrite(message, previous, self.engine.index.embedder.embed)
+            answer = next((t for r, t in reversed(pairs) if r == "tutor"), None)
+            return resolve(message, previous, answer, self.engine.index.embedder.embed)
 
     # ---- Socratic wording --------------------------------------------------------
     def phrase_socratic(self, question: str, passages: Sequence[Citation], keywords: Sequence[str],
@@ -350,7 +352,6 @@ def passage_citations(retrieval: Retrieval) -> list[Citation]:
 
 def _with_highlights(c: Citation, result: GuardResult, n: int) -> Citation:
     """The passage's sentences that the kept answer sentences cite (document offsets)."""
-    from tutor.text import split_sentences
 
     out = replace(c, highlights=[])
     spans = split_sentences(c.text, offset=c.start)
