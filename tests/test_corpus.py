@@ -15,7 +15,7 @@ from tutor.corpus import (
     squash_whitespace,
 )
 from tutor.errors import InputFileError
-from tutor.text import split_sentences
+from tutor.language import sentences as split_sentences
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "seed_leadership_capture.txt"

@@ -21,7 +21,7 @@ from tutor.questions import (
     matches_keyword,
     parse_bank,
 )
-from tutor.text import content_terms
+from tutor.language import terms as content_terms
 
 CORPUS = Path(__file__).parent.parent / "corpus"
 ARTICLE = CORPUS / "leadership-vs-management.md"

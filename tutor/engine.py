@@ -108,7 +108,7 @@ class Engine:
 
     def follow_up_question(self, doc_id: str, said: str) -> str | None:
         """A bank question close to what was just said that it does not already answer."""
-        from tutor.text import content_terms
+        from tutor.language import terms as content_terms
 
         bank = self.bank(doc_id)
         if not bank:

@@ -86,6 +86,8 @@ PRONOUNS = frozenset(
     "it they them their its he she him his her this these those that such one ones".split()
 )
 
+# spaCy's English stop words: the function words (and a few light verbs) of English
+STOP_WORDS = frozenset(__import__("spacy.lang.en.stop_words", fromlist=["STOP_WORDS"]).STOP_WORDS)
 CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "ADV", "NUM"})
 ENTITY_LABELS = frozenset(
     {"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",

@@ -45,7 +45,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tutor.corpus import slugify, squash_whitespace
 from tutor.errors import QuestionBankError
-from tutor.text import STOPWORDS, Span, content_terms, split_sentences, stem, words
+from tutor.language import STOP_WORDS as STOPWORDS
+from tutor.language import Sentence as Span
+from tutor.language import sentences as split_sentences
+from tutor.language import stem, words
+from tutor.language import terms as content_terms
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
 

@@ -24,14 +24,14 @@ from dataclasses import asdict, dataclass, field
 
 from tutor.config import MAX_MESSAGE_CHARS, Settings
 from tutor.errors import MessageError
-from tutor.followup import is_followup, leans_on_pronoun, rewrite
+from tutor.followup import is_followup, leans_on_pronoun, resolve
 from tutor.reply import Citation, Reply
-from tutor.text import content_terms, words
+from tutor.language import terms as content_terms
+from tutor.language import words
 
 MODES = ("explain", "socratic", "quiz")
 MAX_HISTORY = 12
 MAX_MISSES = 2
-STANDALONE_COSINE = 0.45  # a pronoun follow-up this close to a passage needs no rewrite
 _HINT_RE = re.compile(r"^\s*(/hint|hint|a hint|give me a hint|another hint|help|clue)\s*[.!?]*\s*$", re.I)
 _DONT_KNOW_RE = re.compile(r"^\s*(i\s*(do\s*n[o']t|dont) know|no idea|not sure|idk|pass|skip)\b", re.I)
 _QUESTION_START = re.compile(
@@ -203,15 +203,19 @@ class Session:
         if self.mode == "quiz" or (self.target is not None):
             return text
         previous = next((t.resolved or t.text for t in reversed(self.history) if t.role == "learner"), None)
+        answer = next((t.text for t in reversed(self.history) if t.role == "tutor"), None)
         if previous and is_followup(text):
             if self.llm is not None:
                 return self.llm.rewrite(text, [(t.role, t.text) for t in self.history])
-            if leans_on_pronoun(text):
-                # "Why is that option appealing?" may already find its passage
+            resolved = resolve(text, previous, answer, self.engine.index.embedder.embed)
+            if resolved != text and leans_on_pronoun(text):
+                # "Why is that option appealing?" may find its passage as it is:
+                # keep whichever reading the article covers more surely
                 alone = self.engine.retriever.search(text, k=self.k, doc_id=self.doc_id)
-                if alone.covered and alone.best_dense >= STANDALONE_COSINE:
+                joint = self.engine.retriever.search(resolved, k=self.k, doc_id=self.doc_id)
+                if alone.covered and alone.evidence.probability > joint.evidence.probability:
                     return text
-            return rewrite(text, previous, self.engine.index.embedder.embed)
+            return resolved
         return text
 
     def _dispatch(self, text: str, resolved: str) -> Iterator[str | Reply]:
@@ -246,7 +250,7 @@ class Session:
             return self.engine.grounded.decline(retrieval, self.doc_id, "socratic")
         from tutor.responders.evidence import cite, rank_sentences
 
-        ranked = rank_sentences(retrieval, self.engine.grounded.cache)
+        ranked = rank_sentences(retrieval)
         key = ranked[0]
         target = self._target_for(question, key)
         clue = next(

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 
 from tutor.guard import question_premise, split_answer
-from tutor.text import content_terms
+from tutor.language import terms as content_terms
 
 _LEAD_INS = re.compile(
     r"^(?:here is a clue|here's a clue|the article says|here is what it says|here's what it says|"
