@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass, field
 from tutor.config import MAX_MESSAGE_CHARS, Settings
 from tutor.errors import MessageError
 from tutor.followup import is_followup, leans_on_pronoun, resolve
-from tutor.reply import Citation, Reply
 from tutor.language import terms as content_terms
 from tutor.language import words
+from tutor.reply import Citation, Reply
 
 MODES = ("explain", "socratic", "quiz")
 MAX_HISTORY = 12

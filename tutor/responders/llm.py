@@ -42,12 +42,12 @@ from dataclasses import dataclass, replace
 
 from tutor.errors import LLMError
 from tutor.guard import GuardResult, guard, parse_citations, question_premise
+from tutor.language import sentences as split_sentences
+from tutor.language import terms as content_terms
 from tutor.prompts import render_messages
 from tutor.questions import cloze, matches_keyword
 from tutor.reply import Citation, Reply
 from tutor.retrieve import Retrieval
-from tutor.language import sentences as split_sentences
-from tutor.language import terms as content_terms
 
 log = logging.getLogger(__name__)
 
