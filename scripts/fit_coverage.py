@@ -22,74 +22,40 @@ was not refitted.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from _groups import ROOT, data_hash, engine_for, groups, resolved_question  # noqa: E402
 
 from tutor.coverage import FEATURES, MODEL_PATH  # noqa: E402
 
 ANSWER = {"answerable", "false_premise", "socratic", "followup"}
 
 
-def groups(packages_dir: Path) -> list[tuple[str, list[Path], list[Path]]]:
-    """(name, article files to ingest, eval files) per article group."""
-    out = [("seed", [ROOT / "corpus"], sorted((ROOT / "evals").glob("seed*.jsonl")))]
-    if packages_dir.is_dir():
-        for folder in sorted(p for p in packages_dir.iterdir() if (p / "eval.jsonl").is_file()):
-            article = next(p for p in folder.iterdir() if p.stem == "article")
-            out.append((folder.name, [article], [folder / "eval.jsonl"]))
-    return out
-
-
-def data_hash(spec) -> str:
-    h = hashlib.sha256()
-    for name, articles, evals in spec:
-        h.update(name.encode())
-        for path in sorted(p for a in articles for p in ([a] if a.is_file() else sorted(a.rglob("*"))) if p.is_file()):
-            h.update(path.name.encode() + path.read_bytes())
-        for path in evals:
-            h.update(path.read_bytes())
-    return h.hexdigest()
-
-
 args_dump = None
 
 
 def measure(spec, embedder) -> dict[str, list[tuple[dict, int, str]]]:
-    from tutor.config import Settings
-    from tutor.engine import Engine
     from tutor.evals.dataset import load_dataset
-    from tutor.index import Index
-    from tutor.session import Session
 
     out: dict[str, list] = {}
     for name, articles, evals in spec:
-        rows = []
-        dump = []
-        with tempfile.TemporaryDirectory(prefix=f"fit-{name}-") as home:
-            settings = Settings(home=Path(home), chroma_url=None)
-            Index(settings, embedder=embedder).ingest(articles)
-            engine = Engine.open(settings, auto_ingest=False, embedder=embedder)
+        rows, dump = [], []
+        with engine_for(name, articles, embedder) as engine:
             for path in evals:
                 for case in load_dataset(path).cases:
                     if case.kind == "answerable" and not case.support:
                         continue  # metadata questions
-                    if case.kind in ("injection", "followup"):
-                        continue  # judged on the resolved or cleaned message: see search()
+                    if case.kind == "injection":
+                        continue  # judged on the message's covered part: see HybridRetriever.search
                     label = 0 if case.kind == "out_of_scope" else 1
-                    question = case.question
-                    if case.kind == "followup":
-                        session = Session(engine, mode="explain", doc_id=case.doc)
-                        for turn in case.turns[:-1]:
-                            session.send(turn)
-                        question = session._resolve(case.turns[-1])
+                    question = resolved_question(engine, case)
                     r = engine.retriever._search(question, 4, case.doc)
                     rows.append((r.evidence.features, label, f"{case.id}: {question}"))
                     dump.append({"group": name, "id": case.id, "label": label, **r.evidence.features})

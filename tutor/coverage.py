@@ -20,7 +20,9 @@ measured for every question on the passages retrieved for it:
   does, while a question it does not cover is about equally far from all of
   it, however close the article's topic is;
 * `focus_cover`: `term_cover` restricted to the words naming what the question
-  asks for ("what *title* ...", "which *release* ..."), 1 when there are none.
+  asks for ("what *title* ...", "which *release* ..."), 1 when there are none;
+* `answer_p`: the fitted evidence ranker's probability (`tutor.ranking`) that
+  the best sentence answers the question.
 
 A logistic regression over these, fitted on the in- and out-of-scope questions
 of many articles (`tutor.fitting`, saved in `tutor/models/coverage.json`),
@@ -43,7 +45,8 @@ from spacy.tokens import Doc, Span, Token
 from tutor import language as L
 from tutor import lexicon
 
-FEATURES = ("sentence_cos", "chunk_cos", "peak", "term_cover", "focus_cover", "missing", "unknown", "form")
+FEATURES = ("sentence_cos", "chunk_cos", "peak", "term_cover", "focus_cover", "missing", "unknown", "form",
+            "answer_p")
 MODEL_PATH = Path(__file__).with_name("models") / "coverage.json"
 WINDOW_SENTENCES = 8  # candidate sentences (best by cosine) whose windows are aligned
 
@@ -145,7 +148,7 @@ def measure(
     weights = np.array([rarity(t.lower_) for t in words], dtype=np.float64)
     total = float(weights.sum()) or 1.0
     f = dict.fromkeys(FEATURES, 0.0)
-    f["chunk_cos"] = float(chunk_cos)
+    f["chunk_cos"] = float(chunk_cos)  # the caller adds answer_p
     f["sentence_cos"] = max((s[3] for s in sentences), default=0.0)
     if article_cosines is not None and len(article_cosines) > 2:
         sd = float(article_cosines.std()) or 1.0
@@ -175,7 +178,7 @@ def measure(
             cover = float((weights * scores).sum()) / total
             missing = float(max((w for w, s in zip(weights, scores, strict=True) if s < 0.5), default=0.0))
             focus = float(np.mean(scores[focus_idx])) if focus_idx else 1.0
-        form_ok = _answers_form(form, spans)
+        form_ok = answers_form(form, spans, question)
         key = (cover + 0.25 * form_ok, -missing)
         if best is None or key > (best[0] + 0.25 * best[2], -best[1]):
             best = (cover, missing, form_ok, i, focus)
@@ -189,20 +192,27 @@ def measure(
     return f, window_of
 
 
-def _answers_form(form: L.QuestionForm, spans: Sequence[Span]) -> float:
-    expects = form.expects
-    if expects in ("THING", "YESNO", "REASON", "MANNER"):
-        return 1.0
-    toks = [t for s in spans for t in s]
-    if expects == "AMOUNT":
-        return 1.0 if any(t.like_num or t.pos_ == "NUM" or t.ent_type_ in L.NUMERIC_LABELS for t in toks) else 0.0
-    if expects == "TIME":
-        return 1.0 if any(t.ent_type_ in ("DATE", "TIME") or t.like_num for t in toks) else 0.0
-    if expects == "PERSON":
-        return 1.0 if any(t.ent_type_ in ("PERSON", "ORG", "NORP") or t.pos_ == "PROPN" for t in toks) else 0.0
-    if expects == "PLACE":
-        return 1.0 if any(t.ent_type_ in ("GPE", "LOC", "FAC", "ORG") or t.pos_ == "PROPN" for t in toks) else 0.0
-    return 1.0
+def answers_form(form: L.QuestionForm, spans: Sequence[Span], question: Doc | Span | None = None) -> float:
+    """Share of the question's wh-forms the spans answer with something the
+    question does not already say: a number for "how many", a date for
+    "when", a person or organisation for "who", a place for "where"."""
+    forms = form.forms or (form.expects,)
+    given = {L.lemma(t) for t in question} if question is not None else set()
+    toks = [t for s in spans for t in s if L.lemma(t) not in given]
+    done = [_answers(kind, toks) for kind in forms]
+    return sum(done) / len(done) if done else 1.0
+
+
+def _answers(kind: str, toks) -> bool:
+    if kind == "AMOUNT":
+        return any(t.like_num or t.pos_ == "NUM" or t.ent_type_ in L.NUMERIC_LABELS for t in toks)
+    if kind == "TIME":
+        return any(t.ent_type_ in ("DATE", "TIME") or (t.like_num and t.pos_ == "NUM") for t in toks)
+    if kind == "PERSON":
+        return any(t.ent_type_ in ("PERSON", "ORG", "NORP") or t.pos_ == "PROPN" for t in toks)
+    if kind == "PLACE":
+        return any(t.ent_type_ in ("GPE", "LOC", "FAC", "ORG") for t in toks)
+    return True
 
 
 def decide(features: dict[str, float], window) -> Evidence:

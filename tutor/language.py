@@ -659,46 +659,69 @@ def _conjuncts(tok: Token) -> set[str]:
 @dataclass(frozen=True)
 class QuestionForm:
     """What a question asks for: its wh-word, the kind of answer it expects and
-    the content lemmas that name what is asked about (the focus)."""
+    the content lemmas that name what is asked about (the focus). A question
+    that asks two things ("Who designed it, and in what year?") has two forms."""
 
     wh: str | None  # what, which, who, when, where, why, how, how many, how much, or None (yes/no)
-    expects: str  # PERSON, TIME, PLACE, REASON, MANNER, AMOUNT, THING, YESNO
+    expects: str  # PERSON, TIME, PLACE, REASON, MANNER, AMOUNT, THING, YESNO (of the first wh-word)
     focus: tuple[str, ...]  # lemmas of the asked-for noun phrase ("title", "club")
     terms: tuple[str, ...]  # all content lemmas of the question
+    forms: tuple[str, ...] = ()  # the expected answer kind of every wh-word
 
 
 _EXPECTS = {
     "who": "PERSON", "whom": "PERSON", "whose": "PERSON", "when": "TIME", "where": "PLACE",
     "why": "REASON", "how": "MANNER", "what": "THING", "which": "THING",
 }
+_HOW_AMOUNT = frozenset("many much long often far old big large fast high deep wide heavy hot".split())
+# nouns that ask for an amount when they are what "what/which" asks about
+QUANTITY_NOUNS = frozenset(
+    "amount number percentage percent share proportion ratio size length weight temperature quantity "
+    "speed rate height depth width price cost".split()
+)
 
 
 def question_form(text: str | Doc | Span) -> QuestionForm:
     doc = as_doc(text)
     toks = [t for t in doc if not t.is_punct]
-    wh, expects, focus = None, "YESNO", []
-    for i, t in enumerate(toks[:12]):
+    forms: list[tuple[str, str, list[str]]] = []  # (wh, expects, focus)
+    for i, t in enumerate(toks):
         low = t.lower_
-        if low in WH_WORDS:
-            wh, expects = low, _EXPECTS.get(low, "THING")
-            nxt = toks[i + 1] if i + 1 < len(toks) else None
-            if low == "how" and nxt is not None and nxt.lower_ in ("many", "much", "long", "often", "far", "old", "big", "large", "fast", "high"):
-                wh, expects = f"how {nxt.lower_}", "AMOUNT"
-            elif low in ("what", "which", "whose") and nxt is not None and (
-                nxt.pos_ in ("NOUN", "PROPN") or (nxt.pos_ == "ADJ" and nxt.head.pos_ in ("NOUN", "PROPN"))
-            ):
-                head = nxt if nxt.pos_ in ("NOUN", "PROPN") else nxt.head
-                focus = sorted(_phrase_lemmas(head))
-            elif low in ("what", "which") and t.dep_ in ("attr", "nsubj") and t.head.lemma_ == "be":
-                for c in t.head.children:
-                    if c.dep_ in ("nsubj", "attr") and c is not t:
-                        focus = sorted(_phrase_lemmas(c))
-            break
-    if wh == "what" and focus and set(focus) & {"year", "date", "time", "day", "century", "month"}:
-        expects = "TIME"
-    if wh == "what" and focus and set(focus) & {"amount", "number", "percentage", "share", "proportion", "size", "length", "weight", "temperature", "quantity"}:
-        expects = "AMOUNT"
-    return QuestionForm(wh, expects, tuple(focus), tuple(terms(doc)))
+        if low not in WH_WORDS or (t.dep_ in ("mark",) and low != "how"):
+            continue
+        if low in ("which", "that", "who", "whom", "whose") and t.dep_ in ("nsubj", "dobj", "pobj") and t.head.dep_ == "relcl":
+            continue  # "the man who ...": a relative pronoun asks nothing
+        wh, expects, focus = low, _EXPECTS.get(low, "THING"), []
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if low == "how" and nxt is not None and nxt.lower_ in _HOW_AMOUNT:
+            wh, expects = f"how {nxt.lower_}", "AMOUNT"
+        elif low in ("what", "which", "whose") and nxt is not None and (
+            nxt.pos_ in ("NOUN", "PROPN") or (nxt.pos_ == "ADJ" and nxt.head.pos_ in ("NOUN", "PROPN"))
+        ):
+            head = nxt if nxt.pos_ in ("NOUN", "PROPN") else nxt.head
+            focus = sorted(_phrase_lemmas(head))
+            expects = _kind_of(head, expects)
+        elif low in ("what", "which") and t.dep_ in ("attr", "nsubj") and t.head.lemma_ == "be":
+            for c in t.head.children:
+                if c.dep_ in ("nsubj", "attr") and c is not t:
+                    focus = sorted(_phrase_lemmas(c))
+                    expects = _kind_of(c, expects)
+        forms.append((wh, expects, focus))
+    if not forms:
+        return QuestionForm(None, "YESNO", (), tuple(terms(doc)), ())
+    wh, expects, focus = forms[0]
+    return QuestionForm(wh, expects, tuple(focus), tuple(terms(doc)), tuple(f[1] for f in forms))
+
+
+def _kind_of(noun: Token, default: str) -> str:
+    """TIME for "what year/day", AMOUNT for "what share/weight", else `default`."""
+    word = lemma(noun)
+    unit = _unit_name_for(word)
+    if unit in _TIME_UNITS or word in ("date", "time", "century", "decade", "era", "period"):
+        return "TIME"
+    if word in QUANTITY_NOUNS or unit is not None:
+        return "AMOUNT"
+    return default
 
 
 def is_question(text: str) -> bool:

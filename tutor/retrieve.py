@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import bm25s
@@ -29,7 +29,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 from spacy.tokens import Doc
 
-from tutor import coverage
+from tutor import coverage, ranking
 from tutor import language as L
 from tutor.chunking import Chunk
 from tutor.index import Index, Snapshot, store_errors
@@ -73,6 +73,7 @@ class Retrieval:
     evidence: coverage.Evidence | None = None
     candidates: list[Candidate] = field(default_factory=list)
     word_vectors: Callable[[list[str]], np.ndarray] | None = None  # embeddings of single words
+    ranked: list = field(default_factory=list)  # (candidate, features, probability), best first
 
     def span(self, c: Candidate):
         """The parsed span of a candidate sentence."""
@@ -185,6 +186,9 @@ class HybridRetriever:
         ]
         candidates = _candidates(hits, picked, parsed, sent_index, fvec)
         best_dense = max(max(chunk_dense.values()), max(best_sentence.values()))
+        draft = Retrieval(query, hits, False, best_dense, fvec, snapshot, focus, form, None, candidates,
+                          self.word_vectors)
+        ranked = ranking.rank(draft)
         spans = [(c.doc_id, c.number, parsed[c.doc_id].span(c.number), c.dense)
                  for c in sorted(candidates, key=lambda c: (c.doc_id, c.number))]
         vocabulary = bm25_index.vocabulary if doc_id is None else _doc_vocabulary(snapshot, doc_id)
@@ -193,9 +197,9 @@ class HybridRetriever:
         features, window = coverage.measure(
             fdoc, form, spans, max(chunk_dense[i] for i in picked), vocabulary, self.word_vectors, article_cos
         )
+        features["answer_p"] = ranked[0][2] if ranked else 0.0
         evidence = coverage.decide(features, window)
-        return Retrieval(query, hits, evidence.covered, best_dense, fvec, snapshot, focus, form, evidence, candidates,
-                         self.word_vectors)
+        return replace(draft, covered=evidence.covered, evidence=evidence, ranked=ranked)
 
     def _dense(self, snapshot: Snapshot, qvec: np.ndarray, doc_id: str | None) -> list[int]:
         n = min(self.candidates, len(snapshot.chunks))
