@@ -350,7 +350,10 @@ class Quantity:
         a, b = _in_common_unit(self, other)
         if a is None or b is None:
             return False
-        tol = 0.1 if (self.approx or other.approx) else 0.011
+        converted = self.unit is not None and other.unit is not None and self.unit != other.unit
+        tol = 0.011 if converted else 1e-6  # 13 weeks ~ a quarter of a year; 1855 != 1885
+        if self.approx or other.approx:
+            tol = max(tol, 0.1 if max(abs(a), abs(b)) < 1000 else 0.011)
         return math.isclose(a, b, rel_tol=tol, abs_tol=1e-9)
 
 
