@@ -400,7 +400,7 @@ def align(statement: str | Doc, ps: Passages, aligner: Aligner) -> Alignment:
     unit_cols = [[] for _ in ps.units]
     for j, ui in enumerate(ps.token_unit):
         unit_cols[ui].append(j)
-    everywhere = list(range(len(ps.tokens)))
+    list(range(len(ps.tokens)))
     notes: dict[str, list[str]] = {}
 
     def note(name: str, what: str) -> None:

@@ -275,24 +275,57 @@ def fit_support(judge=None, progress=None) -> tuple[LinearModel, dict[str, dict]
     return model, table
 
 
-def fit_assessor(judge=None, progress=None) -> tuple[LinearModel, dict[str, dict]]:
+def fit_assessor(judge=None, progress=None) -> tuple[dict, dict[str, dict]]:
+    """Two models: correct vs the rest, and stated-something (correct or
+    partial) vs incorrect; LOAO accuracy of the three-way verdict per group."""
     from tutor.assess import REPLY_FEATURES, verdict_from
 
     groups = reply_groups()
     rows, labels, names, _ = reply_rows(judge, groups, progress)
-    # one model for "does the reply state the reference?" (correct vs not), the partial verdict read from coverage
-    binary = [lab == "correct" for lab in labels]
-    model = fit(rows, binary, names, REPLY_FEATURES, min_tnr=None)
-    res = loao(rows, binary, names, REPLY_FEATURES, min_tnr=None)
+    models, table = _fit_replies(rows, labels, names, REPLY_FEATURES, verdict_from)
+    meta = {"kind": "reply assessor: two logistic regressions on tutor.assess features",
+            "data_sha256": data_hash(groups), "groups": {g: len(read_jsonl(p)) for g, p in groups.items()},
+            "loao": {g: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in t.items()} for g, t in table.items()}}
+    return {"correct": models[0].to_json(), "partial": models[1].to_json(), **meta}, table
+
+
+def _fit_replies(rows, labels, names, features, verdict_from):
+    correct = [lab == "correct" for lab in labels]
+    some = [lab != "incorrect" for lab in labels]
+    full = (fit(rows, correct, names, features, None), fit(rows, some, names, features, None))
     table = {}
-    for g, r in res.items():
-        idx = [i for i, x in enumerate(names) if x == g]
-        said = [verdict_from(rows[i], p, r_thr) for i, p, r_thr in zip(idx, r.probabilities, [None] * len(idx), strict=True)]
-        table[g] = {"accuracy": sum(s == labels[i] for s, i in zip(said, idx, strict=True)) / len(idx), "n": len(idx)}
-    model.meta = {"kind": "reply assessor: logistic regression on tutor.assess features",
-                  "data_sha256": data_hash(groups), "groups": {g: len(read_jsonl(p)) for g, p in groups.items()},
-                  "loao": {g: {k: round(v, 4) for k, v in t.items()} for g, t in table.items()}}
-    return model, table
+    for held in dict.fromkeys(names):
+        train = [i for i, x in enumerate(names) if x != held]
+        test = [i for i, x in enumerate(names) if x == held]
+        pair = tuple(fit([rows[i] for i in train], [ys[i] for i in train], [names[i] for i in train], features, None)
+                     for ys in (correct, some))
+        said = [verdict_from(rows[i], pair) for i in test]
+        table[held] = {"accuracy": sum(s == labels[i] for s, i in zip(said, test, strict=True)) / len(test),
+                       "n": len(test), "confusion": confusion(said, [labels[i] for i in test])}
+    return full, table
+
+
+VERDICTS = ("correct", "partial", "incorrect")
+
+
+def confusion(said: Sequence[str], labels: Sequence[str]) -> dict[str, dict[str, int]]:
+    """{label: {verdict: count}} over correct/partial/incorrect."""
+    out = {a: dict.fromkeys(VERDICTS, 0) for a in VERDICTS}
+    for s, y in zip(said, labels, strict=True):
+        out[y][s] += 1
+    return out
+
+
+def load_assessor() -> tuple[LinearModel, LinearModel]:
+    """The packaged assessor models (correct, partial)."""
+    from tutor.errors import ConfigError
+
+    path = MODELS / "assess.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return LinearModel.from_json(data["correct"]), LinearModel.from_json(data["partial"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"the fitted model {path.name} is missing or broken ({exc}); run `python -m tutor.fitting`") from None
 
 
 def stale() -> list[str]:
@@ -300,8 +333,8 @@ def stale() -> list[str]:
     out = []
     for name, groups in (("support", claim_groups()), ("assess", reply_groups())):
         try:
-            meta = load_model(name).meta or {}
-        except Exception:  # noqa: BLE001 - a missing model is stale
+            meta = json.loads((MODELS / f"{name}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
             out.append(name)
             continue
         if meta.get("data_sha256") != data_hash(groups):
@@ -309,11 +342,12 @@ def stale() -> list[str]:
     return out
 
 
-def _write(name: str, model: LinearModel) -> Path:
+def _write(name: str, model: LinearModel | dict) -> Path:
     MODELS.mkdir(exist_ok=True)
     path = MODELS / f"{name}.json"
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(model.to_json(), indent=1) + "\n", encoding="utf-8")
+    data = model.to_json() if isinstance(model, LinearModel) else model
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     tmp.replace(path)
     return path
 
@@ -341,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {g:32s} BA {t['balanced_accuracy']:.3f}  TPR {t['tpr']:.3f}  TNR {t['tnr']:.3f}  n={t['n']}")
     if args.only in (None, "assess"):
         model, table = fit_assessor(SupportScorer(), say)
-        print(f"wrote {_write('assess', model)} (threshold {model.threshold:.3f})")
+        print(f"wrote {_write('assess', model)}")
         for g, t in table.items():
             print(f"  {g:32s} accuracy {t['accuracy']:.3f}  n={t['n']}")
     return 0

@@ -76,7 +76,7 @@ _ORDINALS = {
 # "A says that ...": the claim is about what follows, not about saying
 REPORTING_VERBS = frozenset(
     "say argue claim state explain note suggest believe write mention point emphasize "
-    "emphasise observe contend assert describe insist maintain add stress remark report "
+    "observe contend assert describe insist maintain add stress remark report "
     "propose hold think find conclude tell show call".split()
 )
 # verbs whose object is the fact, like a negation of having: "lacks X" = "has no X"
@@ -165,7 +165,7 @@ class Sentence:
 
 # abbreviations after which a sentence rarely ends (spaCy's tokenizer knows the
 # titles "Dr." and "Mr."; these it splits after)
-_ABBREVIATIONS = frozenset("fig figs no nos vol eq eqs approx ca cf pp ed eds est dept al st vs".split())
+_ABBREVIATIONS = frozenset("fig no nos vol eq approx ca cf pp ed eds est dept al st vs".split())
 _BLOCK_RE = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*")
 _ATTRIBUTION_START = ("~", "—", "–", "-- ")
 _QUOTE_END = ('"', "”", "’", "'")
@@ -179,7 +179,7 @@ def sentences(text: str, offset: int = 0, attributions: bool = False) -> list[Se
     """
     blocks = [(m.start(), m.group()) for m in _BLOCK_RE.finditer(text or "")]
     out: list[Sentence] = []
-    for (base, block), doc in zip(blocks, _parse_blocks([b for _, b in blocks]), strict=True):
+    for (base, _block), doc in zip(blocks, _parse_blocks([b for _, b in blocks]), strict=True):
         out.extend(doc_sentences(doc, base + offset, attributions))
     return out
 
@@ -652,6 +652,29 @@ def _conjuncts(tok: Token) -> set[str]:
     for c in tok.conjuncts:
         out |= _phrase_lemmas(c)
     return out
+
+
+# ---- not knowing ---------------------------------------------------------------------
+
+# how a learner says they do not know (a closed set of phrases, not vocabulary)
+DONT_KNOW_PHRASES = (
+    "i don't know", "i dont know", "i do not know", "dunno", "idk", "no idea", "not sure", "no clue",
+    "can't remember", "cannot remember", "don't remember", "i forget", "i forgot", "no answer", "pass",
+)
+_DONT_KNOW = re.compile(
+    r"\b(?:" + "|".join(re.escape(p).replace("'", "['’]?") for p in DONT_KNOW_PHRASES) + r")\b[,.!?;:]*", re.I
+)
+_HEDGES = re.compile(r"\b(?:maybe|perhaps|probably|possibly|i guess|i think|i suppose)\b,?", re.I)
+
+
+def says_dont_know(text: str) -> bool:
+    """The text says its writer does not know ("I don't know", "no idea", "dunno")."""
+    return bool(_DONT_KNOW.search(text or ""))
+
+
+def strip_dont_know(text: str) -> str:
+    """The text without "I don't know" phrases and hedges ("I don't know, maybe X?" -> "X?")."""
+    return _HEDGES.sub(" ", _DONT_KNOW.sub(" ", text or "")).strip(" ,;")
 
 
 # ---- questions ----------------------------------------------------------------------
