@@ -227,7 +227,7 @@ def prepare(passages: Sequence[str | Doc]) -> Passages:
         ps.tokens.extend(u.tokens)
         ps.token_unit.extend([ui] * len(u.tokens))
         for q in u.quantities:
-            ps.quantities[(u.passage, q.token)] = q
+            ps.quantities[(u.passage, quantity_anchor(q, u.span.doc))] = q
     for k in range(singles - 1):
         a, b = units[k], units[k + 1]
         if a.passage == b.passage:
@@ -285,7 +285,8 @@ class Grid:
         if not n or not m:
             return
         sims = aligner.vectors([L.lemma(t) for t in ctoks]) @ aligner.vectors([L.lemma(t) for t in ps.tokens]).T
-        cq = {q.token: q for q in L.quantities(ctoks[0].doc[:])}
+        cdoc = ctoks[0].doc
+        cq = {quantity_anchor(q, cdoc): q for q in L.quantities(cdoc[:])}
         pkeys = [keys(t) for t in ps.tokens]
         plem = [L.lemma(t) for t in ps.tokens]
         ppass = [ps.units[u].passage for u in ps.token_unit]
@@ -326,6 +327,16 @@ class Grid:
         j = cols[int(np.argmax(self.score[i, cols]))]
         s = float(self.score[i, j])
         return s, (_KINDS[int(self.kind[i, j])] if s > 0 else "none"), self.ps.tokens[j]
+
+
+def quantity_anchor(q: L.Quantity, doc: Doc) -> int:
+    """The content token an amount is matched on: its number, or for "a quarter
+    of an hour" (whose first token is "a") the first content word of it."""
+    end = min(len(doc), q.token + len(q.text.split()) + 1)
+    for t in doc[q.token : end]:
+        if L.is_content(t):
+            return t.i
+    return q.token
 
 
 def _comparable(a: L.Quantity, b: L.Quantity) -> bool:
@@ -417,8 +428,9 @@ def align(statement: str | Doc, ps: Passages, aligner: Aligner) -> Alignment:
                 f["name_novel"] += 1
                 note("name_novel", t.text)
     for q in L.quantities(doc[:]):
-        if q.token in row and not any(q.matches(p) for p in ps.quantities.values()):
-            r = row[q.token]
+        anchor = quantity_anchor(q, doc)
+        if anchor in row and not any(q.matches(p) for p in ps.quantities.values()):
+            r = row[anchor]
             if any(_KINDS[int(k)] == "number-conflict" for k in grid.kind[r]) or not ps.quantities:
                 f["number_novel"] += 1
                 note("number_novel", q.text)

@@ -119,12 +119,13 @@ def _parts(keywords: Sequence[str], question: str, reference: str) -> list[Part]
     doc = L.parse(reference)
     out = []
     amounts = {q.token: q for q in L.quantities(doc[:])}
+    anchors = {A.quantity_anchor(q, doc) for q in amounts.values()}
     for q in amounts.values():  # each amount is a part of its own: "325 grams" and "65%"
-        tok = doc[q.token]
+        tok = doc[A.quantity_anchor(q, doc)]
         out.append(Part(q.text, [[tok]], [[A.weight(tok)]]))
     for c in A.clauses(doc) or []:
         toks = [t for t in c.tokens if L.lemma(t) not in asked and L.stem(L.lemma(t)) not in asked
-                and L.lemma(t) not in L.REPORTING_VERBS and t.i not in amounts]
+                and L.lemma(t) not in L.REPORTING_VERBS and t.i not in anchors]
         if toks:
             main = sorted(toks, key=lambda t: -A.weight(t))[:2]
             name = " ".join(t.text for t in sorted(main, key=lambda t: t.i))
@@ -225,7 +226,7 @@ def _analyse(reply, question, reference, quotes, keywords, scorer: SupportScorer
     best = g.score.max(axis=1) if g.score.size else np.zeros(len(rtoks))
     f["foreign"] = float(sum(A.weight(t) for t, s in zip(rtoks, best, strict=True) if s < PART))
     # a subject the reference and the question never name ("Leadership copes ..." for management)
-    ref_has_subject = any(t.dep_ in ("nsubj", "nsubjpass") and L.is_content(t) for t in L.parse(reference))
+    ref_has_subject = any(t.pos_ in ("NOUN", "PROPN") for t in L.parse(reference))
     for t, s in zip(rtoks, best, strict=True):
         if t.dep_ in ("nsubj", "nsubjpass") and t.pos_ in ("NOUN", "PROPN") and s < PART and ref_has_subject:
             f["subject_foreign"] += 1
