@@ -183,6 +183,7 @@ def reply_features(reply: str, *, question: str, reference: str, quotes: Sequenc
 def _analyse(reply, question, reference, quotes, keywords, scorer: SupportScorer):
     f = dict.fromkeys(REPLY_FEATURES, 0.0)
     parts = _parts(keywords, question, reference)
+    f["keyed"] = float(any(k.strip() for k in keywords))  # not a model feature: see verdict_from
     text = _without_contrast(reply or "")
     if L.says_dont_know(reply or ""):
         f["dont_know"] = 1.0
@@ -253,6 +254,8 @@ def verdict_from(features: dict[str, float], models=None) -> str:
     if features.get("polarity") or features.get("subject_foreign"):
         return "incorrect"  # a negated predicate or another subject: a contradiction, whatever else matches
     if correct.probability(features) >= correct.threshold:
+        if features.get("keyed") and features.get("parts_stated", 0.0) < 1.0:
+            return "partial"  # the question's keywords define a full answer: one is missing
         return "correct"
     if partial.probability(features) >= partial.threshold:
         return "partial"

@@ -80,7 +80,7 @@ REPORTING_VERBS = frozenset(
     "propose hold think find conclude tell show call".split()
 )
 # verbs whose object is the fact, like a negation of having: "lacks X" = "has no X"
-PRIVATIVE_VERBS = frozenset("lack miss fail omit refuse lose".split())
+PRIVATIVE_VERBS = frozenset("lack miss fail refuse lose".split())
 WH_WORDS = frozenset("what which who whom whose when where why how".split())
 PRONOUNS = frozenset(
     "it they them their its he she him his her this these those that such one ones".split()
@@ -165,7 +165,7 @@ class Sentence:
 
 # abbreviations after which a sentence rarely ends (spaCy's tokenizer knows the
 # titles "Dr." and "Mr."; these it splits after)
-_ABBREVIATIONS = frozenset("fig no nos vol eq approx ca cf pp ed eds est dept al st vs".split())
+_ABBREVIATIONS = frozenset("fig no nos vol approx ca cf pp ed eds est dept al st vs".split())
 _BLOCK_RE = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*")
 _ATTRIBUTION_START = ("~", "—", "–", "-- ")
 _QUOTE_END = ('"', "”", "’", "'")
