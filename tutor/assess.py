@@ -228,8 +228,10 @@ def _analyse(reply, question, reference, quotes, keywords, scorer: SupportScorer
     f["foreign"] = float(sum(A.weight(t) for t, s in zip(rtoks, best, strict=True) if s < PART))
     # a subject the reference and the question never name ("Leadership copes ..." for management)
     ref_has_subject = any(t.pos_ in ("NOUN", "PROPN") for t in L.parse(reference))
-    for t, s in zip(rtoks, best, strict=True):
-        if t.dep_ in ("nsubj", "nsubjpass") and t.pos_ in ("NOUN", "PROPN") and s < PART and ref_has_subject:
+    for k, (t, s) in enumerate(zip(rtoks, best, strict=True)):
+        # the subject by the parse, or (when the small model misreads the verb) the sentence's first word
+        subject = t.dep_ in ("nsubj", "nsubjpass") or (k == 0 and len(rtoks) >= 3 and t.i == doc[0].i)
+        if subject and t.pos_ in ("NOUN", "PROPN") and s < PART and ref_has_subject:
             f["subject_foreign"] += 1
     vecs = aligner.vectors([text, reference])
     f["similarity"] = float(vecs[0] @ vecs[1])
