@@ -83,15 +83,19 @@ class _LRU:
 
 
 def reason_of(features: dict[str, float]) -> str:
-    """The strongest sign against a claim, read from its alignment features."""
+    """The strongest sign against a claim, read from its alignment features.
+    Only the precise detectors name a contradiction (the grounded responder
+    corrects a question's premise on these): an amount where the sentence has
+    another, a name the passages never use, a predicate negated on one side
+    only, a verb whose subject or object the passages give to another."""
     f = features
-    if f.get("number_conflict", 0) or f.get("number_novel", 0):
+    if f.get("number_conflict", 0):
         return "quantity mismatch"
-    if f.get("name_novel", 0):
+    if f.get("name_novel", 0) and f.get("coverage", 0) >= 0.5:
         return "wrong attribution"
-    if f.get("polarity", 0) or f.get("negation_parity", 0) or f.get("antonym", 0):
+    if f.get("polarity", 0) and f.get("coverage", 0) >= 0.8:
         return "negation mismatch"
-    if f.get("role_conflict", 0) or f.get("unbound", 0) or (f.get("misplaced_single", 0) and f.get("novel", 0) == 0):
+    if f.get("role_conflict", 0):
         return "role swap"
     if f.get("coverage_mean", 0) >= 0.75 or (f.get("clauses", 0) > 1 and f.get("coverage", 0) >= 0.5):
         return "partly covered"
@@ -186,7 +190,8 @@ def _verbatim(claim: str, passages: Sequence[str]) -> SupportResult | None:
         flat = " ".join(p.split())
         if text not in flat:
             continue
-        for s in L.sentences(flat, attributions=True):
+        # a quotation's "~ Name" line is a sentence of its own, or glued to the quotation
+        for s in [*L.sentences(flat, attributions=True), *L.sentences(flat)]:
             if text in s.text and len(text) >= 0.6 * len(s.text):
                 return SupportResult(True, 1.0, i, s.text, "supported")
     return None
