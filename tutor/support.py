@@ -91,7 +91,7 @@ def reason_of(features: dict[str, float]) -> str:
     f = features
     if f.get("number_conflict", 0):
         return "quantity mismatch"
-    if f.get("name_novel", 0) and f.get("coverage", 0) >= 0.5:
+    if f.get("name_novel", 0):
         return "wrong attribution"
     if f.get("polarity", 0) and f.get("coverage", 0) >= 0.8:
         return "negation mismatch"
