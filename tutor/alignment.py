@@ -7,21 +7,31 @@ Both read the answer from one `Alignment`:
 1. the statement is split into clauses along its parse (coordinated and
    subordinate clauses; "X says that ..." frames are dropped, "it is not true
    that ..." flips the polarity of what follows);
-2. each clause is aligned with its best *unit* of the passages (a sentence,
-   or two adjacent sentences of one passage): each content word of the clause
-   goes to the unit word that matches it best - the same lemma or stem, the
-   same amount (after unit conversion), a WordNet synonym or near relation, or
-   failing all these a word whose embedding is close;
-3. on that alignment, article-agnostic features are measured: how much of the
-   clause is covered and how much is new, the sentence similarity, and the
-   signs of a contradiction - a number, name or antonym in the place of
-   another, a negation on one side only, a comparison turned around, an added
-   "only"/"all" or "because", and roles swapped between who does what.
+2. every content word of the statement is matched with every content word of
+   the passages: the same lemma or stem, the same amount (after unit
+   conversion), a WordNet synonym or near relation, or failing these a word
+   whose embedding is close; a WordNet antonym or a different amount is a
+   conflict;
+3. each clause is aligned with its best passage *sentence* (the unit that
+   covers most of its weighted words), and on that alignment article-agnostic
+   features are measured: how much of the clause is covered, how much is new
+   to the passages (weighted by how rare the word is), how much the passages
+   have only in other sentences, the sentence similarity, and the signs of a
+   contradiction - an amount, name or antonym in the place of another, a
+   predicate whose polarity differs, a comparison or "only"/"all" that the
+   sentence lacks, an added "because", and pairs of words bound together in
+   the statement (subject and verb, verb and object, modifier and noun) that
+   no passage sentence binds (who does what to whom).
 
 Written by hand because no library aligns a claim with evidence at this
 grain; it reads everything from the language layer (`tutor.language`),
 WordNet (`tutor.lexicon`) and the sentence embedder. How the features combine
-into a verdict is fitted, not written here (`tutor/models/`).
+into a verdict is fitted, not written here (`tutor.fitting`, `tutor/models/`).
+
+Deliberate simplifications: word embeddings are of the lemma alone (static,
+cached by word); a clause's best sentence is chosen by coverage only; the
+parse of the small spaCy model is evidence, not truth, so every parse-based
+detector is one feature among many, weighed by the fitted model.
 """
 
 from __future__ import annotations
@@ -38,19 +48,17 @@ from tutor import language as L
 from tutor import lexicon
 
 SOFT = 0.5  # an aligned word needs at least this match score
-_CAUSAL = frozenset("because since therefore thus hence so cause result lead due consequently".split())
-_RESTRICTIVE_CLASSES = frozenset({"ONLY", "ALL", "NONE", "MOST"})
-_RESTRICTIVE_WORDS = frozenset("only alone solely exclusively specifically first entirely completely merely".split())
-_SAME_WORDS = frozenset("same identical equal equivalent unchanged".split())
+STRONG = 0.9  # a match this good is "the same word" (lemma, stem, amount, synonym)
 _CLAUSE_DEPS = frozenset({"conj", "advcl", "relcl", "ccomp", "parataxis", "acl"})
 _TRUTH_WORDS = frozenset("true case false so".split())
+_PREDICATE_POS = frozenset({"VERB", "ADJ", "AUX", "NOUN", "ADV"})
 
 
 # ---- weights --------------------------------------------------------------------
 
 
 @lru_cache(maxsize=65536)
-def _rarity(word: str) -> float:
+def rarity(word: str) -> float:
     """How much a word says: rare words more than common ones (wordfreq's Zipf
     scale, 7 = "the", 1 = very rare), between 0.3 and 1.5."""
     from wordfreq import zipf_frequency
@@ -59,12 +67,20 @@ def _rarity(word: str) -> float:
     return float(min(1.5, max(0.3, (7.0 - z) / 3.0)))
 
 
+def is_name(tok: Token) -> bool:
+    return (tok.pos_ == "PROPN" or tok.ent_type_ in L.ENTITY_LABELS) and not tok.like_num
+
+
+def is_number(tok: Token) -> bool:
+    return tok.like_num or tok.pos_ == "NUM"
+
+
 def weight(tok: Token) -> float:
-    if tok.pos_ == "PROPN" or tok.ent_type_ in L.ENTITY_LABELS:
+    if is_name(tok):
         return 1.5
-    if tok.like_num or tok.pos_ == "NUM":
+    if is_number(tok):
         return 1.2
-    return _rarity(tok.lower_)
+    return rarity(tok.lower_)
 
 
 def keys(tok: Token) -> frozenset[str]:
@@ -130,7 +146,7 @@ def clauses(doc: Doc | Span) -> list[Clause]:
                 if c.dep_ == "ccomp":
                     flips[c.i] = truth and negs % 2 == 1
                     if report:
-                        reporters[c.i] = [t for t in content if t.pos_ == "PROPN" or t.ent_type_ == "PERSON"]
+                        reporters[c.i] = [t for t in content if t.i != h.i]
             continue
         if not content:
             continue
@@ -154,6 +170,7 @@ def clauses(doc: Doc | Span) -> list[Clause]:
     if len(merged) > 1 and len(merged[0].tokens) <= 1:
         merged[1].tokens = merged[0].tokens + merged[1].tokens
         merged[1].negations += merged[0].negations
+        merged[1].flipped = merged[1].flipped or merged[0].flipped
         merged = merged[1:]
     return merged
 
@@ -173,7 +190,7 @@ def _in_subject(tok: Token) -> bool:
 @dataclass
 class Unit:
     passage: int
-    span: Span  # one sentence, or two adjacent ones
+    span: Span  # one sentence
     tokens: list[Token]  # content tokens
     quantities: list[L.Quantity]
 
@@ -182,49 +199,56 @@ class Unit:
 class Passages:
     docs: list[Doc]
     units: list[Unit]
-    sentences: list[tuple[int, Span]]
-    keys: dict[str, list[tuple[int, Token]]]  # key -> (unit index of the sentence, token)
     names: set[str]
+    tokens: list[Token] = field(default_factory=list)  # every content token, unit by unit
+    token_unit: list[int] = field(default_factory=list)
+    quantities: dict[tuple[int, int], L.Quantity] = field(default_factory=dict)
     texts: list[str] = field(default_factory=list)
+    singles: int = 0  # units[:singles] are sentences; `pairs` are adjacent sentences of one passage
+    pairs: list[tuple[int, int]] = field(default_factory=list)
+    roles: list[L.Role] = field(default_factory=list)
+    pair_units: list[Unit] = field(default_factory=list)
 
 
 def prepare(passages: Sequence[str | Doc]) -> Passages:
     docs = [L.parse(p) if isinstance(p, str) else p for p in passages]
-    sents: list[tuple[int, Span]] = []
-    for pi, d in enumerate(docs):
-        sents.extend((pi, s) for s in d.sents if any(L.is_content(t) for t in s))
     units: list[Unit] = []
-    index: dict[str, list[tuple[int, Token]]] = {}
-    for k, (pi, s) in enumerate(sents):
-        units.append(_unit(pi, s))
-        for t in units[-1].tokens:
-            for key in keys(t):
-                index.setdefault(key, []).append((k, t))
-    for k in range(len(sents) - 1):
-        (pa, a), (pb, b) = sents[k], sents[k + 1]
-        if pa == pb:
-            units.append(_unit(pa, a.doc[a.start : b.end]))
-    names = set()
+    for pi, d in enumerate(docs):
+        for s in L.doc_sentences(d, attributions=True):
+            span = d.char_span(s.start, s.end, alignment_mode="expand")
+            if span is not None and any(L.is_content(t) for t in span):
+                units.append(Unit(pi, span, [t for t in span if L.is_content(t)], L.quantities(span)))
+    singles = len(units)
+    names: set[str] = set()
     for d in docs:
         names |= L.names(d)
-    return Passages(docs, units, sents, index, names, [d.text for d in docs])
-
-
-def _unit(pi: int, span: Span) -> Unit:
-    return Unit(pi, span, [t for t in span if L.is_content(t)], L.quantities(span))
+    ps = Passages(docs, units, names, texts=[d.text for d in docs], singles=singles)
+    for ui, u in enumerate(units):
+        ps.tokens.extend(u.tokens)
+        ps.token_unit.extend([ui] * len(u.tokens))
+        for q in u.quantities:
+            ps.quantities[(u.passage, quantity_anchor(q, u.span.doc))] = q
+    for k in range(singles - 1):
+        a, b = units[k], units[k + 1]
+        if a.passage == b.passage:
+            ps.pairs.append((k, k + 1))
+            span = a.span.doc[a.span.start : b.span.end]
+            ps.pair_units.append(Unit(a.passage, span, a.tokens + b.tokens, a.quantities + b.quantities))
+    ps.roles = [r for d in docs for r in L.roles(d)]
+    return ps
 
 
 # ---- matching -------------------------------------------------------------------------
+
+_KINDS = ("none", "exact", "number", "synonym", "related", "embedding", "antonym", "number-conflict")
+_KIND = {k: i for i, k in enumerate(_KINDS)}
 
 
 @dataclass(frozen=True)
 class Match:
     score: float
-    kind: str  # exact, number, synonym, related, embedding, antonym, number-conflict, none
+    kind: str  # one of _KINDS
     token: Token | None
-
-
-NONE = Match(0.0, "none", None)
 
 
 class Aligner:
@@ -232,69 +256,136 @@ class Aligner:
     word and sentence embeddings (the tutor's sentence embedder); results are
     cached by text, so a passage set is embedded once."""
 
-    def __init__(self, embed: Callable[[list[str]], np.ndarray]):
+    def __init__(self, embed: Callable[[list[str]], np.ndarray], cache_size: int = 200_000):
         self._embed = embed
         self._cache: dict[str, np.ndarray] = {}
+        self._size = cache_size
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
         todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
         if todo:
+            if len(self._cache) + len(todo) > self._size:
+                self._cache.clear()
             for t, v in zip(todo, self._embed(todo), strict=True):
                 self._cache[t] = np.asarray(v, dtype=np.float32)
-            if len(self._cache) > 200_000:
-                self._cache.clear()
-                return self.vectors(texts)
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
         return np.stack([self._cache[t] for t in texts])
 
-    def word_sims(self, a: list[Token], b: list[Token]) -> np.ndarray:
-        if not a or not b:
-            return np.zeros((len(a), len(b)), dtype=np.float32)
-        la = [L.lemma(t) for t in a]
-        lb = [L.lemma(t) for t in b]
-        return self.vectors(la) @ self.vectors(lb).T
+
+class Grid:
+    """Match scores and kinds of every statement token against every passage token."""
+
+    def __init__(self, ctoks: list[Token], ps: Passages, aligner: Aligner):
+        self.ctoks, self.ps = ctoks, ps
+        n, m = len(ctoks), len(ps.tokens)
+        self.score = np.zeros((n, m), dtype=np.float32)
+        self.kind = np.zeros((n, m), dtype=np.int8)
+        if not n or not m:
+            return
+        sims = aligner.vectors([L.lemma(t) for t in ctoks]) @ aligner.vectors([L.lemma(t) for t in ps.tokens]).T
+        cdoc = ctoks[0].doc
+        cq = {quantity_anchor(q, cdoc): q for q in L.quantities(cdoc[:])}
+        pkeys = [keys(t) for t in ps.tokens]
+        plem = [L.lemma(t) for t in ps.tokens]
+        ppass = [ps.units[u].passage for u in ps.token_unit]
+        for i, c in enumerate(ctoks):
+            kc = keys(c)
+            qc = cq.get(c.i)
+            lc = L.lemma(c)
+            cname = is_name(c)
+            for j, p in enumerate(ps.tokens):
+                qp = ps.quantities.get((ppass[j], p.i))
+                if qc is not None or qp is not None:
+                    if qc is not None and qp is not None:
+                        if qc.matches(qp):
+                            self.score[i, j], self.kind[i, j] = 1.0, _KIND["number"]
+                        elif _comparable(qc, qp):
+                            self.kind[i, j] = _KIND["number-conflict"]
+                    elif kc & pkeys[j] and not (qc is not None and qc.value != 1.0):
+                        self.score[i, j], self.kind[i, j] = 1.0, _KIND["exact"]
+                    continue
+                if kc & pkeys[j]:
+                    self.score[i, j], self.kind[i, j] = 1.0, _KIND["exact"]
+                    continue
+                if cname or is_name(p):
+                    continue  # names match only as written
+                lp = plem[j]
+                if lexicon.opposed(lc, lp):
+                    self.kind[i, j] = _KIND["antonym"]
+                elif lexicon.synonyms(lc, lp):
+                    self.score[i, j], self.kind[i, j] = 0.95, _KIND["synonym"]
+                elif lexicon.related(lc, lp):
+                    self.score[i, j], self.kind[i, j] = 0.8, _KIND["related"]
+                else:
+                    self.score[i, j], self.kind[i, j] = max(0.0, float(sims[i, j])) * 0.85, _KIND["embedding"]
+
+    def best(self, i: int, cols: Sequence[int]) -> tuple[float, str, Token | None]:
+        if not len(cols):
+            return 0.0, "none", None
+        j = cols[int(np.argmax(self.score[i, cols]))]
+        s = float(self.score[i, j])
+        return s, (_KINDS[int(self.kind[i, j])] if s > 0 else "none"), self.ps.tokens[j]
 
 
-def _quantity_of(tok: Token, qs: dict[int, L.Quantity]) -> L.Quantity | None:
-    return qs.get(tok.i)
+def quantity_anchor(q: L.Quantity, doc: Doc) -> int:
+    """The content token an amount is matched on: its number, or for "a quarter
+    of an hour" (whose first token is "a") the first content word of it."""
+    end = min(len(doc), q.token + len(q.text.split()) + 1)
+    for t in doc[q.token : end]:
+        if L.is_content(t):
+            return t.i
+    return q.token
 
 
-def match(c: Token, p: Token, sim: float, cq: L.Quantity | None, pq: L.Quantity | None) -> Match:
-    if cq is not None or pq is not None:
-        if cq is not None and pq is not None:
-            return Match(1.0, "number", p) if cq.matches(pq) else Match(0.0, "number-conflict", p)
-        if keys(c) & keys(p):
-            return Match(1.0, "exact", p)
-        return NONE
-    if keys(c) & keys(p):
-        return Match(1.0, "exact", p)
-    lc, lp = L.lemma(c), L.lemma(p)
-    if lexicon.antonyms(lc, lp):
-        return Match(0.0, "antonym", p)
-    if lexicon.synonyms(lc, lp):
-        return Match(0.95, "synonym", p)
-    if lexicon.related(lc, lp):
-        return Match(0.85, "related", p)
-    return Match(max(0.0, float(sim)) * 0.8, "embedding", p)
+def _comparable(a: L.Quantity, b: L.Quantity) -> bool:
+    """Two amounts that answer the same question: the same kind of unit (or a
+    bare number against anything), both ordinals or both not."""
+    if a.ordinal != b.ordinal:
+        return False
+    if a.unit is None or b.unit is None or a.unit == b.unit:
+        return True
+    x, y = L._in_common_unit(a, b)
+    return x is not None and y is not None
 
 
 # ---- the alignment of a statement --------------------------------------------------
 
 
 FEATURES = (
-    "coverage", "unsupported", "similarity", "similarity_best", "number_conflict", "name_conflict",
-    "antonym", "negation", "comparison", "restriction", "cause", "broken_pairs", "length", "clauses",
+    "coverage",  # weighted share of the worst clause's words its best sentence matches
+    "coverage_mean",  # the same, averaged over clauses
+    "novel",  # weight of statement words no passage word matches
+    "novel_max",  # the weightiest such word
+    "misplaced",  # weight of words the passages have, but not in the clause's sentence
+    "similarity",  # embedding similarity of the worst clause and its sentence
+    "similarity_best",  # of the whole statement and its closest sentence
+    "number_conflict",  # an amount where its sentence has another
+    "number_novel",  # an amount the passages never state
+    "name_novel",  # a name the passages never use
+    "antonym",  # a word aligned with its opposite
+    "polarity",  # an aligned predicate negated on one side only
+    "negation_parity",  # the clause and its sentence differ in the parity of negations
+    "comparison",  # a comparative or superlative the sentence does not back
+    "restriction",  # "only", "all", "never" that the sentence lacks
+    "cause",  # "because"/"so" that the sentence lacks
+    "unbound",  # bound pairs of the statement that no passage sentence binds
+    "unbound_share",
+    "misplaced_single",  # misplaced, against the best single sentence
+    "pair_gain",  # how much two adjacent sentences cover better than one
+    "role_conflict",  # a verb's subject or object the passages give to another
+    "clauses",
 )
-_KINDS = ("none", "exact", "number", "synonym", "related", "embedding", "antonym", "number-conflict")
-_KIND = {k: i for i, k in enumerate(_KINDS)}
+CAUSAL = frozenset("because since therefore thus hence so cause reason result lead due consequently".split())
+_RESTRICTIVE = frozenset({"ONLY", "ALL", "NONE", "MOST"})
 
 
 @dataclass
 class ClauseFit:
     clause: Clause
     unit: Unit | None
-    matches: list[Match]  # per clause token: its best match in the unit
+    matches: list[Match]
     features: dict[str, float]
 
 
@@ -302,237 +393,266 @@ class ClauseFit:
 class Alignment:
     fits: list[ClauseFit]
     features: dict[str, float]
-    unit: Unit | None  # the unit backing the worst-backed clause (the evidence when it fails)
-
-
-class _Grid:
-    """Match scores and kinds of every statement token against every passage token."""
-
-    def __init__(self, ctoks: list[Token], ps: Passages, aligner: Aligner):
-        self.ptoks = [t for u in ps.units[: len(ps.sentences)] for t in u.tokens]
-        self.col = {
-            (pi, t.i): j
-            for j, (pi, t) in enumerate((u.passage, t) for u in ps.units[: len(ps.sentences)] for t in u.tokens)
-        }
-        n, m = len(ctoks), len(self.ptoks)
-        self.score = np.zeros((n, m), dtype=np.float32)
-        self.kind = np.zeros((n, m), dtype=np.int8)
-        if not n or not m:
-            return
-        sims = aligner.word_sims(ctoks, self.ptoks)
-        doc = ctoks[0].doc
-        cq = {q.token: q for q in L.quantities(doc[:])}
-        pq: dict[tuple[int, int], L.Quantity] = {}
-        for u in ps.units[: len(ps.sentences)]:
-            for q in u.quantities:
-                pq[(u.passage, q.token)] = q
-        pkeys = [keys(t) for t in self.ptoks]
-        ppass = [u.passage for u in ps.units[: len(ps.sentences)] for _ in u.tokens]
-        for i, c in enumerate(ctoks):
-            kc = keys(c)
-            qc = cq.get(c.i)
-            lc = L.lemma(c)
-            for j, p in enumerate(self.ptoks):
-                qp = pq.get((ppass[j], p.i))
-                if qc is not None or qp is not None:
-                    if qc is not None and qp is not None:
-                        ok = qc.matches(qp)
-                        self.score[i, j], self.kind[i, j] = (1.0, _KIND["number"]) if ok else (0.0, _KIND["number-conflict"])
-                    elif kc & pkeys[j]:
-                        self.score[i, j], self.kind[i, j] = 1.0, _KIND["exact"]
-                    continue
-                if kc & pkeys[j]:
-                    self.score[i, j], self.kind[i, j] = 1.0, _KIND["exact"]
-                    continue
-                if c.pos_ == "PROPN" or p.pos_ == "PROPN":
-                    continue  # names match only as written
-                lp = L.lemma(p)
-                if lexicon.antonyms(lc, lp):
-                    self.kind[i, j] = _KIND["antonym"]
-                elif lexicon.synonyms(lc, lp):
-                    self.score[i, j], self.kind[i, j] = 0.95, _KIND["synonym"]
-                elif lexicon.related(lc, lp):
-                    self.score[i, j], self.kind[i, j] = 0.75, _KIND["related"]
-                else:
-                    self.score[i, j], self.kind[i, j] = max(0.0, float(sims[i, j])) * 0.8, _KIND["embedding"]
-
-    def columns(self, unit: Unit) -> list[int]:
-        return [self.col[(unit.passage, t.i)] for t in unit.tokens if (unit.passage, t.i) in self.col]
+    unit: Unit | None  # the sentence backing the worst-backed clause (the evidence when it fails)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # which words set which feature
 
 
 def align(statement: str | Doc, ps: Passages, aligner: Aligner) -> Alignment:
-    """Align every clause of `statement` with its best unit and measure the fit."""
+    """Align every clause of `statement` with its best sentence and measure the fit."""
     doc = L.parse(statement) if isinstance(statement, str) else statement
     cls = clauses(doc)
+    f = dict.fromkeys(FEATURES, 0.0)
     if not cls or not ps.units:
-        f = dict.fromkeys(FEATURES, 0.0)
-        f["unsupported"] = float(sum(len(c.tokens) for c in cls))
+        f["novel"] = float(sum(weight(t) for c in cls for t in c.tokens))
         return Alignment([], f, None)
     all_toks = list(dict.fromkeys(t for c in cls for t in c.tokens))
-    grid = _Grid(all_toks, ps, aligner)
-    row_of = {t.i: r for r, t in enumerate(all_toks)}
-    unit_cols = [grid.columns(u) for u in ps.units]
+    grid = Grid(all_toks, ps, aligner)
+    row = {t.i: r for r, t in enumerate(all_toks)}
+    unit_cols = [[] for _ in ps.units]
+    for j, ui in enumerate(ps.token_unit):
+        unit_cols[ui].append(j)
+    list(range(len(ps.tokens)))
+    notes: dict[str, list[str]] = {}
+
+    def note(name: str, what: str) -> None:
+        notes.setdefault(name, []).append(what)
+
+    # statement-wide: words the passages never match; names and amounts never stated
+    best_any = grid.score.max(axis=1) if grid.score.size else np.zeros(len(all_toks))
+    for r, t in enumerate(all_toks):
+        if best_any[r] < SOFT:
+            f["novel"] += weight(t)
+            f["novel_max"] = max(f["novel_max"], weight(t))
+            note("novel", t.text)
+            if is_name(t) and L.lemma(t) not in ps.names:
+                f["name_novel"] += 1
+                note("name_novel", t.text)
+    for q in L.quantities(doc[:]):
+        anchor = quantity_anchor(q, doc)
+        if anchor in row and not any(q.matches(p) for p in ps.quantities.values()):
+            r = row[anchor]
+            if any(_KINDS[int(k)] == "number-conflict" for k in grid.kind[r]) or not ps.quantities:
+                f["number_novel"] += 1
+                note("number_novel", q.text)
+    candidates = [(u, unit_cols[ui]) for ui, u in enumerate(ps.units)]
+    candidates += [(u, unit_cols[a] + unit_cols[b]) for u, (a, b) in zip(ps.pair_units, ps.pairs, strict=True)]
     fits = []
     for c in cls:
-        rows = [row_of[t.i] for t in c.tokens]
+        rows = [row[t.i] for t in c.tokens]
         w = np.array([weight(t) for t in c.tokens], dtype=np.float32)
         total = float(w.sum()) or 1.0
-        best = None
-        for ui, cols in enumerate(unit_cols):
-            if not cols:
-                continue
-            sub = grid.score[np.ix_(rows, cols)]
-            cov = float((w * sub.max(axis=1)).sum()) / total
-            if best is None or cov > best[0] + 1e-6 or (abs(cov - best[0]) <= 1e-6 and len(cols) < len(unit_cols[best[1]])):
-                best = (cov, ui)
-        if best is None:
-            continue
-        unit = ps.units[best[1]]
-        fits.append(_fit(c, unit, rows, unit_cols[best[1]], grid, w, ps, aligner, doc))
-    features = _combine(fits)
+        covs = []
+        for _, cols in candidates:
+            covs.append(float((w * grid.score[np.ix_(rows, cols)].max(axis=1)).sum()) / total if cols else -1.0)
+        single = int(np.argmax(covs[: len(ps.units)]))
+        best = single
+        for k in range(len(ps.units), len(candidates)):
+            if covs[k] > covs[best] + 0.05:  # two sentences only when clearly better than one
+                best = k
+        unit, cols = candidates[best]
+        fit = _fit(c, unit, rows, cols, grid, w, best_any, aligner, note)
+        fit.features["misplaced_single"] = _misplaced(c, rows, candidates[single][1], grid, w, best_any)
+        fit.features["pair_gain"] = covs[best] - covs[single]
+        fits.append(fit)
+    for name in ("coverage", "similarity"):
+        f[name] = float(min(x.features[name] for x in fits))
+    f["coverage_mean"] = float(np.mean([x.features["coverage"] for x in fits]))
+    f["misplaced_single"] = float(sum(x.features["misplaced_single"] for x in fits))
+    f["pair_gain"] = float(max(x.features["pair_gain"] for x in fits))
+    f["role_conflict"] = float(_role_conflicts(doc, ps, note))
+    for name in ("misplaced", "number_conflict", "antonym", "polarity", "negation_parity", "comparison",
+                 "restriction", "cause"):
+        f[name] = float(sum(x.features[name] for x in fits))
+    pairs, broken = _unbound(doc, all_toks, grid, ps, note)
+    f["unbound"] = float(broken)
+    f["unbound_share"] = broken / pairs if pairs else 0.0
     vecs = aligner.vectors([doc.text] + [u.span.text for u in ps.units])
-    features["similarity_best"] = float((vecs[1:] @ vecs[0]).max())
-    features["clauses"] = float(len(fits))
-    worst = min(fits, key=lambda f: f.features["coverage"]) if fits else None
-    return Alignment(fits, features, worst.unit if worst else None)
+    f["similarity_best"] = float((vecs[1:] @ vecs[0]).max())
+    f["clauses"] = float(len(fits))
+    worst = min(fits, key=lambda x: x.features["coverage"])
+    return Alignment(fits, f, worst.unit, notes)
 
 
-def _fit(clause, unit, rows, cols, grid, w, ps, aligner, doc) -> ClauseFit:
-    sub = grid.score[np.ix_(rows, cols)]
-    kinds = grid.kind[np.ix_(rows, cols)]
-    best_j = sub.argmax(axis=1)
+def _fit(clause, unit, rows, cols, grid, w, best_any, aligner, note) -> ClauseFit:
+    f: dict[str, float] = {}
     matches = []
-    for r, j in enumerate(best_j):
-        s = float(sub[r, j])
-        matches.append(Match(s, _KINDS[int(kinds[r, j])] if s > 0 else "none", grid.ptoks[cols[j]] if s > 0 else None))
-    f = dict.fromkeys(FEATURES, 0.0)
-    scores = sub.max(axis=1)
+    for r in rows:
+        s, kind, tok = grid.best(r, cols)
+        matches.append(Match(s, kind, tok))
+    scores = np.array([m.score for m in matches], dtype=np.float32)
     total = float(w.sum()) or 1.0
     f["coverage"] = float((w * scores).sum()) / total
-    f["unsupported"] = float((w * (scores < SOFT)).sum())
-    f["length"] = float(len(clause.tokens))
+    f["misplaced"] = _misplaced(clause, rows, cols, grid, w, best_any)
     vecs = aligner.vectors([clause.text, unit.span.text])
     f["similarity"] = float(vecs[0] @ vecs[1])
-    ctoks = clause.tokens
-    unit_names = any(t.pos_ == "PROPN" or t.ent_type_ in L.ENTITY_LABELS for t in unit.tokens)
-    for r, c in enumerate(ctoks):
-        good = scores[r] >= 0.85
-        kinds_r = {_KINDS[int(k)] for k in kinds[r]}
-        if not good and "antonym" in kinds_r:
-            f["antonym"] += 1
-        if c.like_num or c.pos_ == "NUM":
-            if not good and ("number-conflict" in kinds_r):
+    f["number_conflict"] = f["antonym"] = f["polarity"] = f["comparison"] = 0.0
+    for k, (t, m) in enumerate(zip(clause.tokens, matches, strict=True)):
+        r = rows[k]
+        kinds = {_KINDS[int(grid.kind[r, j])] for j in cols}
+        if m.score < 0.85:
+            if is_number(t) and "number-conflict" in kinds:
                 f["number_conflict"] += 1
-        is_name = (c.pos_ == "PROPN" or c.ent_type_ in L.ENTITY_LABELS) and not c.like_num
-        if is_name and scores[r] < 1.0 and L.lemma(c) not in ps.names:
-            f["name_conflict"] += 1.0 if unit_names else 0.5
-    # negation: an aligned predicate negated on one side only; parity of the clause and the unit
-    for c, m in zip(ctoks, matches, strict=True):
-        if m.token is not None and m.kind in ("exact", "synonym") and c.pos_ in ("VERB", "ADJ", "AUX", "NOUN"):
-            if L.negated(c) != L.negated(m.token):
-                f["negation"] += 1
-    window = _window(unit, matches)
-    if (clause.negations + clause.flipped) % 2 != L.negation_count(window) % 2:
-        f["negation"] += 0.5
-    for c, m in zip(ctoks, matches, strict=True):
-        if c.tag_ in ("JJR", "RBR", "JJS", "RBS") and m.kind not in ("exact", "synonym"):
+                note("number_conflict", t.text)
+            elif "antonym" in kinds and best_any[r] < 0.85 and not _negated_opposite(t, grid, r, cols):
+                f["antonym"] += 1
+                note("antonym", t.text)
+        if m.token is not None and m.score >= 0.75 and t.pos_ in _PREDICATE_POS and m.kind != "embedding":
+            if L.negated(t) != L.negated(m.token):
+                f["polarity"] += 1
+                note("polarity", t.text)
+        if t.tag_ in ("JJR", "RBR", "JJS", "RBS") and m.score < 0.85:
             f["comparison"] += 1
-    c_words = {t.lower_ for t in doc}
-    u_words = {t.lower_ for t in unit.span}
-    if c_words & _SAME_WORDS and any(t.tag_ in ("JJR", "RBR") for t in unit.span):
-        f["comparison"] += 1
-    if u_words & _SAME_WORDS and any(t.tag_ in ("JJR", "RBR") for t in doc):
-        f["comparison"] += 1
-    c_classes = L.quantifiers(doc) & _RESTRICTIVE_CLASSES
-    u_classes = L.quantifiers(window) & _RESTRICTIVE_CLASSES
-    f["restriction"] = float(len(c_classes - u_classes)) + 0.5 * len((c_words & _RESTRICTIVE_WORDS) - u_words)
-    f["cause"] = float(bool({L.lemma(t) for t in doc} & _CAUSAL) and not ({L.lemma(t) for t in unit.span} & _CAUSAL))
-    f["broken_pairs"] = float(_broken_pairs(clause, rows, grid))
+            note("comparison", t.text)
+    window = _window(unit, matches)
+    c_neg = (clause.negations + clause.flipped) % 2
+    u_neg = L.negation_count(window) % 2
+    opposite = sum(1 for r in rows if best_any[r] < 0.85 and _opposed_in(grid, r, cols))
+    f["negation_parity"] = float((c_neg + u_neg + opposite) % 2 == 1)
+    if f["negation_parity"]:
+        note("negation_parity", clause.text)
+    c_classes = L.quantifiers(clause.head.doc[:]) & _RESTRICTIVE
+    u_classes = L.quantifiers(unit.span) & _RESTRICTIVE
+    f["restriction"] = float(len(c_classes - u_classes))
+    c_lemmas = {L.lemma(t) for t in clause.head.doc}
+    f["cause"] = float(bool(c_lemmas & CAUSAL) and not ({L.lemma(t) for t in unit.span} & CAUSAL))
     return ClauseFit(clause, unit, matches, f)
 
 
+def _misplaced(clause: Clause, rows, cols, grid: Grid, w, best_any) -> float:
+    """Weight of the clause's words that the passages have (strong matches)
+    but that the clause's sentence does not match."""
+    out = 0.0
+    sub = grid.score[np.ix_(rows, cols)].max(axis=1) if cols else np.zeros(len(rows))
+    for k in range(len(rows)):
+        if sub[k] < SOFT and best_any[rows[k]] >= STRONG:
+            out += float(w[k])
+    return out
+
+
+def _same(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Two role fillers (sets of content lemmas) name the same thing: a shared
+    lemma or stem, or a WordNet synonym."""
+    if not a or not b:
+        return False
+    sa = {L.stem(x) for x in a} | set(a)
+    sb = {L.stem(x) for x in b} | set(b)
+    return bool(sa & sb) or any(lexicon.synonyms(x, y) for x in a for y in b)
+
+
+def _role_conflicts(doc: Doc, ps: Passages, note) -> int:
+    """Clauses whose who-does-what-to-whom the passages state with another
+    filler: the passages have the clause's verb with its object (or subject)
+    but always with another subject (or object), and never as the clause has
+    it; or they have subject and object the other way round ("leadership
+    copes with complexity" where management copes with complexity and
+    leadership with change)."""
+    out = 0
+    for r in L.roles(doc):
+        if not r.subject or not r.objects:
+            continue
+        same_verb = [p for p in ps.roles if _same(frozenset({r.verb}), frozenset({p.verb}))]
+        if not same_verb:
+            continue
+        backed = any(_same(r.subject, p.subject) and _same(r.objects, p.objects) for p in same_verb)
+        if backed:
+            continue
+        reversed_ = any(_same(r.subject, p.objects) and _same(r.objects, p.subject) for p in same_verb)
+        other_subject = any(_same(r.objects, p.objects) and p.subject and not _same(r.subject, p.subject)
+                            for p in same_verb)
+        other_object = any(_same(r.subject, p.subject) and p.objects and not _same(r.objects, p.objects)
+                           for p in same_verb)
+        if reversed_ or (other_subject and other_object):
+            out += 1
+            note("role_conflict", f"{r.verb}: {sorted(r.subject)} / {sorted(r.objects)}")
+    return out
+
+
+def _opposed_in(grid: Grid, r: int, cols: Sequence[int]) -> bool:
+    """The clause word's best counterpart in the sentence is its antonym, and it
+    has no better match there."""
+    if not len(cols):
+        return False
+    kinds = grid.kind[r, cols]
+    scores = grid.score[r, cols]
+    return bool((kinds == _KIND["antonym"]).any()) and float(scores.max()) < 0.85
+
+
+def _negated_opposite(t: Token, grid: Grid, r: int, cols: Sequence[int]) -> bool:
+    """An antonym under a negation on one side only says the same ("not
+    required" = "optional"): not a conflict by itself."""
+    for j in cols:
+        if grid.kind[r, j] == _KIND["antonym"]:
+            if L.negated(t) != L.negated(grid.ps.tokens[j]):
+                return True
+    return False
+
+
 def _window(unit: Unit, matches: list[Match]) -> Span:
-    idx = [m.token.i for m in matches if m.token is not None and m.score >= SOFT and m.token.doc is unit.span.doc]
+    idx = [m.token.i for m in matches if m.token is not None and m.score >= SOFT and m.token.doc is unit.span.doc
+           and unit.span.start <= m.token.i < unit.span.end]
     span = unit.span
     if not idx:
         return span
     return span.doc[max(span.start, min(idx) - 4) : min(span.end, max(idx) + 3)]
 
 
-_TIGHT = frozenset({"nsubj", "nsubjpass", "dobj", "amod", "compound", "nummod", "poss", "attr", "acomp",
-                    "pobj", "npadvmod", "agent", "dative", "oprd", "quantmod", "appos"})
+# ---- binding: who does what to whom --------------------------------------------------
 
 
-def tight_pairs(tokens: list[Token]) -> list[tuple[Token, Token]]:
-    """Pairs of content words bound together by the parse: a modifier and its
-    noun, a number and what it counts, a verb and its subject or object (through
-    a preposition: "copes with complexity" binds copes-complexity), the subject
-    and the complement of "be"."""
-    have = {t.i for t in tokens}
-    out = []
-    for t in tokens:
-        if t.dep_ not in _TIGHT:
-            continue
-        head = t.head
-        if t.dep_ in ("pobj",) and head.dep_ in ("prep", "agent"):
-            head = head.head
-        if head.i in have and head.i != t.i:
-            out.append((t, head))
-        if t.dep_ in ("attr", "acomp") and head.lemma_ == "be":
-            out.extend((t, s) for s in head.children if s.dep_ in ("nsubj", "nsubjpass") and s.i in have)
-    return out
-
-
-def tree_distance(a: Token, b: Token, limit: int = 4) -> int:
-    """Edges between two tokens of one sentence (limit + 1 when farther or apart)."""
+def content_distance(a: Token, b: Token, limit: int = 6) -> int:
+    """Content words on the parse path from `a` to `b` in one sentence (a
+    function word on the way, such as a preposition, costs nothing, nor does
+    a step between conjuncts); `limit` + 1 when farther or not in one sentence."""
     if a.doc is not b.doc or a.sent.start != b.sent.start:
         return limit + 1
-    up = {}
+    up: dict[int, int] = {}
     t, d = a, 0
-    while d <= limit:
+    while True:
         up[t.i] = d
-        if t.head.i == t.i:
+        if t.head.i == t.i or d > limit:
             break
-        t, d = t.head, d + 1
+        d += _cost(t)
+        t = t.head
     t, d = b, 0
     while d <= limit:
         if t.i in up:
             return up[t.i] + d
         if t.head.i == t.i:
             break
-        t, d = t.head, d + 1
+        d += _cost(t)
+        t = t.head
     return limit + 1
 
 
-def _broken_pairs(clause: Clause, rows: list[int], grid) -> int:
-    """Tight pairs of the clause (`tight_pairs`) whose words the passages do
-    contain, but never bound together: in no sentence are an instance of one
-    and an instance of the other within three edges of each other. Swapped
-    roles ("leaders plan" where managers plan) and numbers or modifiers moved
-    to another noun break such pairs; a paraphrase mostly keeps them."""
-    pos = {t.i: r for t, r in zip(clause.tokens, rows, strict=True)}
-    broken = 0
-    for a, b in tight_pairs(clause.tokens):
-        ra, rb = pos.get(a.i), pos.get(b.i)
-        if ra is None or rb is None:
-            continue
-        alt_a = [grid.ptoks[j] for j in np.nonzero(grid.score[ra] >= 0.9)[0]]
-        alt_b = [grid.ptoks[j] for j in np.nonzero(grid.score[rb] >= 0.9)[0]]
-        if not alt_a or not alt_b:
-            continue
-        if not any(tree_distance(x, y) <= 3 for x in alt_a for y in alt_b if x.i != y.i or x.doc is not y.doc):
-            broken += 1
-    return broken
+def _cost(child: Token) -> int:
+    return 0 if child.dep_ in ("conj", "punct", "cc", "appos") or not L.is_content(child) else 1
 
 
-def _combine(fits: list[ClauseFit]) -> dict[str, float]:
-    out = dict.fromkeys(FEATURES, 0.0)
-    if not fits:
-        return out
-    for name in FEATURES:
-        vals = [f.features[name] for f in fits]
-        out[name] = float(min(vals)) if name in ("coverage", "similarity") else float(sum(vals))
-    return out
+def _unbound(doc: Doc, toks: list[Token], grid: Grid, ps: Passages, note) -> tuple[int, int]:
+    """Pairs of statement words close in its parse (at most two content words
+    apart) whose words the passages both have (strong matches), and of those,
+    how many no passage sentence holds close together (within three). Swapped
+    roles ("leaders plan" where managers plan), an amount moved to another
+    noun, a modifier moved to another word break such pairs; a paraphrase
+    mostly keeps them."""
+    pairs = broken = 0
+    strong = [[ps.tokens[j] for j in np.nonzero(grid.score[r] >= STRONG)[0]] for r in range(len(toks))]
+    for a in range(len(toks)):
+        for b in range(a + 1, len(toks)):
+            if not strong[a] or not strong[b]:
+                continue
+            ta, tb = toks[a], toks[b]
+            if keys(ta) & keys(tb) or content_distance(ta, tb) > 2:
+                continue
+            together = [(x, y) for x in strong[a] for y in strong[b]
+                        if x.i != y.i and x.doc is y.doc and x.sent.start == y.sent.start]
+            if not together:
+                continue  # the passages state them in different sentences: not evidence of a swap
+            pairs += 1
+            if not any(content_distance(x, y) <= 3 for x, y in together):
+                broken += 1
+                note("unbound", f"{ta.text}-{tb.text}")
+    return pairs, broken
 
 
 def sigmoid(x: float) -> float:

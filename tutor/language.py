@@ -76,11 +76,11 @@ _ORDINALS = {
 # "A says that ...": the claim is about what follows, not about saying
 REPORTING_VERBS = frozenset(
     "say argue claim state explain note suggest believe write mention point emphasize "
-    "emphasise observe contend assert describe insist maintain add stress remark report "
+    "observe contend assert describe insist maintain add stress remark report "
     "propose hold think find conclude tell show call".split()
 )
 # verbs whose object is the fact, like a negation of having: "lacks X" = "has no X"
-PRIVATIVE_VERBS = frozenset("lack miss fail omit refuse lose".split())
+PRIVATIVE_VERBS = frozenset("lack miss fail refuse lose".split())
 WH_WORDS = frozenset("what which who whom whose when where why how".split())
 PRONOUNS = frozenset(
     "it they them their its he she him his her this these those that such one ones".split()
@@ -167,7 +167,7 @@ class Sentence:
 
 # abbreviations after which a sentence rarely ends (spaCy's tokenizer knows the
 # titles "Dr." and "Mr."; these it splits after)
-_ABBREVIATIONS = frozenset("fig figs no nos vol eq eqs approx ca cf pp ed eds est dept al st vs".split())
+_ABBREVIATIONS = frozenset("fig no nos vol approx ca cf pp ed eds est dept al st vs".split())
 _BLOCK_RE = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*")
 _ATTRIBUTION_START = ("~", "—", "–", "-- ")
 _QUOTE_END = ('"', "”", "’", "'")
@@ -352,7 +352,10 @@ class Quantity:
         a, b = _in_common_unit(self, other)
         if a is None or b is None:
             return False
-        tol = 0.1 if (self.approx or other.approx) else 0.011
+        converted = self.unit is not None and other.unit is not None and self.unit != other.unit
+        tol = 0.011 if converted else 1e-6  # 13 weeks ~ a quarter of a year; 1855 != 1885
+        if self.approx or other.approx:
+            tol = max(tol, 0.1 if max(abs(a), abs(b)) < 1000 else 0.011)
         return math.isclose(a, b, rel_tol=tol, abs_tol=1e-9)
 
 
@@ -651,6 +654,29 @@ def _conjuncts(tok: Token) -> set[str]:
     for c in tok.conjuncts:
         out |= _phrase_lemmas(c)
     return out
+
+
+# ---- not knowing ---------------------------------------------------------------------
+
+# how a learner says they do not know (a closed set of phrases, not vocabulary)
+DONT_KNOW_PHRASES = (
+    "i don't know", "i dont know", "i do not know", "dunno", "idk", "no idea", "not sure", "no clue",
+    "can't remember", "cannot remember", "don't remember", "i forget", "i forgot", "no answer", "pass",
+)
+_DONT_KNOW = re.compile(
+    r"\b(?:" + "|".join(re.escape(p).replace("'", "['’]?") for p in DONT_KNOW_PHRASES) + r")\b[,.!?;:]*", re.I
+)
+_HEDGES = re.compile(r"\b(?:maybe|perhaps|probably|possibly|i guess|i think|i suppose)\b,?", re.I)
+
+
+def says_dont_know(text: str) -> bool:
+    """The text says its writer does not know ("I don't know", "no idea", "dunno")."""
+    return bool(_DONT_KNOW.search(text or ""))
+
+
+def strip_dont_know(text: str) -> str:
+    """The text without "I don't know" phrases and hedges ("I don't know, maybe X?" -> "X?")."""
+    return _HEDGES.sub(" ", _DONT_KNOW.sub(" ", text or "")).strip(" ,;")
 
 
 # ---- questions ----------------------------------------------------------------------

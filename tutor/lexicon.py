@@ -82,3 +82,42 @@ def antonyms(a: str, b: str) -> bool:
     """WordNet lists the words as opposites ("large"/"small", "sturdy"/"delicate")."""
     ant = _data()["antonyms"]
     return _key(b) in ant.get(_key(a), frozenset()) or _key(a) in ant.get(_key(b), frozenset())
+
+
+def _members() -> dict[int, frozenset[str]]:
+    data = _data()
+    if "members" not in data:
+        with _LOCK:
+            inv: dict[int, set[str]] = {}
+            for word, synsets in data["lemmas"].items():
+                for s in synsets:
+                    inv.setdefault(s, set()).add(word)
+            data["members"] = {s: frozenset(w) for s, w in inv.items()}
+    return data["members"]
+
+
+@lru_cache(maxsize=65536)
+def synonym_set(word: str) -> frozenset[str]:
+    """Every word that shares a sense with `word` (itself included)."""
+    members = _members()
+    out = {_key(word)}
+    for s in _data()["lemmas"].get(_key(word), ()):
+        out |= members.get(s, frozenset())
+    return frozenset(out)
+
+
+@lru_cache(maxsize=200_000)
+def opposed(a: str, b: str) -> bool:
+    """Antonyms, or an antonym of a synonym ("sturdy"/"delicate",
+    "easy"/"hard"): one word says the opposite of the other. Words that
+    share a sense are never opposed."""
+    if antonyms(a, b):
+        return True
+    if synonyms(a, b):
+        return False
+    ant = _data()["antonyms"]
+    sa = synonym_set(a)
+    if any(ant.get(x, frozenset()) & {_key(b)} for x in sa):
+        return True
+    sb = synonym_set(b)
+    return any(ant.get(x, frozenset()) & {_key(a)} for x in sb)

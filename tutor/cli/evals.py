@@ -3,6 +3,13 @@
     tutor eval [DATASET...] [--llm SPEC] [--no-guard] [--json] [--report DIR]
                [--compare OLD.json] [--thresholds FILE] [--judge SPEC]
     tutor eval --scorer [CLAIMS.jsonl...] [--judge SPEC] [--json]
+    tutor eval --replies [REPLIES.jsonl...] [--json]
+
+`--scorer` and `--replies` without files evaluate every article group of the
+fitting data (`tutor.fitting`) leave-one-article-out: the model fitted without
+that article scores it, one row per article, and the thresholds apply to each
+row. A given file that is one of those groups is scored the same way; any
+other file is scored by the packaged model.
 
 Exit codes: 0 when every threshold holds, 1 when one fails (or a case crashed,
 or a dataset is invalid), 2 for a usage error. A progress bar runs on stderr;
@@ -26,8 +33,8 @@ from tutor.errors import ConfigError
 Datasets = Annotated[
     list[Path] | None,
     typer.Argument(
-        help="JSONL datasets (default: evals/*.jsonl except claims.jsonl); with --scorer, claim files "
-        "(default: evals/claims.jsonl).",
+        help="JSONL datasets (default: evals/*.jsonl except claims.jsonl); with --scorer, claim files, with "
+        "--replies, learner-reply files (default: every article group, leave-one-article-out).",
         show_default=False,
     ),
 ]
@@ -42,6 +49,7 @@ def eval_command(
     report: Annotated[Path | None, typer.Option("--report", help="Write report.md and report.html to this folder.", show_default=False)] = None,
     compare_with: Annotated[Path | None, typer.Option("--compare", help="A previous `tutor eval --json` result to compare with.", show_default=False)] = None,
     scorer: Annotated[bool, typer.Option("--scorer", help="Evaluate the support scorer on labeled claims instead.")] = False,
+    replies: Annotated[bool, typer.Option("--replies", help="Evaluate the reply assessor on labeled learner replies instead.")] = False,
     judge: Annotated[str | None, typer.Option("--judge", help="Support judge: default | nli:PATH | llm (uses --llm) | llm:PROVIDER:MODEL.", show_default=False)] = None,
     thresholds: Annotated[Path | None, typer.Option("--thresholds", help="Thresholds file (default: evals/thresholds.toml).", show_default=False)] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=20, help="Passages to retrieve per question.")] = 4,
@@ -53,6 +61,11 @@ def eval_command(
     from rich.console import Console
 
     out = Console(file=sys.stderr if as_json else sys.stdout, soft_wrap=False, width=_width())
+    if replies:
+        if scorer or no_guard or report or compare_with or judge:
+            raise typer.BadParameter("--replies takes only reply files, --thresholds and --json")
+        cfg = settings(home, embedding_model, chroma_url, llm)
+        raise typer.Exit(_replies_command(datasets, cfg, thresholds, as_json, out))
     if scorer:
         if no_guard or report or compare_with:
             raise typer.BadParameter("--scorer takes only claim files, --judge, --thresholds and --json")
@@ -177,29 +190,62 @@ def make_judge(spec: str | None, cfg, engine=None):
 
 
 def _scorer_command(paths, cfg, judge, thresholds, as_json, out) -> int:
+    from tutor import fitting
     from tutor.evals import thresholds as th
-    from tutor.evals.dataset import default_claims_path
-    from tutor.evals.scorer_eval import combine, evaluate_scorer, load_claims
+    from tutor.evals.scorer_eval import evaluate_loao, evaluate_scorer, group_of, load_claims
 
-    files = list(paths) if paths else [default_claims_path()]
+    groups = fitting.claim_groups()
+    files = list(paths) if paths else list(groups.values())
     for f in files:
         load_claims(f)  # validate before loading any model
     rules = th.load_rules(thresholds)
     judge_obj, judge_label = make_judge(judge, cfg)
-    evals = [evaluate_scorer(f, judge_obj) for f in files]
-    total = combine(evals) if len(evals) > 1 else evals[0]
-    checks = th.check(rules, total.to_json(), scorer=True)
-    passed = all(c.status != "fail" for c in checks)
-    data = {
-        "judge": judge_label,
-        **total.to_json(),
-        "files": [e.to_json() for e in evals] if len(evals) > 1 else None,
-        "thresholds": [c.__dict__ for c in checks],
-        "passed": passed,
-    }
+    named = {f: group_of(f, groups) for f in files}
+    default = judge in (None, "", "default")
+    held = [n for n in named.values() if n] if default else []
+    loao = {e.path: e for e in evaluate_loao(judge_obj, held)} if held else {}
+    evals = []
+    for f in files:
+        if default and named[f]:
+            e = loao[named[f]]
+            e.path = f"{named[f]} (LOAO)"
+        else:
+            e = evaluate_scorer(f, judge_obj)
+        evals.append(e)
+    rows = []
+    passed = True
+    for e in evals:
+        checks = th.check(rules, e.to_json(), metric="scorer")
+        passed &= all(c.status != "fail" for c in checks)
+        rows.append({**e.to_json(), "thresholds": [c.__dict__ for c in checks]})
+    data = {"judge": judge_label, "files": rows, "passed": passed}
     if as_json:
         print(json.dumps(data, ensure_ascii=False))
-    _print_scorer(data, evals, out)
+    _print_scorer(data, out)
+    return 0 if passed else 1
+
+
+def _replies_command(paths, cfg, thresholds, as_json, out) -> int:
+    from tutor import fitting
+    from tutor.embedder import get_embedder
+    from tutor.evals import thresholds as th
+    from tutor.evals.replies_eval import evaluate_replies, load_replies
+    from tutor.support import SupportScorer
+
+    files = list(paths) if paths else list(fitting.reply_groups().values())
+    for f in files:
+        load_replies(f)
+    rules = th.load_rules(thresholds)
+    judge = SupportScorer(embedder=get_embedder(cfg.embedding_model))
+    rows, passed = [], True
+    for e in evaluate_replies(files, judge):
+        checks = th.check(rules, e.to_json(), metric="replies")
+        passed &= all(c.status != "fail" for c in checks)
+        rows.append({**e.to_json(), "thresholds": [c.__dict__ for c in checks]})
+    data = {"files": rows, "passed": passed}
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False))
+    _print_replies(data, out)
     return 0 if passed else 1
 
 
@@ -382,21 +428,57 @@ def _print_comparison(comparison: dict, out) -> None:
         out.print(c)
 
 
-def _print_scorer(data: dict, evals, out) -> None:
+def _row_name(path: str) -> str:
+    return path if "(LOAO)" in path else Path(path).name
+
+
+def _print_scorer(data: dict, out) -> None:
     from rich.table import Table
 
     t = Table(title=f"support scorer · judge {data['judge']}")
-    for col in ("claims", "n", "balanced acc.", "TPR", "TNR", "TP", "TN", "FP", "FN"):
+    for col in ("claims", "n", "balanced acc.", "TPR", "TNR", "TP", "TN", "FP", "FN", "status"):
         t.add_column(col, justify="right" if col != "claims" else "left")
-    for e in [x.to_json() for x in evals] + ([data] if len(evals) > 1 else []):
-        t.add_row(Path(e["path"]).name if "+" not in e["path"] else "all", str(e["n"]), _fmt(e["balanced_accuracy"]),
-                  _fmt(e["tpr"]), _fmt(e["tnr"]), str(e["tp"]), str(e["tn"]), str(e["fp"]), str(e["fn"]))
+    for e in data["files"]:
+        bad = any(c["status"] == "fail" for c in e["thresholds"])
+        t.add_row(_row_name(e["path"]), str(e["n"]), _fmt(e["balanced_accuracy"]), _fmt(e["tpr"]), _fmt(e["tnr"]),
+                  str(e["tp"]), str(e["tn"]), str(e["fp"]), str(e["fn"]), "FAIL" if bad else "ok",
+                  style="bold red" if bad else None)
     out.print(t)
-    if data["mistakes"]:
+    mistakes = [(e["path"], m) for e in data["files"] for m in e["mistakes"]]
+    if mistakes:
         m = Table(title="misjudged claims")
-        for col in ("line", "label", "judged", "claim", "reason"):
+        for col in ("claims", "line", "label", "judged", "claim", "reason"):
             m.add_column(col, overflow="fold")
-        for x in data["mistakes"]:
-            m.add_row(str(x["line"]), str(x["label"]), str(x["judged"]), x["claim"], x["reason"])
+        for path, x in mistakes:
+            m.add_row(_row_name(path), str(x["line"]), str(x["label"]), str(x["judged"]), x["claim"], x["reason"])
         out.print(m)
-    _print_thresholds(data["thresholds"], out)
+    _print_thresholds([c | {"metric": f"{_row_name(e['path'])}: {c['metric']}"} for e in data["files"]
+                       for c in e["thresholds"]], out)
+
+
+def _print_replies(data: dict, out) -> None:
+    from rich.table import Table
+
+    t = Table(title="reply assessor")
+    cols = ("replies", "n", "accuracy") + tuple(f"{a[:4]}→{b[:4]}" for a in ("correct", "partial", "incorrect")
+                                                for b in ("correct", "partial", "incorrect")) + ("status",)
+    for col in cols:
+        t.add_column(col, justify="left" if col == "replies" else "right")
+    for e in data["files"]:
+        bad = any(c["status"] == "fail" for c in e["thresholds"])
+        name = Path(e["path"]).parent.name if Path(e["path"]).name == "replies.jsonl" else Path(e["path"]).name
+        cells = [name + (" (LOAO)" if e["loao"] else ""), str(e["n"]), _fmt(e["accuracy"])]
+        cells += [str(e["confusion"][a][b]) for a in ("correct", "partial", "incorrect")
+                  for b in ("correct", "partial", "incorrect")]
+        t.add_row(*cells, "FAIL" if bad else "ok", style="bold red" if bad else None)
+    out.print(t)
+    mistakes = [(e["path"], m) for e in data["files"] for m in e["mistakes"]]
+    if mistakes:
+        m = Table(title="misjudged replies (label → judged)")
+        for col in ("file", "line", "label", "judged", "question", "reply"):
+            m.add_column(col, overflow="fold")
+        for path, x in mistakes:
+            m.add_row(Path(path).parent.name, str(x["line"]), x["label"], x["judged"], x["question"], x["reply"])
+        out.print(m)
+    _print_thresholds([c | {"metric": f"{Path(e['path']).parent.name}: {c['metric']}"} for e in data["files"]
+                       for c in e["thresholds"]], out)
