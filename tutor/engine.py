@@ -1,9 +1,12 @@
 """The engine wires the layers together for one process: settings -> index ->
 hybrid retriever -> responders, plus the question banks stored in the index.
 
-`Engine.open()` is what every interface calls. With the default corpus it also
-keeps the index fresh: a missing index, or a packaged article whose text or
-question bank changed, is (re-)ingested before the first answer.
+`Engine.open()` is what every interface calls. A home that has never held an
+index gets the packaged seed article, so the tutor works out of the box; an
+index that holds only the packaged article is refreshed when the package
+changes. Once a user has ingested anything else, nothing is added or
+refreshed unless asked (`tutor ingest` with no path), and a store that once
+held an index but has none now is reported as broken, never re-filled.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import threading
 from pathlib import Path
 
 from tutor.config import Settings
-from tutor.errors import IndexMissingError
+from tutor.errors import IndexBrokenError, IndexMissingError
 from tutor.index import Index, IngestReport
 from tutor.responders.grounded import GroundedResponder
 from tutor.retrieve import HybridRetriever
@@ -53,16 +56,28 @@ class Engine:
 
     # ---- index freshness ------------------------------------------------
     def ensure_index(self) -> IngestReport | None:
-        """Ingest the packaged corpus when the index is missing or stale."""
+        """Ingest the packaged corpus into a home that never held an index, or
+        refresh it in an index that holds nothing else (see the module docstring)."""
         corpus = self.settings.default_corpus
         if not self.index.exists():
+            if self.index.ever_held():
+                raise IndexBrokenError(
+                    f"the index at {self.index.where()} has no current version although it held one "
+                    "(damaged or interrupted); run `tutor ingest --rebuild` with your articles"
+                )
             log.info("no index yet: ingesting %s", corpus)
             return self.index.ingest([corpus])
-        if self._stale(corpus):
+        if self._only_packaged(corpus) and self._stale(corpus):
             log.info("packaged corpus changed: re-ingesting %s", corpus)
             return self.index.ingest([corpus])
         self.index.snapshot()
         return None
+
+    def _only_packaged(self, corpus: Path) -> bool:
+        """Every article in the index comes from the packaged corpus folder."""
+        root = Path(corpus).resolve()
+        docs = self.index.snapshot(check_model=False).documents.values()
+        return all(_inside(Path(d.source), root) for d in docs)
 
     def _stale(self, corpus: Path) -> bool:
         from tutor.corpus import find_corpus_files, load_document
@@ -131,3 +146,11 @@ class Engine:
     def require_docs(self) -> None:
         if not self.documents:
             raise IndexMissingError("the index holds no articles; run `tutor ingest PATH`")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+        return True
+    except (ValueError, OSError):
+        return False

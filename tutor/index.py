@@ -54,6 +54,7 @@ from tutor.parsed import PARSER_ID, ParsedDocument, parse_documents
 log = logging.getLogger(__name__)
 
 POINTER = "tutor_pointer"
+MARKER = "tutor-index.json"  # beside an embedded store: the last version published there
 SCHEMA = 3
 _BATCH = 256  # chunks per store write
 _ENCODE_GROUP = 2048  # chunks per encode call
@@ -253,8 +254,29 @@ class Index:
     def _where(self) -> str:
         return self.settings.chroma_url or str(self.settings.index_dir)
 
+    def where(self) -> str:
+        """The store's path or server URL, for messages."""
+        return self._where()
+
     def exists(self) -> bool:
         return self._pointer() is not None
+
+    def ever_held(self) -> bool:
+        """Has this store ever held an index version? Embedded stores keep a
+        marker beside Chroma's files (written at each publish), which survives a
+        Chroma database that was emptied or replaced; a server is asked for its
+        collections."""
+        if not self.settings.chroma_url and (self.settings.index_dir / MARKER).is_file():
+            return True
+        try:
+            names = [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
+        except TutorError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise IndexBrokenError(
+                f"the index at {self._where()} is unreadable ({_first_line(exc)}); run `tutor ingest --rebuild`"
+            ) from None
+        return any(n == POINTER or n.startswith(("chunks_v", "docs_v", "parses_v")) for n in names)
 
     # ---- reading --------------------------------------------------------
     def snapshot(self, max_age: float = 1.0, check_model: bool = True) -> Snapshot:
@@ -490,6 +512,16 @@ class Index:
         )
         if base and base.get("previous"):
             self._drop_collections(base["previous"])
+        self._write_marker(version)
+
+    def _write_marker(self, version: str) -> None:
+        """Record, beside an embedded store, that it holds an index (atomically)."""
+        if self.settings.chroma_url:
+            return
+        path = self.settings.index_dir / MARKER
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"version": version, "published": time.time(), "schema": SCHEMA}))
+        tmp.replace(path)
 
     def _create_collection(self, version: str, model_id: str, dim: int, records: list[dict]):
         return self.client.create_collection(

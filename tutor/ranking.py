@@ -10,7 +10,8 @@ main clause's words more), the share of the question's nouns and names it
 uses, whether its who-does-what agrees with the question's or is turned
 around ("the coral gives the algae ..." for "what do the algae give the
 coral?"), whether it answers the question's form (a number for "how many"),
-its length and whether it has a verb. A logistic regression fitted on the
+its length, whether it has a verb and whether it is itself a question. A
+logistic regression fitted on the
 support sentences of many articles' eval sets (`scripts/fit_evidence.py`,
 saved in `tutor/models/evidence.json`) turns them into the probability that
 the sentence answers the question. Retrieval uses the best probability as
@@ -29,7 +30,7 @@ from tutor import language as L
 
 ROLE_SAME, ROLE_TURNED = 1.0, -1.0  # the role feature: same roles as the question, or turned around
 FEATURES = ("dense", "dense_gap", "chunk_dense", "lexical", "anchor", "topical", "role", "form", "hit",
-            "length", "verbless")
+            "length", "verbless", "asks")
 MODEL_PATH = Path(__file__).with_name("models") / "evidence.json"
 
 
@@ -81,6 +82,7 @@ def sentence_features(retrieval, query: str | None = None) -> list[tuple]:
         f["hit"] = float(c.hit)
         f["length"] = float(np.log1p(sum(1 for t in span if not t.is_punct)))
         f["verbless"] = float(not any(t.pos_ in ("VERB", "AUX") for t in span))
+        f["asks"] = float(L.is_question(c.text))  # a question in the article is rarely its own answer
         out.append((c, f, prev))
     return out
 

@@ -244,6 +244,10 @@ class Session:
         return self._guide(resolved)
 
     def _guide(self, question: str) -> Reply:
+        about = self.engine.grounded.about_article(question, self.doc_id, "socratic")
+        if about is not None:  # "who wrote this?" is not a learning objective: just answer it
+            self.target = None
+            return about
         retrieval = self.engine.retriever.search(question, k=self.k, doc_id=self.doc_id)
         if not retrieval.covered:
             self.target = None

@@ -59,10 +59,38 @@ def rank_sentences(retrieval: Retrieval, query: str | None = None) -> list[Evide
     for c, f, p in rows:
         parsed = snap.parsed(c.doc_id)
         nxt = by_key.get((c.doc_id, c.number + 1))  # within the retrieved passages, so it is cited
-        leads_in = c.text.rstrip().endswith(":") or (f["lexical"] >= 0.8 and _adds_little(parsed.span(c.number), qdoc))
-        follows = nxt if leads_in and nxt is not None and same_paragraph(parsed, c.number, nxt.number) else None
+        follows = None
+        if nxt is not None and same_paragraph(parsed, c.number, nxt.number):
+            if _leads_in(c, f, parsed, qdoc, retrieval) or _continues(parsed, nxt.number):
+                follows = nxt
         out.append(Evidence(c.doc_id, c.start, c.end, c.text, c.hit, p, follows, c.number, f["lexical"], f["topical"]))
     return out
+
+
+def _leads_in(c, f, parsed, qdoc, retrieval) -> bool:
+    """The sentence only leads into the answer: it ends with ':', it is a
+    question the article goes on to answer, it hardly says more than the
+    question, or the question asks why or how and the sentence gives no reason."""
+    text = c.text.rstrip()
+    if text.endswith(":") or L.is_question(text):
+        return True
+    if f["lexical"] >= 0.8 and _adds_little(parsed.span(c.number), qdoc):
+        return True
+    form = retrieval.form
+    return bool(form and form.expects in ("REASON", "MANNER")
+                and not any(L.lemma(t) in _CAUSAL for t in parsed.span(c.number)))
+
+
+_CAUSAL = frozenset("because since so therefore thus hence help allow let cause make reason order".split())
+_CONTINUING = frozenset("this that these those it they which so thus therefore then".split())
+
+
+def _continues(parsed, number: int) -> bool:
+    """A sentence that cannot stand alone: it opens with a pointer back ("This
+    ...", "They ...", "So ...")."""
+    span = parsed.span(number)
+    first = next((t for t in span if not t.is_punct), None)
+    return first is not None and first.lower_ in _CONTINUING and first.dep_ in ("nsubj", "nsubjpass", "det", "advmod", "mark", "cc")
 
 
 def _adds_little(span, qdoc) -> bool:

@@ -34,6 +34,10 @@ class GroundedResponder:
         retrieval: Retrieval | None = None, mode: str = "explain",
     ) -> Reply:
         started = time.perf_counter()
+        about = self.about_article(question, doc_id, mode)
+        if about is not None:
+            about.latency_ms = (time.perf_counter() - started) * 1000
+            return about
         retrieval = retrieval or self.retriever.search(question, k=k, doc_id=doc_id)
         if not retrieval.covered:
             reply = self.decline(retrieval, doc_id, mode)
@@ -57,6 +61,20 @@ class GroundedResponder:
             )
         reply.latency_ms = (time.perf_counter() - started) * 1000
         return reply
+
+    def about_article(self, question: str, doc_id: str | None, mode: str) -> Reply | None:
+        """A question about the article itself (author, date, topic, sections),
+        answered from its metadata; None for any other question. With several
+        articles and none chosen, it is about the one retrieval finds."""
+        from tutor.responders import metadata
+
+        if metadata.kind_of(question) is None:
+            return None
+        snapshot = self.retriever.index.snapshot()
+        if doc_id is None and len(snapshot.documents) > 1:
+            found = self.retriever.search(question, k=1)
+            doc_id = found.hits[0].chunk.doc_id if found.hits else None
+        return metadata.answer(question, snapshot, doc_id, mode)
 
     def premise_correction(self, question: str, retrieval: Retrieval) -> tuple[str | None, str | None]:
         """If the question takes for granted what the article contradicts, the

@@ -113,6 +113,11 @@ class LLMResponder:
     ) -> Iterator[str | Reply]:
         """Yields text deltas as the model produces them, then the final Reply."""
         started = time.perf_counter()
+        about = self.engine.grounded.about_article(question, doc_id, "explain")
+        if about is not None:  # author, date, topic: the article's metadata answers, not the model
+            about.latency_ms = (time.perf_counter() - started) * 1000
+            yield about
+            return
         retrieval = self.engine.retriever.search(question, k=k, doc_id=doc_id)
         if not retrieval.covered:
             reply = self.engine.grounded.decline(retrieval, doc_id, "explain")
