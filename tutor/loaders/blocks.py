@@ -222,16 +222,23 @@ BYLINE_RE = re.compile(
 
 
 def join_groups(units: list[Unit], dehyphenate: bool = False) -> list[tuple[int, str]]:
-    """Merge level-0 units of the same group into one paragraph each."""
-    blocks: list[tuple[int, str]] = []
+    """Merge level-0 units of the same group into one paragraph each (linear time)."""
+    pieces: list[tuple[int, list[str]]] = []
     last_group = None
     for unit in units:
-        if unit.level == 0 and blocks and blocks[-1][0] == 0 and unit.group == last_group:
-            blocks[-1] = (0, join_lines(blocks[-1][1], unit.text, dehyphenate))
+        if unit.level == 0 and pieces and pieces[-1][0] == 0 and unit.group == last_group:
+            lines = pieces[-1][1]
+            if dehyphenate and _HYPHEN_END_RE.search(lines[-1]) and unit.text[:1].islower():
+                lines[-1] = lines[-1][:-1] + unit.text
+            else:
+                lines.append(unit.text)
         else:
-            blocks.append((unit.level, unit.text))
+            pieces.append((unit.level, [unit.text]))
         last_group = unit.group
-    return blocks
+    return [(level, " ".join(lines)) for level, lines in pieces]
+
+
+_HYPHEN_END_RE = re.compile(r"[a-z]-$")
 
 
 def join_lines(left: str, right: str, dehyphenate: bool) -> str:

@@ -94,7 +94,8 @@ def find_corpus_files(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[Pat
             problems.append((path, unsupported(path)))
         else:
             files.append(path)
-    return list(dict.fromkeys(files)), problems
+    unique = list({str(p): (p, m) for p, m in problems}.values())  # a path named twice: one report
+    return list(dict.fromkeys(files)), unique
 
 
 def _walk_dir(root: Path) -> tuple[list[Path], list[tuple[Path, str]]]:

@@ -382,7 +382,7 @@ def _paragraphs(frags: list[_Fragment], body: float, left: float, gutter: float 
     gaps = [b.top - a.bottom for a, b in zip(frags, frags[1:], strict=False)
             if a.page == b.page and _is_body(a, body) and _is_body(b, body) and 0 <= b.top - a.bottom < 2 * body]
     line_gap = statistics.median(gaps) if gaps else 0.3 * body
-    blocks: list[tuple[int, str]] = []
+    blocks: list[tuple[int, list[str]]] = []  # parts joined once at the end: linear time
     prev: _Fragment | None = None
     open_para = False
     for n, f in enumerate(frags):
@@ -390,9 +390,9 @@ def _paragraphs(frags: list[_Fragment], body: float, left: float, gutter: float 
         if level:
             if blocks and blocks[-1][0] == level and prev is not None and prev.size == f.size \
                     and prev.page == f.page and f.top - prev.bottom < body:
-                blocks[-1] = (level, f"{blocks[-1][1]} {f.text}")  # a heading over two lines
+                blocks[-1][1].append(f.text)  # a heading over two lines
             else:
-                blocks.append((level, f.text))
+                blocks.append((level, [f.text]))
             open_para = False
             prev = f
             continue
@@ -403,7 +403,7 @@ def _paragraphs(frags: list[_Fragment], body: float, left: float, gutter: float 
             same_page = prev.page == f.page
             ended = bool(_SENTENCE_END_RE.search(prev.text))
             if same_page and abs(f.top - prev.top) < 0.5 * f.size:
-                blocks[-1] = (0, f"{blocks[-1][1]} | {f.text}")  # a cell beside the last one
+                blocks[-1][1].extend(["|", f.text])  # a cell beside the last one
                 prev = f
                 continue
             if not same_page:
@@ -420,9 +420,14 @@ def _paragraphs(frags: list[_Fragment], body: float, left: float, gutter: float 
                 )
             new = new or bool(LIST_ITEM_RE.match(f.text))
         if new:
-            blocks.append((0, f.text))
+            blocks.append((0, [f.text]))
         else:
-            blocks[-1] = (0, join_lines(blocks[-1][1], f.text, dehyphenate=True))
+            parts = blocks[-1][1]
+            joined = join_lines(parts[-1], f.text, dehyphenate=True)
+            if joined.startswith(parts[-1] + " "):
+                parts.append(f.text)
+            else:
+                parts[-1] = joined
         open_para = True
         prev = f
-    return blocks
+    return [(level, " ".join(parts)) for level, parts in blocks]
