@@ -26,7 +26,10 @@ PHASES = {"loading": "loading and cleaning files", "chunking": "chunking", "embe
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders; default: the packaged corpus.", show_default=False)] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(
+        help="Files or folders; default: the packaged corpus.", show_default=False,
+        readable=False,  # an unreadable path fails that path, in ingest's report, not the whole run
+    )] = None,
     prune: Annotated[bool, typer.Option("--prune", help="Remove documents that are no longer in PATHs.")] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Re-embed everything (e.g. after changing the model).")] = False,
     max_size: Annotated[float, typer.Option("--max-size", min=0, help="Largest file to accept, in MB (0: no limit).")] = DEFAULT_MAX_MB,
@@ -62,17 +65,20 @@ def ingest(
 def log_to_file(home: Path) -> None:
     """Send warnings (Python's and the libraries') to <home>/logs/tutor.log, not the terminal."""
     root = logging.getLogger()
-    if any(getattr(h, "_tutor_log", False) for h in root.handlers):
-        return
+    folder = Path(home) / "logs"
+    for old in [h for h in root.handlers if getattr(h, "_tutor_log", None)]:
+        if old._tutor_log == folder:  # type: ignore[attr-defined]
+            return
+        root.removeHandler(old)  # another home in the same process (tests, the web app)
+        old.close()
     try:
-        folder = Path(home) / "logs"
         folder.mkdir(parents=True, exist_ok=True)
         handler: logging.Handler = logging.FileHandler(folder / "tutor.log", encoding="utf-8")
     except OSError:
         handler = logging.NullHandler()  # an unwritable home: stay quiet rather than fail
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.setLevel(logging.WARNING)
-    handler._tutor_log = True  # type: ignore[attr-defined]
+    handler._tutor_log = folder  # type: ignore[attr-defined]
     root.addHandler(handler)
     if root.level > logging.WARNING or root.level == logging.NOTSET:
         root.setLevel(logging.WARNING)
