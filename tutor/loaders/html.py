@@ -48,6 +48,7 @@ import re
 from pathlib import Path
 
 from tutor.loaders.blocks import (
+    BYLINE_RE,
     Parsed,
     Unit,
     squash_whitespace,
@@ -61,6 +62,7 @@ log = logging.getLogger(__name__)
 _FALLBACK_RATIO = 2.0  # readability's article this much longer and holding ours: use it
 _REPLACE_RATIO = 4.0  # this much longer: ours was not the article (a notice, a teaser)
 _PROSE_GUARD = 0.5
+_SAME_START = 40
 _PROSE_BLOCK_CHARS = 150  # a paragraph only the recall pass kept: kept if this long and a sentence
 
 _DROP_TAGS = {"script", "style", "noscript", "template", "svg", "math", "iframe", "object",
@@ -92,9 +94,11 @@ def parse_html(text: str, path: Path | None = None) -> Parsed:
     tree = _parse(text)
     if tree is None:
         return Parsed([])
-    preclean(tree)
+    bylines = preclean(tree)
     cleaned = _serialize(tree)
     blocks, meta, title = _trafilatura(cleaned)
+    if "author" not in meta:
+        _author_from_bylines(bylines, meta)
     other = _readability(cleaned) if _worth_fallback(blocks) else []
     if _prefer_fallback(blocks, other):
         log.debug("%s: readability's article is longer; using it", path)
@@ -158,8 +162,13 @@ def _hidden(el) -> bool:
     )
 
 
-def preclean(tree) -> None:
-    """Remove formula source, hidden text, captions, credits and citation marks in place."""
+_BYLINE_NAME_RE = re.compile(r"(?:^|[^a-z])(byline|author)", re.IGNORECASE)
+
+
+def preclean(tree) -> list[str]:
+    """Remove formula source, hidden text, captions, credits and citation marks in place.
+
+    Returns the text of the byline elements removed (for the author)."""
     body = tree.find("body")
     root = body if body is not None else tree
     sizes = _prose_lengths(root)
@@ -183,8 +192,11 @@ def preclean(tree) -> None:
         elif (_hidden(el) or _BOILER_NAME_RE.search(_names(el))) and tag not in ("html", "body"):
             if not _holds_most_prose(el, sizes, total):
                 doomed.append(el)
+    bylines = [squash_whitespace(el.text_content()) for el in doomed
+               if isinstance(el.tag, str) and _BYLINE_NAME_RE.search(_names(el))]
     for el in doomed:
         _drop(el)
+    return [b for b in bylines if b]
 
 
 def _in_page_link(sup) -> bool:
@@ -228,11 +240,15 @@ def _merge(precise: list[tuple[int, str]], full: list[tuple[int, str]]) -> list[
     extractor, but it sometimes drops whole article paragraphs (and words
     around formulas). Of the paragraphs only the default pass keeps, long ones
     that end a sentence are nearly all article; short ones nearly all not.
+    A paragraph both kept, but the precision pass cut short (it stops at an
+    emptied formula), is taken whole from the default pass.
     """
     if not full:
         return precise
     seen = {t for _, t in precise}
-    keep = [t in seen or (len(t) >= _PROSE_BLOCK_CHARS and bool(_SENTENCE_END_RE.search(t)))
+    starts = {t[:_SAME_START] for _, t in precise if len(t) >= _SAME_START}  # the same paragraph, cut short
+    keep = [t in seen or t[:_SAME_START] in starts
+            or (len(t) >= _PROSE_BLOCK_CHARS and bool(_SENTENCE_END_RE.search(t)))
             for _, t in full]
     out = []
     for i, (level, text) in enumerate(full):
@@ -462,6 +478,17 @@ def _finish(blocks: list[tuple[int, str]], meta: dict) -> list[tuple[int, str]]:
         meta.setdefault("author", found["author"])
         meta.setdefault("byline", found["byline"])
     return kept
+
+
+def _author_from_bylines(bylines: list[str], meta: dict) -> None:
+    """'By Mara Lind' (or just 'Mara Lind') in a byline element the page marks as one."""
+    for text in bylines:
+        found: dict = {}
+        take_byline([(0, text if BYLINE_RE.match(text) else f"By {text}")], found)
+        if found.get("author") and len(found["author"]) <= 120:
+            meta["author"] = found["author"]
+            meta.setdefault("byline", text)
+            return
 
 
 def _first_h1(tree) -> str | None:

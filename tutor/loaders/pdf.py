@@ -319,6 +319,7 @@ def _title_block(frags: list[_Fragment], info: dict, body: float, meta: dict):
         else:
             start = 0
         names: list[str] = []
+        names_size = 0.0
         j = start
         first = frags[0].page
         lines_seen = 0
@@ -330,7 +331,11 @@ def _title_block(frags: list[_Fragment], info: dict, body: float, meta: dict):
             candidate = " ".join(_plain_words(f) for f in line).strip(" ,")
             candidate = re.sub(r"\s+(?=,)", "", candidate)
             items = [p for p in re.split(r"\s*(?:,|\band\b|&)\s*", candidate) if p]
-            if items and all(_NAME_RE.match(p) for p in items) and min(f.size for f in line) >= body - 0.6:
+            size = max(f.size for f in line)
+            same_size = not names or abs(size - names_size) < 0.6
+            if (items and all(_NAME_RE.match(p) and len(p.split()) >= 2 for p in items)
+                    and min(f.size for f in line) >= body - 0.6 and same_size):
+                names_size = size
                 names.extend(split_names(candidate))
                 drop.update(range(j, k))
                 j = k
