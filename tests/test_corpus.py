@@ -614,3 +614,13 @@ def test_pdf_running_footer_sidebar_page_numbers_and_title_block(tmp_path):
     assert not [p for p in paragraphs(doc.text) if p.isdigit()]
     assert [h.text for h in doc.headings] == ["Ice on the Harbour", "Summary"]
     assert " and the " + lines[60].split()[0] in doc.text  # the sentence runs on across the page break
+
+
+def test_windows_line_ends_and_a_page_of_bare_text(tmp_path):
+    md = tmp_path / "crlf.md"
+    md.write_bytes(b"---\r\ntitle: Line Ends\r\nauthor: Ann One\r\n---\r\n# Head\r\n\r\nBody line one\r\ncontinues here.\r\n")
+    doc = load_document(md)
+    assert (doc.title, doc.meta, doc.text) == ("Line Ends", {"author": "Ann One"}, "Head\n\nBody line one continues here.")
+    bare = tmp_path / "bare.html"
+    bare.write_text("Only words, no tags at all, but a sentence all the same.", encoding="utf-8")
+    assert load_document(bare).text == "Only words, no tags at all, but a sentence all the same."

@@ -236,6 +236,8 @@ def decode(data: bytes, path: Path, html: bool = False) -> str:
             f"{path}: not valid {encoding.upper()} text (bad byte at offset {exc.start}); "
             "re-save it as UTF-8"
         ) from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")  # Windows and old Mac line ends
     if control_share(text) > 0.05:
         raise InputFileError(f"{path}: binary file (mostly control characters), not text")
     if not text.strip():

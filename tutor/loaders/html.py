@@ -99,7 +99,7 @@ def parse_html(text: str, path: Path | None = None) -> Parsed:
     blocks, meta, title = _trafilatura(cleaned)
     if "author" not in meta:
         _author_from_bylines(bylines, meta)
-    other = _readability(cleaned) if _worth_fallback(blocks) else []
+    other = _readability(cleaned)
     if _prefer_fallback(blocks, other):
         log.debug("%s: readability's article is longer; using it", path)
         blocks = other
@@ -378,16 +378,14 @@ def _readability(html: str) -> list[tuple[int, str]]:
     except Exception:  # noqa: BLE001
         return []
     out: list[tuple[int, str]] = []
-    _element_blocks(root, out, [])
+    pending: list[str] = []
+    _element_blocks(root, out, pending)
+    _flush(pending, out)
     return out
 
 
 def _words(blocks) -> list[str]:
     return " ".join(t for _, t in blocks).lower().split()
-
-
-def _worth_fallback(blocks) -> bool:
-    return True
 
 
 def _prefer_fallback(mine, other) -> bool:
@@ -424,7 +422,9 @@ def _walk_blocks(tree) -> list[tuple[int, str]]:
     if start is None:
         start = root.find(".//main")
     out: list[tuple[int, str]] = []
-    _element_blocks(start if start is not None else root, out, [])
+    pending: list[str] = []
+    _element_blocks(start if start is not None else root, out, pending)
+    _flush(pending, out)
     return out
 
 
