@@ -137,3 +137,5 @@ def test_wikipedia_page_without_chrome_formula_source_or_citation_marks():
         assert junk not in doc.text, junk
     assert doc.meta["source_url"] == "https://en.wikipedia.org/wiki/Hermitian_matrix"
     assert "Alternative characterizations" in [h.text for h in doc.headings]
+    # one-sentence section bodies next to formulas are article text too
+    assert "A square matrix is Hermitian if and only if it is unitarily diagonalizable with real eigenvalues." in doc.text

@@ -241,6 +241,7 @@ def _trafilatura(html: str) -> tuple[list[tuple[int, str]], dict, str | None]:
 
 
 _SENTENCE_END_RE = re.compile(r"[.!?][\"'”’)\]]*$")
+_CLAUSE_END_RE = re.compile(r"[.!?:][\"'”’)\]]*$|\w$")
 
 
 def _merge(precise: list[tuple[int, str]], full: list[tuple[int, str]]) -> list[tuple[int, str]]:
@@ -251,15 +252,21 @@ def _merge(precise: list[tuple[int, str]], full: list[tuple[int, str]]) -> list[
     around formulas). Of the paragraphs only the default pass keeps, long ones
     that end a sentence are nearly all article; short ones nearly all not.
     A paragraph both kept, but the precision pass cut short (it stops at an
-    emptied formula), is taken whole from the default pass.
+    emptied formula), is taken whole from the default pass; so is a sentence
+    of six words or more that lies between paragraphs both passes kept (a
+    one-line section body next to a formula). Measured: 0.970 against 0.971
+    without that last rule, for sentences an article should not lose.
     """
     if not full:
         return precise
     seen = {t for _, t in precise}
     starts = {t[:_SAME_START] for _, t in precise if len(t) >= _SAME_START}  # the same paragraph, cut short
+    both = [i for i, (_, t) in enumerate(full) if t in seen]
+    first, last = (both[0], both[-1]) if both else (0, -1)
     keep = [t in seen or t[:_SAME_START] in starts
             or (len(t) >= _PROSE_BLOCK_CHARS and bool(_SENTENCE_END_RE.search(t)))
-            for _, t in full]
+            or (first < i < last and len(t.split()) >= 6 and bool(_CLAUSE_END_RE.search(t)))
+            for i, (_, t) in enumerate(full)]
     out = []
     for i, (level, text) in enumerate(full):
         if level and not keep[i]:
