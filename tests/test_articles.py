@@ -98,6 +98,7 @@ def test_pdf_has_no_running_footer_sidebar_or_title_block(junk):
 
 def test_pdf_paragraphs_survive_page_breaks_and_page_numbers_go():
     doc = article("dark-matter-rotation-curves")
+    assert doc.meta["date"] == "2023-08-08"  # the PDF's creation date; the sidebar's "Published" is gone
     paragraphs = doc.text.split("\n\n")
     assert not [p for p in paragraphs if re.fullmatch(r"\d{1,3}", p)]
     # learning objective 2 runs across the page 2/3 break, under the footer

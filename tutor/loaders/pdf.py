@@ -24,7 +24,8 @@ the layout is read from those, not guessed from the extracted lines alone:
    hyphenated across a line break are joined ("struc-" + "ture").
 5. Headings are fragments set larger than the body text (levels by size).
    When a PDF has none, short stand-alone lines are guessed as headings.
-6. The title block: the title is the PDF's /Title, else the largest line(s)
+6. The date is the PDF's /CreationDate (day precision). The title block:
+   the title is the PDF's /Title, else the largest line(s)
    on page 1 (kept as the level-1 heading). The authors are /Author, else the
    line(s) after the title that read as a list of names once superscript
    affiliation marks are dropped; those lines and the affiliations (smaller
@@ -350,6 +351,9 @@ def _title_block(frags: list[_Fragment], info: dict, body: float, meta: dict):
                 j += 1
     if author:
         meta["author"] = author
+    created = re.match(r"D:(\d{4})(\d{2})(\d{2})", str(info.get("CreationDate") or ""))
+    if created:
+        meta["date"] = "-".join(created.groups())
     return title, printed, [f for i, f in enumerate(frags) if i not in drop]
 
 
