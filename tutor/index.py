@@ -40,7 +40,7 @@ import numpy as np
 
 from tutor.chunking import Chunk, chunk_document
 from tutor.config import Settings
-from tutor.corpus import Document, Heading, find_corpus_files, load_document
+from tutor.corpus import DEFAULT_MAX_MB, Document, Heading, find_corpus_files, load_document
 from tutor.errors import (
     IndexBrokenError,
     IndexMissingError,
@@ -362,14 +362,19 @@ class Index:
         *,
         prune: bool = False,
         rebuild: bool = False,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+        max_mb: float = DEFAULT_MAX_MB,
     ) -> IngestReport:
-        """Load, chunk, embed and publish `paths` as a new version (if anything changed)."""
+        """Load, chunk, embed and publish `paths` as a new version (if anything changed).
+
+        `progress(phase, done, total)` is called as work moves: phase "loading"
+        (files read and cleaned), "parsing" (documents parsed), "chunking"
+        (characters chunked) and "embedding" (chunks embedded). `max_mb` is the size limit per file (0: none)."""
         started = time.perf_counter()
         report = IngestReport()
         with ThreadPoolExecutor(max_workers=1) as opener:
             opener.submit(self._open_quietly)  # open the store while the files load
-            loaded = self._load_sources(paths, report)
+            loaded = self._load_sources(paths, report, progress, max_mb)
         report.documents = len(loaded)
 
         if rebuild:
@@ -383,6 +388,8 @@ class Index:
         old_chunks = {c.chunk_id: i for i, c in enumerate(old.chunks)} if old else {}
 
         docs: dict[str, tuple[StoredDocument, list[Chunk]]] = {}
+        to_chunk = sum(len(d.text) for d, _ in loaded)
+        chunked = 0
         if old and not prune:
             keep = set(old_docs) - {d.doc_id for d, _ in loaded}
             for doc_id in keep:
@@ -409,13 +416,25 @@ class Index:
         # parse once: new and changed articles, and unchanged ones stored without a parse
         reusable = _stored_parses(old, [d for d in docs if d not in {c.doc_id for c in changed}])
         unparsed = [d for d in docs if d not in reusable and d not in {c.doc_id for c in changed}]
+        if progress and (changed or unparsed):
+            progress("parsing", 0, len(changed) + len(unparsed))
         parsed = parse_documents(
             [(d.doc_id, d.content_hash, d.text) for d in changed]
             + [(d, docs[d][0].content_hash, docs[d][0].text) for d in unparsed]
         )
+        if progress and parsed:
+            progress("parsing", len(parsed), len(parsed))
         for document, p in zip(changed, parsed, strict=False):
-            chunks = chunk_document(document, sentences=[(x.start, x.end) for x in p.sentences])
+
+            def step(done: int, _total: int, base: int = chunked) -> None:
+                if progress:
+                    progress("chunking", base + done, to_chunk)
+
+            chunks = chunk_document(document, sentences=[(x.start, x.end) for x in p.sentences], progress=step)
             docs[document.doc_id] = (docs[document.doc_id][0], _attach_terms(chunks, p))
+            chunked += len(document.text)
+            if progress:
+                progress("chunking", chunked, to_chunk)
         for p in parsed[len(changed):]:  # unchanged, but stored before parses were
             stored, chunks = docs[p.doc_id]
             docs[p.doc_id] = (stored, _attach_terms(chunks, p))
@@ -452,16 +471,19 @@ class Index:
             self._client = None
             forget_store(str(self.settings.index_dir))
 
-    def _load_sources(self, paths, report: IngestReport) -> list[tuple[Document, str | None]]:
+    def _load_sources(self, paths, report: IngestReport, progress=None,
+                      max_mb: float = DEFAULT_MAX_MB) -> list[tuple[Document, str | None]]:
         from tutor.questions import bank_path_for, load_bank
 
         files, problems = find_corpus_files([Path(p) for p in paths])
         for path, error in problems:
             report.failed.append({"path": str(path), "error": error})
         loaded, seen = [], {}
-        for path in files:
+        for number, path in enumerate(files):
+            if progress:
+                progress("loading", number, len(files))
             try:
-                document = load_document(path)
+                document = load_document(path, max_mb=max_mb)
                 bank_file = bank_path_for(path)
                 bank_yaml = None
                 if bank_file.exists():
@@ -475,6 +497,8 @@ class Index:
                 loaded.append((document, bank_yaml))
             except (InputFileError, QuestionBankError) as exc:
                 report.failed.append({"path": str(path), "error": str(exc)})
+        if progress:
+            progress("loading", len(files), len(files))
         return loaded
 
     def _publish(self, docs, base, old, old_chunks, model_id, dim, progress, parsed, reusable) -> None:
@@ -608,7 +632,7 @@ class Index:
                 writes.append(writer.submit(add, lo, min(lo + _BATCH, ready)))
             written = ready
             if progress:
-                progress(ready, total)
+                progress("embedding", ready, total)
         created.result()  # an empty version still needs its collection
         for w in writes:
             w.result()  # re-raise a failed write here
