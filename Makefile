@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install install-bench run chat test test-fast lint bench bench-smoke eval browser clean
+.PHONY: install install-bench run chat test test-fast lint bench bench-smoke eval fit browser clean
 
 install: $(VENV)/.installed
 
@@ -48,6 +48,12 @@ bench: install-bench
 
 bench-smoke: install-bench   # every benchmark on tiny inputs: checks they run (CI)
 	$(BIN)/python benchmarks/run.py --smoke --out $(VENV)/bench-smoke.json
+
+# Refit every fitted model on the labeled data of all article groups (LOAO reported).
+fit: install
+	$(BIN)/python -m tutor.fitting
+	$(BIN)/python scripts/fit_evidence.py
+	$(BIN)/python scripts/fit_coverage.py
 
 eval: install
 	$(BIN)/tutor eval

@@ -13,6 +13,8 @@ measured for every question on the passages retrieved for it:
 * `missing`: the weight of the rarest question word that window lacks (a
   near-miss question names one thing the article never says);
 * `unknown`: the weighted share of question words the article never uses at all;
+* `unknown_names`: how many names (proper nouns, named entities) the question
+  uses that the article never does;
 * `form`: whether that window answers the question's form (a number for "how
   many", a date for "when", a person for "who"), 1 when the form asks nothing;
 * `peak`: how far the best sentence stands out from the other sentences of its
@@ -45,8 +47,8 @@ from spacy.tokens import Doc, Span, Token
 from tutor import language as L
 from tutor import lexicon
 
-FEATURES = ("sentence_cos", "chunk_cos", "peak", "term_cover", "focus_cover", "missing", "unknown", "form",
-            "answer_p")
+FEATURES = ("sentence_cos", "chunk_cos", "peak", "term_cover", "focus_cover", "missing", "unknown",
+            "unknown_names", "form", "answer_p")
 MODEL_PATH = Path(__file__).with_name("models") / "coverage.json"
 WINDOW_SENTENCES = 8  # candidate sentences (best by cosine) whose windows are aligned
 
@@ -157,6 +159,11 @@ def measure(
     unknown = [w for t, w in zip(words, weights, strict=True)
                if L.lemma(t) not in article_terms and L.stem(L.lemma(t)) not in article_terms]
     f["unknown"] = float(sum(unknown)) / total
+    f["unknown_names"] = float(sum(
+        1 for t in words
+        if (t.pos_ == "PROPN" or t.ent_type_ in L.ENTITY_LABELS)
+        and L.lemma(t) not in article_terms and L.stem(L.lemma(t)) not in article_terms
+    ))
     best: tuple[float, float, float, int] | None = None
     window_of = None
     ranked = sorted(range(len(sentences)), key=lambda i: -sentences[i][3])[:WINDOW_SENTENCES]

@@ -150,6 +150,10 @@ class Snapshot:
         """The document's parse and sentence vectors (loaded once per version)."""
         return self.parsed_many([doc_id])[doc_id]
 
+    def evidence_text(self, chunk: Chunk) -> str:
+        """The chunk's text without sentences that address the tutor."""
+        return self.parsed(chunk.doc_id).evidence_text(chunk.text, chunk.start, chunk.end)
+
     def parsed_many(self, doc_ids) -> dict[str, ParsedDocument]:
         wanted = list(dict.fromkeys(doc_ids))
         with self._parse_lock:
@@ -188,6 +192,7 @@ class IngestReport:
     chunks_removed: int = 0
     failed: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    warnings: list[dict] = field(default_factory=list)  # e.g. sentences that address the tutor
 
     def to_json(self) -> dict:
         return {
@@ -196,6 +201,7 @@ class IngestReport:
             "chunks_skipped": self.chunks_skipped,
             "chunks_removed": self.chunks_removed,
             "failed": self.failed,
+            "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
         }
 
@@ -424,6 +430,12 @@ class Index:
         )
         if progress and parsed:
             progress("parsing", len(parsed), len(parsed))
+        for p in parsed:
+            for i in sorted(p.instructions):
+                report.warnings.append({
+                    "doc_id": p.doc_id, "source": docs[p.doc_id][0].source, "sentence": p.sentences[i].text,
+                    "warning": "addresses the tutor, not the reader: kept in the article, never used as evidence",
+                })
         for document, p in zip(changed, parsed, strict=False):
 
             def step(done: int, _total: int, base: int = chunked) -> None:

@@ -284,7 +284,7 @@ def is_content(tok: Token) -> bool:
         return False
     if tok.pos_ in ("NOUN", "PROPN", "NUM") or tok.like_num:
         return bool(re.search(r"[A-Za-z0-9]", tok.text)) and low not in PRONOUNS
-    return not tok.is_stop
+    return not tok.is_stop and lemma(tok) not in STOP_WORDS
 
 
 def content_tokens(span: Doc | Span) -> list[Token]:

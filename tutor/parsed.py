@@ -2,7 +2,9 @@
 sentences with character offsets, and one embedding per sentence.
 
 Ingest parses every paragraph of a new or changed article once (one pass of
-the pipeline over all of them), embeds every sentence, and stores the result
+the pipeline over all of them), marks the sentences that address the tutor
+instead of the reader (`tutor.injection`: they are never evidence), embeds
+every sentence, and stores the result
 with the index version, one record per document (`to_record`/`from_record`:
 a spaCy `DocBin` of the paragraph parses and float16 sentence vectors, both
 base64 text so that embedded and server Chroma store them alike). Retrieval,
@@ -47,6 +49,7 @@ class ParsedDocument:
     paragraphs: list[Doc]
     sentences: list[L.Sentence]  # document offsets
     vectors: np.ndarray | None = None  # (len(sentences), dim), unit length
+    instructions: frozenset[int] = frozenset()  # sentences that address the tutor (`tutor.injection`)
     _sent_para: list[int] = field(default_factory=list)
     _starts: list[int] = field(default_factory=list)
 
@@ -86,6 +89,19 @@ class ParsedDocument:
         i = bisect.bisect_left(self._starts, start)
         return i if i < len(self._starts) and self._starts[i] == start else None
 
+    def evidence_text(self, text: str, start: int, end: int) -> str:
+        """`text` (the document's [start, end)) without the sentences that
+        address the tutor: what judges and models may take as evidence."""
+        drop = [self.sentences[i] for i in self.sentences_in(start, end) if i in self.instructions]
+        if not drop:
+            return text
+        out, at = [], start
+        for s in drop:
+            out.append(text[max(0, at - start) : max(0, s.start - start)])
+            at = s.end
+        out.append(text[max(0, at - start) :])
+        return " ".join(" ".join(out).split())
+
     def containing(self, offset: int) -> int | None:
         i = bisect.bisect_right(self._starts, offset) - 1
         if 0 <= i < len(self.sentences) and self.sentences[i].start <= offset < self.sentences[i].end:
@@ -104,6 +120,7 @@ class ParsedDocument:
             "parser": PARSER_ID,
             "offsets": _pack_ints(self.offsets),
             "sentences": _pack_ints([x for s in self.sentences for x in (s.start, s.end)]),
+            "instructions": _pack_ints(sorted(self.instructions)),
         }
         if self.vectors is not None:
             vec = np.asarray(self.vectors, dtype=np.float16)
@@ -121,7 +138,8 @@ class ParsedDocument:
         if meta.get("vectors"):
             raw = np.frombuffer(zlib.decompress(base64.b64decode(meta["vectors"])), dtype=np.float16)
             vectors = raw.reshape(len(sents), int(meta["dim"])).astype(np.float32)
-        return cls(meta["doc_id"], meta["content_hash"], offsets, docs, sents, vectors)
+        flagged = frozenset(_unpack_ints(meta.get("instructions") or ""))
+        return cls(meta["doc_id"], meta["content_hash"], offsets, docs, sents, vectors, flagged)
 
 
 _ATTRS = ["ORTH", "TAG", "HEAD", "DEP", "ENT_IOB", "ENT_TYPE", "LEMMA", "MORPH", "POS", "SPACY", "SENT_START"]
@@ -151,9 +169,13 @@ def parse_documents(items: Sequence[tuple[str, str, str]], batch_size: int = 64)
     grouped: list[list[tuple[int, Doc]]] = [[] for _ in items]
     for (k, start, _), d in zip(jobs, docs, strict=True):
         grouped[k].append((start, d))
+    from tutor.injection import is_instruction
+
     out = []
     for (doc_id, content_hash, _text), paras in zip(items, grouped, strict=True):
         offsets = [s for s, _ in paras]
         sents = [s for start, d in paras for s in L.doc_sentences(d, start, attributions=True)]
-        out.append(ParsedDocument(doc_id, content_hash, offsets, [d for _, d in paras], sents))
+        p = ParsedDocument(doc_id, content_hash, offsets, [d for _, d in paras], sents)
+        p.instructions = frozenset(i for i in range(len(sents)) if is_instruction(p.span(i)))
+        out.append(p)
     return out

@@ -71,6 +71,7 @@ def sentence_features(retrieval, query: str | None = None) -> list[tuple]:
             scores = np.array([max(coverage.match_score(q, t, sims[a, b]) for b, t in enumerate(toks))
                                for a, q in enumerate(words)])
             f["lexical"] = float((weights * scores).sum()) / total
+            f["_serves"] = frozenset(k for k in range(len(words)) if scores[k] >= 0.7)  # not a model feature
             f["anchor"] = float((anchors * scores).sum()) / anchor_total
             if nouns:
                 f["topical"] = sum(1 for k in nouns if scores[k] >= 0.7) / len(nouns)
@@ -79,6 +80,8 @@ def sentence_features(retrieval, query: str | None = None) -> list[tuple]:
         f["chunk_dense"] = retrieval.hits[c.hit].dense
         f["role"] = _role_fit(q_roles, span)
         f["form"] = coverage.answers_form(form, [span], qdoc)
+        if f["form"] > 0 and form.expects not in ("THING", "YESNO", "REASON", "MANNER"):
+            f["_serves"] = f.get("_serves", frozenset()) | {-1}  # the answer's form (a number, a date)
         f["hit"] = float(c.hit)
         f["length"] = float(np.log1p(sum(1 for t in span if not t.is_punct)))
         f["verbless"] = float(not any(t.pos_ in ("VERB", "AUX") for t in span))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import bm25s
@@ -29,7 +30,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 from spacy.tokens import Doc
 
-from tutor import coverage, ranking
+from tutor import coverage, lexicon, ranking
 from tutor import language as L
 from tutor.chunking import Chunk
 from tutor.index import Index, Snapshot, store_errors
@@ -74,6 +75,7 @@ class Retrieval:
     candidates: list[Candidate] = field(default_factory=list)
     word_vectors: Callable[[list[str]], np.ndarray] | None = None  # embeddings of single words
     ranked: list = field(default_factory=list)  # (candidate, features, probability), best first
+    passage_features: dict = field(default_factory=dict)  # chunk id -> features of every pooled chunk
 
     def span(self, c: Candidate):
         """The parsed span of a candidate sentence."""
@@ -161,23 +163,26 @@ class HybridRetriever:
         if not pool:
             return Retrieval(query, [], False, 0.0, fvec, snapshot, focus, form)
         parsed = snapshot.parsed_many({snapshot.chunks[i].doc_id for i in pool})
-        sent_index = {i: parsed[snapshot.chunks[i].doc_id].sentences_in(snapshot.chunks[i].start, snapshot.chunks[i].end)
-                      for i in pool}
+        sent_index = {i: _usable(parsed[snapshot.chunks[i].doc_id], snapshot.chunks[i]) for i in pool}
         best_sentence = {}
         for i in pool:
             p = parsed[snapshot.chunks[i].doc_id]
             idx = sent_index[i]
             best_sentence[i] = float((p.vectors[idx] @ fvec).max()) if idx and p.vectors is not None else -1.0
 
-        # Score fusion: cosine of the chunk, of its best sentence, and BM25
-        # scaled to the best candidate. Unlike rank fusion it keeps how much
-        # better one passage is, which matters on short, single-topic articles.
+        # Score fusion by the fitted passage model (`PASSAGE_FEATURES`): unlike
+        # rank fusion it keeps how much better one passage is, which matters
+        # on short, single-topic articles.
         top_bm25 = float(bm25.max()) or 1.0
         chunk_dense = {i: float(snapshot.embeddings[i] @ qvec) for i in pool}
-        fused = {
-            i: W_CHUNK * chunk_dense[i] + W_SENTENCE * best_sentence[i] + W_LEXICAL * float(bm25[i]) / top_bm25
-            for i in pool
-        }
+        qwords = coverage.question_words(fdoc)
+        pfeatures = {i: _passage_features(snapshot.chunks[i], chunk_dense[i], best_sentence[i],
+                                          float(bm25[i]) / top_bm25, qwords, rank)
+                     for rank, i in enumerate(sorted(pool, key=lambda j: -chunk_dense[j]))}
+        model = passage_model()
+        fused = {i: model.probability(pfeatures[i]) if model is not None
+                 else W_CHUNK * chunk_dense[i] + W_SENTENCE * best_sentence[i] + W_LEXICAL * pfeatures[i]["bm25"]
+                 for i in pool}
         picked = self._mmr(snapshot, list(fused), fused, k)
         hits = [
             Hit(chunk=snapshot.chunks[i], score=round(fused[i], 4), dense=chunk_dense[i],
@@ -199,7 +204,8 @@ class HybridRetriever:
         )
         features["answer_p"] = ranked[0][2] if ranked else 0.0
         evidence = coverage.decide(features, window)
-        return replace(draft, covered=evidence.covered, evidence=evidence, ranked=ranked)
+        return replace(draft, covered=evidence.covered, evidence=evidence, ranked=ranked,
+                       passage_features={snapshot.chunks[i].chunk_id: f for i, f in pfeatures.items()})
 
     def _dense(self, snapshot: Snapshot, qvec: np.ndarray, doc_id: str | None) -> list[int]:
         n = min(self.candidates, len(snapshot.chunks))
@@ -238,6 +244,52 @@ class HybridRetriever:
             picked.append(choice)
             pool.remove(choice)
         return picked
+
+
+PASSAGE_FEATURES = ("chunk_cos", "sentence_cos", "bm25", "cover", "heading_cover", "dense_rank")
+PASSAGE_MODEL = Path(__file__).with_name("models") / "passages.json"
+
+
+def _passage_features(chunk: Chunk, chunk_cos: float, sentence_cos: float, bm25: float, qwords, rank: int) -> dict:
+    """What the fitted passage model reads: the chunk's and its best sentence's
+    cosines, BM25 scaled to the best candidate, the rarity-weighted share of the
+    question's words the chunk (or its heading path) uses by lemma, stem or
+    WordNet synonym, and the chunk's rank by cosine."""
+    terms = set(chunk.terms)
+    heading = {t for h in chunk.heading_path for t in L.terms(h)} if chunk.heading_path else set()
+    weights = [coverage.rarity(t.lower_) for t in qwords]
+    total = sum(weights) or 1.0
+    stems = {id(terms): {L.stem(x) for x in terms}, id(heading): {L.stem(x) for x in heading}}
+
+    def found(tok, pool) -> bool:
+        lem = L.lemma(tok)
+        return lem in pool or L.stem(lem) in stems[id(pool)] or any(lexicon.synonyms(lem, x) for x in pool)
+
+    return {
+        "chunk_cos": chunk_cos,
+        "sentence_cos": sentence_cos,
+        "bm25": bm25,
+        "cover": sum(w for t, w in zip(qwords, weights, strict=True) if found(t, terms)) / total,
+        "heading_cover": sum(w for t, w in zip(qwords, weights, strict=True) if heading and found(t, heading)) / total,
+        "dense_rank": 1.0 / (1.0 + rank),
+    }
+
+
+_PASSAGE_MODEL: list = []
+
+
+def passage_model():
+    """The fitted passage scorer (`scripts/fit_retrieval.py`); None only while fitting the first one."""
+    if not _PASSAGE_MODEL:
+        from tutor.coverage import Model
+
+        _PASSAGE_MODEL.append(Model.load(PASSAGE_MODEL) if PASSAGE_MODEL.is_file() else None)
+    return _PASSAGE_MODEL[0]
+
+
+def _usable(parsed, chunk: Chunk) -> list[int]:
+    """The chunk's sentences that may be evidence (not instructions to the tutor)."""
+    return [i for i in parsed.sentences_in(chunk.start, chunk.end) if i not in parsed.instructions]
 
 
 def _candidates(hits, picked, parsed, sent_index, fvec) -> list[Candidate]:

@@ -188,12 +188,18 @@ def _verbatim(claim: str, passages: Sequence[str]) -> SupportResult | None:
         return None
     for i, p in enumerate(passages):
         flat = " ".join(p.split())
-        if text not in flat:
+        at = flat.find(text)
+        if at < 0:
             continue
         # a quotation's "~ Name" line is a sentence of its own, or glued to the quotation
         for s in [*L.sentences(flat, attributions=True), *L.sentences(flat)]:
             if text in s.text and len(text) >= 0.6 * len(s.text):
                 return SupportResult(True, 1.0, i, s.text, "supported")
+        # a whole sentence of the article, which a parse of this passage alone
+        # split differently: it starts where a sentence can start and is long
+        starts_clean = at == 0 or flat[:at].rstrip()[-1:] in ".;:!?\"”)"
+        if starts_clean and len(L.words(text)) >= 8 and text[-1:] in ".!?\"”)":
+            return SupportResult(True, 1.0, i, text, "supported")
     return None
 
 

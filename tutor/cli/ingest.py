@@ -50,6 +50,8 @@ def ingest(
         report = index.ingest(targets, prune=prune, rebuild=rebuild, progress=progress, max_mb=max_size)
     for failure in report.failed:
         print(f"error: {failure['error']}", file=sys.stderr)
+    for warning in report.warnings:
+        print(f"warning: {warning['source']}: {warning['warning']}: \"{_short(warning['sentence'])}\"", file=sys.stderr)
     if as_json:
         print(json.dumps(report.to_json()))
     else:
@@ -61,6 +63,11 @@ def ingest(
         )
     if report.failed:
         raise typer.Exit(1)
+
+
+def _short(text: str, width: int = 90) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def log_to_file(home: Path) -> None:

@@ -117,10 +117,25 @@ def parse_html(text: str, path: Path | None = None) -> Parsed:
         blocks = _walk_blocks(tree)
     blocks = _finish(blocks, meta)
     title = title or _first_h1(tree) or _title_tag(tree)
-    h1 = _first_h1(tree)
-    if h1 and title and _same(h1, title) and not any(_same(t, h1) for lvl, t in blocks if lvl):
-        blocks = [(1, h1)] + blocks
+    heading = _title_heading(tree, title)
+    if heading and not any(_same(t, heading[1]) for lvl, t in blocks if lvl):
+        blocks = [heading] + blocks  # the title as the page shows it, which extractors leave out
     return Parsed(blocks, title, meta)
+
+
+def _title_heading(tree, title: str | None) -> tuple[int, str] | None:
+    """The page's first h1-h3 heading that is the article's title, as (level, text)."""
+    h1 = _first_h1(tree)
+    if h1 and (title is None or _same(h1, title)):
+        return 1, h1
+    if not title:
+        return None
+    for level in (1, 2, 3):
+        for el in tree.iter(f"h{level}"):
+            text = squash_whitespace(el.text_content())
+            if text and _same(text, title):
+                return level, text
+    return None
 
 
 # ---- parsing and pre-cleaning ---------------------------------------------------

@@ -27,6 +27,7 @@ from tutor.reply import Citation
 from tutor.retrieve import Candidate, Hit, Retrieval
 
 MAX_SENTENCES = 4
+RUNNER_UP = 0.7  # a runner-up needs this share of the best sentence's probability
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Evidence:
     number: int = -1  # sentence number in the document
     lexical: float = 0.0  # weighted share of the question's content words it uses
     topical: float = 1.0  # share of the question's nouns and names it uses
+    serves: frozenset = frozenset()  # which of the question's words (and its answer form, -1) it covers
 
 
 def rank_sentences(retrieval: Retrieval, query: str | None = None) -> list[Evidence]:
@@ -63,7 +65,8 @@ def rank_sentences(retrieval: Retrieval, query: str | None = None) -> list[Evide
         if nxt is not None and same_paragraph(parsed, c.number, nxt.number):
             if _leads_in(c, f, parsed, qdoc, retrieval) or _continues(parsed, nxt.number):
                 follows = nxt
-        out.append(Evidence(c.doc_id, c.start, c.end, c.text, c.hit, p, follows, c.number, f["lexical"], f["topical"]))
+        out.append(Evidence(c.doc_id, c.start, c.end, c.text, c.hit, p, follows, c.number, f["lexical"], f["topical"],
+                            f.get("_serves", frozenset())))
     return out
 
 
@@ -104,9 +107,11 @@ def _adds_little(span, qdoc) -> bool:
 def select_evidence(
     ranked: list[Evidence], max_sentences: int = MAX_SENTENCES, pinned: list[Evidence] = ()
 ) -> list[Evidence]:
-    """The best sentence, the one after it when it only leads into it, and close
-    runners-up that also serve the question, in the article's order. `pinned`
-    sentences are always included."""
+    """The best sentence, the one after it when it only leads into it, and
+    runners-up the ranker also finds likely (at least `RUNNER_UP` of the best
+    one's probability) that serve a part of the question the chosen sentences
+    do not yet serve (a word of it, or its answer's form: the angle after the
+    depth), in the article's order. `pinned` sentences are always included."""
     if not ranked:
         return []
     top = ranked[0]
@@ -118,16 +123,18 @@ def select_evidence(
             or Evidence(top.doc_id, f.start, f.end, f.text, top.hit, top.score, None, f.number)
         )
     model = ranker()
+    floor = model.runner_up if model is not None else 0.0
+    served = set().union(*(e.serves for e in chosen))
     for e in ranked[1:]:
         if len(chosen) >= max_sentences:
             break
-        likely = e.score >= model.runner_up if model is not None else e.score >= top.score - 0.1
-        # a runner-up is about the same things (every noun and name of the
-        # question that the best sentence has) and shares enough of its words
-        serves = e.lexical >= 0.6 * top.lexical and e.topical >= min(1.0, top.topical)
-        close = likely
-        if close and serves and all(e.start != c.start or e.doc_id != c.doc_id for c in chosen):
+        if e.score < max(floor, RUNNER_UP * top.score):
+            break  # ranked: nothing further down is likely either
+        if any(e.start == c.start and e.doc_id == c.doc_id for c in chosen):
+            continue
+        if e.serves - served:
             chosen.append(e)
+            served |= e.serves
     return sorted(chosen, key=lambda e: (e.doc_id, e.start))
 
 

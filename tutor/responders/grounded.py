@@ -82,7 +82,7 @@ class GroundedResponder:
         premise = question_premise(question)
         if premise is None or self._scorer is None:
             return None, None
-        result = self._scorer().score(premise, [h.chunk.text for h in retrieval.hits])
+        result = self._scorer().score(premise, [retrieval.snapshot.evidence_text(h.chunk) for h in retrieval.hits])
         if result.supported or result.reason not in CONTRADICTIONS:
             return None, None
         text = f'Careful: the article does not say that {premise.rstrip(".")}. Here is what it says:'

@@ -125,7 +125,10 @@ class LLMResponder:
             reply.latency_ms = (time.perf_counter() - started) * 1000
             yield reply
             return
-        passages = passage_citations(retrieval)
+        shown = passage_citations(retrieval)
+        # what the model reads and the guard checks against: no sentence that
+        # addresses the tutor (`tutor.injection`) is ever evidence
+        passages = [replace(c, text=retrieval.snapshot.evidence_text(h.chunk)) for c, h in zip(shown, retrieval.hits, strict=True)]
         parts: list[str] = []
         warm: threading.Thread | None = None
         try:
@@ -167,7 +170,8 @@ class LLMResponder:
         if not result.grounded:
             return self._fallback(question, doc_id, k, retrieval, UNSUPPORTED, started)
         cited = sorted({n for _, ns in result.kept_sentences for n in ns})
-        citations = [_with_highlights(passages[n - 1], result, n) for n in cited]
+        shown = passage_citations(retrieval)
+        citations = [_with_highlights(shown[n - 1], result, n) for n in cited]
         text = result.text
         if result.question is None:
             said = [_Said(citations[0].doc_id, s) for s, _ in result.kept_sentences]

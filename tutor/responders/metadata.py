@@ -118,12 +118,12 @@ def answer(question: str, snapshot, doc_id: str | None, mode: str = "explain") -
             text = f"Published by {meta['site_name']}; no author is named ({where})."
             body = f"The article names no author; it was published by {meta['site_name']}. [1]"
         else:
-            return Reply(answer=f'The article "{doc.title}" does not say who wrote it.', declined=False, mode=mode)
+            return Reply(answer="The article does not say who wrote it.", declined=False, mode=mode)
         return _reply(body, text, doc, mode, "About this article")
     if kind == "date":
         date = meta.get("date") or meta.get("published")
         if not date:
-            return Reply(answer=f'The article "{doc.title}" does not say when it was published.', declined=False, mode=mode)
+            return Reply(answer="The article does not say when it was published.", declined=False, mode=mode)
         return _reply(f"It was published on {date}. [1]", f"Published {date} ({where}).", doc, mode, "About this article")
     if kind == "sections":
         heads = [h.text for h in doc.headings if h.level <= 2] or [h.text for h in doc.headings]

@@ -31,7 +31,7 @@ from tutor.language import terms as content_terms
 
 _LEAD_INS = re.compile(
     r"^(?:here is a clue|here's a clue|the article says|here is what it says|here's what it says|"
-    r"here is what the article says|here is the answer|the answer|"
+    r"here is what the article says|here is the answer|the answer|the article(?: \"[^\"]+\")? is about this|"
     r"think further|next question to think about|let's move on|now try again|"
     r"correct|yes, that's right)\s*[:.,]\s*",
     re.I,
@@ -43,7 +43,7 @@ DIALOGUE = re.compile(
     re.I,
 )
 _DECLINE_WORDS = re.compile(
-    r"\b(?:the )?(?:article|passages?|text)\s+(?:does\s*not|doesn't|do\s*not|don't)\s+"
+    r"\b(?:the )?(?:article|passages?|text)(?:\s+\"[^\"]+\")?\s+(?:does\s*not|doesn't|do\s*not|don't)\s+"
     r"(?:say|cover|mention|address|discuss|answer|contain|tell)\b",
     re.I,
 )
