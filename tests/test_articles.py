@@ -44,7 +44,7 @@ def quotes(slug: str) -> list[str]:
 
 
 def test_every_package_is_here_with_its_source():
-    assert set(PACKAGES) == set(EXPECTED)
+    assert set(EXPECTED) <= set(PACKAGES)  # the five dev packages, and any added since
     for slug in PACKAGES:
         assert (ARTICLES / slug / "SOURCE.md").is_file()
 

@@ -66,10 +66,11 @@ class Engine:
                     "(damaged or interrupted); run `tutor ingest --rebuild` with your articles"
                 )
             log.info("no index yet: ingesting %s", corpus)
-            return self.index.ingest([corpus])
+            report = self.index.ingest([corpus], wait=300)  # another process may be doing the same
+            return report
         if self._only_packaged(corpus) and self._stale(corpus):
             log.info("packaged corpus changed: re-ingesting %s", corpus)
-            return self.index.ingest([corpus])
+            return self.index.ingest([corpus], wait=300)
         self.index.snapshot()
         return None
 

@@ -48,3 +48,11 @@ class DatasetError(TutorError):
 
 class MessageError(TutorError):
     """A learner's message was rejected (too long, empty)."""
+
+
+class IngestBusyError(TutorError):
+    """Another ingest holds the home's writer lock."""
+
+
+class UnknownArticleError(TutorError):
+    """A doc_id that the index does not hold."""

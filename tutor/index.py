@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -44,6 +45,7 @@ from tutor.corpus import DEFAULT_MAX_MB, Document, Heading, find_corpus_files, l
 from tutor.errors import (
     IndexBrokenError,
     IndexMissingError,
+    IngestBusyError,
     InputFileError,
     ModelMismatchError,
     QuestionBankError,
@@ -81,12 +83,21 @@ def make_client(settings: Settings):
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
     except TutorError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except BaseException as exc:  # noqa: BLE001 - Rust panics too
+        if _fatal(exc):
+            raise
         where = settings.chroma_url or settings.index_dir
         raise IndexBrokenError(
             f"cannot open the index at {where} ({_first_line(exc)}); "
             "check the server or run `tutor ingest --rebuild`"
         ) from None
+
+
+def _fatal(exc: BaseException) -> bool:
+    """Exceptions that must pass through the store boundary untouched. Everything
+    else a store call raises, Chroma's Rust panics included (pyo3's
+    PanicException derives from BaseException), becomes one IndexBrokenError."""
+    return isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit | TutorError)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -101,7 +112,9 @@ def store_errors(where: str, action: str) -> Iterator[None]:
         yield
     except TutorError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except BaseException as exc:  # noqa: BLE001 - Rust panics too
+        if _fatal(exc):
+            raise
         raise IndexBrokenError(
             f"{action} failed for the index at {where} ({_first_line(exc)}); "
             "check that the Chroma server is up, or run `tutor ingest --rebuild`"
@@ -250,7 +263,9 @@ class Index:
             raise
         except NotFoundError:
             return None
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - Rust panics too
+            if _fatal(exc):
+                raise
             raise IndexBrokenError(
                 f"the index at {self._where()} is unreadable ({_first_line(exc)}); "
                 "run `tutor ingest --rebuild`"
@@ -278,7 +293,9 @@ class Index:
             names = [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
         except TutorError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - Rust panics too
+            if _fatal(exc):
+                raise
             raise IndexBrokenError(
                 f"the index at {self._where()} is unreadable ({_first_line(exc)}); run `tutor ingest --rebuild`"
             ) from None
@@ -327,7 +344,9 @@ class Index:
                 )
                 records = [{**m, "text": t} for t, m in zip(docs["documents"], docs["metadatas"], strict=True)]
             documents = dict(sorted((r["doc_id"], _stored_document(r)) for r in records))
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - Rust panics too
+            if _fatal(exc):
+                raise
             raise IndexBrokenError(
                 f"the index at {self._where()} is damaged ({_first_line(exc)}); "
                 "run `tutor ingest --rebuild`"
@@ -340,7 +359,9 @@ class Index:
         if int(pointer.get("schema") or 1) >= 3:
             try:
                 parses = self.client.get_collection(f"parses_{version}", embedding_function=None)
-            except Exception as exc:  # noqa: BLE001
+            except BaseException as exc:  # noqa: BLE001 - Rust panics too
+                if _fatal(exc):
+                    raise
                 raise IndexBrokenError(
                     f"the index at {self._where()} is damaged (no parses for version {version}: "
                     f"{_first_line(exc)}); run `tutor ingest --rebuild`"
@@ -362,6 +383,37 @@ class Index:
         )
 
     # ---- writing --------------------------------------------------------
+    @contextmanager
+    def writer_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """One writer at a time per home: an exclusive lock file (filelock, an
+        OS-level lock that dies with its process, so a crash leaves nothing
+        stale). A second ingest fails at once, naming the first one's pid.
+        Against a Chroma server the lock covers the machine it runs on; run
+        ingests for a shared server from one place (see README)."""
+        from filelock import FileLock, Timeout
+
+        folder = self.settings.home
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(folder / ".ingest.lock"), timeout=wait)
+        pid_file = folder / ".ingest.pid"
+        try:
+            lock.acquire()
+        except Timeout:
+            try:
+                pid = pid_file.read_text().strip() or "unknown"
+            except OSError:
+                pid = "unknown"
+            raise IngestBusyError(f"another ingest is running on {folder} (pid {pid}); wait for it to finish") from None
+        try:
+            pid_file.write_text(str(os.getpid()))
+            yield
+        finally:
+            try:
+                pid_file.unlink()
+            except OSError:
+                pass
+            lock.release()
+
     def ingest(
         self,
         paths: Sequence[Path],
@@ -370,12 +422,19 @@ class Index:
         rebuild: bool = False,
         progress: Callable[[str, int, int], None] | None = None,
         max_mb: float = DEFAULT_MAX_MB,
+        wait: float = 0.0,
     ) -> IngestReport:
-        """Load, chunk, embed and publish `paths` as a new version (if anything changed).
+        """Load, chunk, embed and publish `paths` as a new version (if anything
+        changed), holding the home's writer lock (`writer_lock`; waiting up to
+        `wait` seconds for another ingest to finish).
 
         `progress(phase, done, total)` is called as work moves: phase "loading"
         (files read and cleaned), "parsing" (documents parsed), "chunking"
         (characters chunked) and "embedding" (chunks embedded). `max_mb` is the size limit per file (0: none)."""
+        with self.writer_lock(wait):
+            return self._ingest(paths, prune=prune, rebuild=rebuild, progress=progress, max_mb=max_mb)
+
+    def _ingest(self, paths, *, prune, rebuild, progress, max_mb) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
         with ThreadPoolExecutor(max_workers=1) as opener:
@@ -384,8 +443,16 @@ class Index:
         report.documents = len(loaded)
 
         if rebuild:
-            self._reset_store()
+            moved = self._reset_store()
+            if moved is not None:
+                report.warnings.append({"doc_id": "", "source": str(moved), "sentence": "",
+                                        "warning": f"the unreadable index was moved aside to {moved}"})
         base = self._pointer()  # the current version: kept for readers until the next switch
+        if base is None and not rebuild and self.ever_held():
+            raise IndexBrokenError(
+                f"the index at {self._where()} held a version but has none now (emptied or damaged); "
+                "nothing was written: run `tutor ingest --rebuild PATH...` to start it afresh from your articles"
+            )
         old = self._load(base) if base and not rebuild else None  # what this ingest builds on
         model_id, dim = self.embedder.model_id, self.embedder.dim
         if old is not None and old.model_id != model_id:
@@ -470,18 +537,23 @@ class Index:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _reset_store(self) -> None:
-        """For --rebuild: an embedded store that cannot even be opened is moved aside."""
+    def _reset_store(self) -> Path | None:
+        """For --rebuild: an embedded store that cannot be read, or that lost the
+        index it held, is moved aside (never deleted); returns where to."""
         if self.settings.chroma_url:
-            return
+            return None
         try:
-            self._pointer()
+            broken = self._pointer() is None and self.ever_held()
         except IndexBrokenError:
-            aside = self.settings.index_dir.with_name(f"index.broken-{int(time.time())}")
-            self.settings.index_dir.rename(aside)
-            log.warning("moved the unreadable index to %s", aside)
-            self._client = None
-            forget_store(str(self.settings.index_dir))
+            broken = True
+        if not broken:
+            return None
+        aside = self.settings.index_dir.with_name(f"index.broken-{int(time.time())}")
+        self.settings.index_dir.rename(aside)
+        log.warning("moved the unreadable index to %s", aside)
+        self._client = None
+        forget_store(str(self.settings.index_dir))
+        return aside
 
     def _load_sources(self, paths, report: IngestReport, progress=None,
                       max_mb: float = DEFAULT_MAX_MB) -> list[tuple[Document, str | None]]:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 from tutor.config import MAX_MESSAGE_CHARS, Settings
-from tutor.errors import MessageError
+from tutor.errors import MessageError, UnknownArticleError
 from tutor.followup import is_followup, leans_on_pronoun, resolve
 from tutor.language import terms as content_terms
 from tutor.language import words
@@ -75,6 +75,11 @@ class Session:
     def __init__(self, engine, mode: str = "explain", doc_id: str | None = None, k: int = 4, llm=None):
         self.engine = engine
         self.k = k
+        if doc_id is not None:
+            known = engine.documents
+            if doc_id not in known:
+                listed = ", ".join(sorted(known)) or "none (run `tutor ingest`)"
+                raise UnknownArticleError(f"no article '{doc_id}' in the index; the articles are: {listed}")
         self.doc_id = doc_id
         self.history: deque[Turn] = deque(maxlen=MAX_HISTORY)
         self.target: Target | None = None
@@ -443,8 +448,18 @@ class Session:
         return self.engine.bank(doc_id) if doc_id else None
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def validate_message(message: str) -> str:
-    text = (message or "").strip()
+    """The message, stripped; MessageError for an empty, too long or undecodable
+    one (lone surrogates, control characters: bytes that were not text)."""
+    if not isinstance(message, str):
+        raise MessageError("the message must be text")
+    if _CONTROL.search(message):
+        raise MessageError("the message holds characters that are not text (invalid UTF-8 or control codes); "
+                           "type it again")
+    text = message.strip()
     if not text:
         raise MessageError("the message is empty; type a question or an answer")
     if len(text) > MAX_MESSAGE_CHARS:

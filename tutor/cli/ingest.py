@@ -51,7 +51,8 @@ def ingest(
     for failure in report.failed:
         print(f"error: {failure['error']}", file=sys.stderr)
     for warning in report.warnings:
-        print(f"warning: {warning['source']}: {warning['warning']}: \"{_short(warning['sentence'])}\"", file=sys.stderr)
+        quoted = f': "{_short(warning["sentence"])}"' if warning.get("sentence") else ""
+        print(f"warning: {warning['source']}: {warning['warning']}{quoted}", file=sys.stderr)
     if as_json:
         print(json.dumps(report.to_json()))
     else:
