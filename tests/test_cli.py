@@ -31,7 +31,8 @@ def test_ask_json_contract(capsys, home):
     code, out, err = run(capsys, "ask", "What does management cope with, according to Kotter?", "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert list(data) == ["answer", "declined", "mode", "citations", "latency_ms"]
+    assert list(data) == ["answer", "declined", "mode", "citations", "latency_ms", "responder", "notice"]
+    assert data["responder"] == "grounded" and data["notice"] is None
     assert data["declined"] is False and data["mode"] == "explain"
     assert "complexity" in data["answer"]
     assert any("copes with complexity" in c["text"] for c in data["citations"])

@@ -37,12 +37,42 @@ def test_escaped_text_has_no_markup_left(text):
         assert all(out[i - 1] == "\\" for i, c in enumerate(out) if c == ch)
 
 
-def test_answer_markers_become_superscripts_with_footnotes():
+def test_answer_markers_become_links_to_their_source_and_footnotes_say_where():
     c = _citation(n=1, text="Intro. Management copes with complexity. More.", start=100, highlight=(107, 140))
-    out = render.answer_markdown("Management copes with complexity [1]. See [7].", [c])
-    assert '<sup class="tutor-ref">[1]</sup>' in out
+    out = render.answer_markdown("Management copes with complexity [1]. See [7].", [c], turn="t1")
+    assert ('<a class="tutor-ref" href="#tutor-src-t1-1" aria-label="Source 1: Article › Kotter" '
+            'title="Show source 1 in the article">[1]</a>') in out
     assert "\\[7\\]" in out  # an unknown marker stays text
-    assert "<sup>1</sup> <b>Kotter</b> — “Management copes with complexity.”" in out
+    footnotes = out.split('class="tutor-footnotes"')[1]
+    assert 'href="#tutor-src-t1-1"' in footnotes and "Article › Kotter</div>" in footnotes
+    assert "copes with complexity" not in footnotes  # where the passage is, not the answer's words again
+    # the Sources panel has the target of that link, with the cited sentence marked
+    panel = render.turns_html([{"turn": "t1", "question": "Q?", "citations": [c]}])
+    assert 'id="tutor-src-t1-1"' in panel and "<mark data-n=\"1\">Management copes with complexity.</mark>" in panel
+
+
+def test_section_names_the_heading_path_without_the_article_title():
+    c = _citation(n=1, text="x", start=0, highlight=(0, 1), heading="T › Part › Kotter")
+    assert render.section_of(c) == "Part › Kotter"
+    assert render.section_of({**c, "heading": ""}) == "T"
+
+
+def test_sources_panel_keeps_every_answer_grouped_by_turn():
+    a = _citation(n=1, text="First passage.", start=0, highlight=(0, 14))
+    b = _citation(n=1, text="Second passage.", start=50, highlight=(50, 65))
+    out = render.turns_html([{"turn": "new", "question": "Second?", "citations": [b]},
+                             {"turn": "old", "question": "First?", "citations": [a]}])
+    assert out.index("Second?") < out.index("First?")
+    assert 'id="tutor-src-new-1"' in out and 'id="tutor-src-old-1"' in out
+    assert out.count("<section") == 2 and "Latest answer" in out and "Earlier answer 1" in out
+    assert '<details class="tutor-src" id="tutor-src-new-1" data-n="1" open>' in out
+    assert '<details class="tutor-src" id="tutor-src-old-1" data-n="1">' in out
+
+
+def test_mastery_bars_are_named():
+    out = render.progress_html({"answered": 0, "correct": 0, "total": 1, "objectives": [
+        {"id": "o1", "title": "The distinction", "answered": 0, "total": 1, "mastery": 0.0}]})
+    assert 'role="progressbar" aria-label="Mastery: The distinction"' in out
 
 
 def test_passage_marks_the_cited_sentence_and_escapes_the_rest():
@@ -132,10 +162,16 @@ def test_reply_streams_placeholder_then_cited_answer(chat):
     assert first.messages[-1]["content"].startswith('<span class="tutor-typing">')
     assert last.messages[0] == {"role": "user", "content": render.escape_text(KOTTER)}
     answer = last.messages[-1]["content"]
-    assert "complexity" in answer and '<sup class="tutor-ref">[1]</sup>' in answer
+    assert "complexity" in answer and '<a class="tutor-ref" href="#tutor-src-' in answer
     assert "tutor-footnotes" in answer
     cited = " ".join(render.cited_sentences(c) for c in last.sources)
     assert "copes with complexity" in cited
+    # the reply grows sentence by sentence before the final answer replaces it
+    partial = [v.messages[-1]["content"] for v in views[1:-1]]
+    assert len(partial) >= 2 and all("tutor-streaming" in p for p in partial)
+    texts = [p.split("<span")[0] for p in partial]
+    assert all(a != b and b.startswith(a) for a, b in zip(texts, texts[1:])), texts
+    assert last.turns and last.turns[0]["citations"] == last.sources
 
 
 def test_empty_message_is_ignored(chat):
@@ -200,8 +236,10 @@ def test_socratic_mode_answers_with_a_question(chat):
     sid = chat.new_sid()
     note = chat.switch_mode(sid, "app", "socratic").messages[-1]["content"]
     assert "Socratic mode" in note
-    reply = list(chat.respond(sid, "app", "Why do organizations need leadership?"))[-1].messages[-1]["content"]
-    assert "?" in reply and "tell me" in reply
+    question = "Why do organizations need leadership?"
+    reply = list(chat.respond(sid, "app", question))[-1].messages[-1]["content"]
+    assert "?" in reply and "Let's work it out" in reply
+    assert question not in reply.replace("\\", "")  # the tutor's own guiding question, not an echo
 
 
 def test_new_conversation_forgets_the_chat(chat):
@@ -242,7 +280,7 @@ def test_typed_error_becomes_its_message_and_a_crash_a_short_apology(chat, monke
 
     monkeypatch.setattr(conv.session, "stream", crash)
     views = list(chat.respond(sid, "app", KOTTER))
-    assert views[1].messages[-1]["content"] == "Partial "  # streamed deltas reach the page
+    assert views[1].messages[-1]["content"].startswith("Partial <span")  # streamed deltas reach the page
     last = views[-1].messages[-1]["content"]
     assert SORRY in last and "Traceback" not in last and "boom" not in last
 
@@ -297,9 +335,11 @@ class FakeLLM:
 def test_llm_deltas_stream_to_the_page_escaped(engine, tmp_path):
     chat = TutorChat(engine, WebStore(tmp_path / "web.sqlite3"), llm=FakeLLM())
     views = list(chat.respond(chat.new_sid(), "app", KOTTER))
-    shown = [v.messages[-1]["content"] for v in views]
+    shown = [v.messages[-1]["content"].split("<span")[0] for v in views]
     assert shown[1:3] == ["Management ", "Management copes with \\*complexity\\*\\."]
-    assert "(answered by a fake model)" in shown[-1]
+    last = views[-1].messages
+    assert last[-2]["content"] == "Management copes with \\*complexity\\*\\."  # the answer's own bubble
+    assert last[-1] == render.notice_message("Answered by a fake model.")  # the notice is its own message
 
 
 @pytest.fixture
