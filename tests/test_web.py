@@ -40,11 +40,11 @@ def test_escaped_text_has_no_markup_left(text):
 def test_answer_markers_become_links_to_their_source_and_footnotes_say_where():
     c = _citation(n=1, text="Intro. Management copes with complexity. More.", start=100, highlight=(107, 140))
     out = render.answer_markdown("Management copes with complexity [1]. See [7].", [c], turn="t1")
-    assert ('<a class="tutor-ref" href="#tutor-src-t1-1" aria-label="Source 1: Article › Kotter" '
-            'title="Show source 1 in the article">[1]</a>') in out
+    assert ('<a class="tutor-ref" href="#tutor-src-t1-1" title="Show source 1">[1]'
+            '<span class="tutor-sr"> source 1: Article › Kotter</span></a>') in out
     assert "\\[7\\]" in out  # an unknown marker stays text
     footnotes = out.split('class="tutor-footnotes"')[1]
-    assert 'href="#tutor-src-t1-1"' in footnotes and "Article › Kotter</div>" in footnotes
+    assert 'href="#tutor-src-t1-1"' in footnotes and "</a> Article › Kotter</div>" in footnotes
     assert "copes with complexity" not in footnotes  # where the passage is, not the answer's words again
     # the Sources panel has the target of that link, with the cited sentence marked
     panel = render.turns_html([{"turn": "t1", "question": "Q?", "citations": [c]}])

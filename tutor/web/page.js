@@ -89,11 +89,10 @@
     document.querySelectorAll('.tutor-article, [role="log"]').forEach((el) => {
       if (!el.hasAttribute('tabindex')) el.setAttribute('tabindex', '0');
     });
-    document.querySelectorAll('.examples[role="list"]').forEach((el) => {
-      // Gradio's starter list wraps its buttons in plain divs
-      el.querySelectorAll(':scope > *').forEach((item) => {
-        if (!item.getAttribute('role')) item.setAttribute('role', 'listitem');
-      });
+    document.querySelectorAll('#tutor-chat .examples[role="list"]').forEach((el) => {
+      // Gradio marks the starter buttons' box as a list without list items
+      el.setAttribute('role', 'group');
+      el.setAttribute('aria-label', 'Questions to start with');
     });
   }
 

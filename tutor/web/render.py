@@ -50,7 +50,7 @@ def answer_markdown(answer: str, citations: list[dict], turn: str | None = None)
     footnote per citation saying where the passage is:
 
         Management copes with complexity. <a class="tutor-ref" href="#tutor-src-T-1"
-        aria-label="Source 1: Kotter">[1]</a>
+        title="Show source 1">[1]<span class="tutor-sr"> source 1: Kotter</span></a>
         <div class="tutor-footnotes"><div><a ...>1</a> Article › Kotter</div></div>
 
     `turn` is the id of this answer's sources in the Sources panel (see
@@ -83,11 +83,12 @@ def source_id(turn: str | None, n: int) -> str:
 
 
 def _ref(c: dict, turn: str | None, label: str, footnote: bool = False) -> str:
+    """A link to source n; its accessible name says which source and where it is
+    (a visually hidden span: Gradio's sanitizer drops aria-label)."""
     n = int(c["n"])
-    name = f"Source {n}: {section_of(c)}"
     cls = "tutor-fn" if footnote else "tutor-ref"
-    return (f'<a class="{cls}" href="#{source_id(turn, n)}" aria-label="{html.escape(name)}" '
-            f'title="Show source {n} in the article">{label}</a>')
+    return (f'<a class="{cls}" href="#{source_id(turn, n)}" title="Show source {n}">{label}'
+            f'<span class="tutor-sr"> source {n}: {html.escape(section_of(c))}</span></a>')
 
 
 def section_of(c: dict) -> str:
