@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+import transcripts  # tests/ is on sys.path under pytest
 
 from tutor.config import MAX_MESSAGE_CHARS
 from tutor.corpus import Heading
@@ -223,7 +224,20 @@ def test_quiz_asks_first_and_tracks_progress(chat):
     assert view.progress["answered"] == 0 and view.progress["objectives"]
     view = list(chat.respond(sid, "app", "I don't know"))[-1]
     assert view.progress["answered"] == 1
-    assert "Question 2 of" in view.messages[-1]["content"]
+    graded, nxt = view.messages[-2]["content"], view.messages[-1]["content"]
+    assert "The answer:" in graded and "Question 2 of" not in graded  # one turn, one message each
+    assert nxt.startswith("Question 2 of")
+
+
+def test_new_conversation_asks_first_and_keeps_the_quiz_score_unless_reset(chat):
+    sid = chat.new_sid()
+    chat.switch_mode(sid, "app", "quiz")
+    list(chat.respond(sid, "app", "I don't know"))
+    view = chat.new_conversation(sid, "app")
+    assert [m["content"].split(": ")[0] for m in view.messages] == ["Quiz time\\. Question 2 of 26"]
+    assert view.progress["answered"] == 1  # the quiz goes on where it was
+    view = chat.new_conversation(sid, "app", reset_quiz=True)
+    assert view.progress["answered"] == 0 and "Question 1 of" in view.messages[-1]["content"]
 
 
 def test_quiz_from_the_widget_url_opens_with_a_question(chat):
@@ -240,6 +254,18 @@ def test_socratic_mode_answers_with_a_question(chat):
     reply = list(chat.respond(sid, "app", question))[-1].messages[-1]["content"]
     assert "?" in reply and "Let's work it out" in reply
     assert question not in reply.replace("\\", "")  # the tutor's own guiding question, not an echo
+
+
+def test_a_too_long_message_note_and_mode_notes_are_their_own_messages(chat):
+    sid = chat.new_sid()
+    list(chat.respond(sid, "app", KOTTER))
+    list(chat.respond(sid, "app", "why " * MAX_MESSAGE_CHARS))
+    view = chat.switch_mode(sid, "app", "socratic")
+    roles = [m["role"] for m in view.messages]
+    assert roles == ["user", "assistant", "assistant", "assistant"]
+    answer, length_note, mode_note = (m["content"] for m in view.messages[1:])
+    assert "complexity" in answer and "limit is" not in answer and "Socratic mode" not in answer
+    assert "limit is" in length_note and "Socratic mode" in mode_note
 
 
 def test_new_conversation_forgets_the_chat(chat):
@@ -298,6 +324,43 @@ def test_ask_returns_json_with_citations_and_continues_a_session(chat):
         chat.ask("hi", "lecture")
     with pytest.raises(ValueError, match="unknown article"):
         chat.ask("hi", "explain", "nope")
+
+
+def test_ask_starts_a_quiz_with_question_1_and_grades_nothing(chat):
+    out = chat.ask("Start the quiz", "quiz")
+    assert out["answer"].startswith("Quiz time. Question 1 of") and out["mode"] == "quiz"
+    assert out["progress"]["answered"] == 0 and not out["partial"]
+    nxt = chat.ask("I don't know", session_id=out["session_id"])  # no mode: the session keeps quiz
+    assert nxt["mode"] == "quiz" and "Question 2 of" in nxt["answer"] and nxt["progress"]["answered"] == 1
+    again = chat.ask("I don't know", "quiz", "", out["session_id"])  # same mode again: still grades
+    assert "Question 3 of" in again["answer"] and again["progress"]["answered"] == 2
+    explain = chat.ask(KOTTER, "explain", "", out["session_id"])
+    assert explain["mode"] == "explain" and "complexity" in explain["answer"]
+    back = chat.ask("Let's go on", "quiz", "", out["session_id"])  # back to the quiz: asks, grades nothing
+    assert back["answer"].startswith("Quiz time. Question 3 of") and back["progress"]["answered"] == 2
+
+
+def test_ask_streams_partial_replies_then_the_final_one(chat):
+    outs = list(chat.ask_stream(KOTTER))
+    partial, final = outs[:-1], outs[-1]
+    assert len(partial) >= 2 and all(p["partial"] for p in partial) and not final["partial"]
+    answers = [p["answer"] for p in partial]
+    assert all(b.startswith(a) and b != a for a, b in zip(answers, answers[1:]))
+    assert final["answer"].startswith(answers[-1].rstrip()) and final["citations"]
+    assert final["responder"] == "grounded" and final["notice"] is None
+    assert set(final) >= {"answer", "declined", "mode", "citations", "latency_ms", "responder", "notice",
+                          "session_id", "partial"}
+
+
+@pytest.mark.parametrize("transcript", transcripts.params())
+def test_quiz_transcript_through_the_api(chat, transcript):
+    out = chat.ask("Quiz me, please", "quiz")
+    assert out["answer"].startswith("Quiz time. Question 1 of") and out["progress"]["answered"] == 0
+    for turn in transcript["turns"]:
+        out = chat.ask(turn["say"], session_id=out["session_id"])
+        assert out["mode"] == "quiz"
+        assert turn["reply"] in out["answer"] and turn["then"] in out["answer"], (turn["say"], out["answer"])
+        assert [out["progress"]["correct"], out["progress"]["answered"]] == turn["progress"]
 
 
 def test_one_conversation_answers_one_message_at_a_time(chat):
@@ -397,12 +460,28 @@ def live(engine, tmp_path_factory):
     server.stop()
 
 
+def test_loopback_origins_agree_between_cors_and_framing():
+    p = OriginPolicy()
+    for host in ("127.0.0.1", "localhost", "[::1]"):
+        for scheme in ("http", "https"):
+            assert p.allows(f"{scheme}://{host}:8000") and p.allows(f"{scheme}://{host}")
+            assert f"{scheme}://{host}:*" in p.frame_ancestors().split()
+
+
 @pytest.mark.slow
 def test_headers_limit_framing_and_cors_to_loopback(live):
     ok = httpx.get(live.url + "/", headers={"Origin": "http://127.0.0.1:5555"})
     assert ok.status_code == 200
     assert ok.headers["content-security-policy"].startswith("frame-ancestors 'self' http://127.0.0.1:*")
+    assert "http://[::1]:*" in ok.headers["content-security-policy"]
     assert ok.headers["access-control-allow-origin"] == "http://127.0.0.1:5555"
+    for path in ("/", "/widget/", "/gradio_api/info", "/gradio.js"):
+        r = httpx.get(live.url + path, headers={"Origin": "http://[::1]:5555"})
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        assert r.headers["referrer-policy"] == "strict-origin-when-cross-origin", path
+        assert r.headers.get_list("vary") == ["Origin"] or [
+            v.strip() for v in ",".join(r.headers.get_list("vary")).split(",")].count("Origin") == 1, path
+        assert r.headers["access-control-allow-origin"] == "http://[::1]:5555", path
     evil = httpx.get(live.url + "/gradio_api/info", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in evil.headers
     pre = httpx.options(live.url + "/gradio_api/queue/join", headers={
@@ -424,12 +503,36 @@ def test_gradio_client_gets_a_cited_answer(live):
     from gradio_client import Client
 
     client = Client(live.url, verbose=False)
-    assert "/ask" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/ask"]
+    [returns] = api["returns"]
+    assert returns["type"]["type"] == "object", returns  # a declared schema, not Any
+    assert {"answer", "declined", "mode", "citations", "latency_ms", "responder", "notice",
+            "session_id"} <= set(returns["type"]["properties"])
+    assert [p["parameter_name"] for p in api["parameters"]] == ["message", "mode", "doc_id", "session_id"]
     out = client.predict(KOTTER, "explain", "", "", api_name="/ask")
     assert "complexity" in out["answer"].lower() and not out["declined"]
     assert out["citations"] and out["citations"][0]["highlights"]
+    assert out["responder"] == "grounded" and out["notice"] is None and out["partial"] is False
     with pytest.raises(Exception, match="limit is"):
         client.predict("x" * (MAX_MESSAGE_CHARS + 1), api_name="/ask")
+
+
+@pytest.mark.slow
+def test_gradio_client_streams_the_reply_and_starts_a_quiz_with_question_1(live):
+    from gradio_client import Client
+
+    client = Client(live.url, verbose=False)
+    job = client.submit(KOTTER, "explain", "", "", api_name="/ask")
+    outputs = list(job)  # every update the server sent, partial ones first
+    final = job.result()
+    partial = [o["answer"] for o in outputs if o["partial"]]
+    assert len(set(partial)) >= 2 and all(b.startswith(a) for a, b in zip(partial, partial[1:]))
+    assert final["partial"] is False and "complexity" in final["answer"] and final["citations"]
+
+    quiz = client.predict("Start the quiz", "quiz", "", "", api_name="/ask")
+    assert quiz["answer"].startswith("Quiz time. Question 1 of") and quiz["progress"]["answered"] == 0
+    nxt = client.predict("I don't know", api_name="/ask", session_id=quiz["session_id"])
+    assert nxt["mode"] == "quiz" and "Question 2 of" in nxt["answer"] and nxt["progress"]["answered"] == 1
 
 
 @pytest.mark.slow
