@@ -171,7 +171,7 @@ def test_reply_streams_placeholder_then_cited_answer(chat):
     partial = [v.messages[-1]["content"] for v in views[1:-1]]
     assert len(partial) >= 2 and all("tutor-streaming" in p for p in partial)
     texts = [p.split("<span")[0] for p in partial]
-    assert all(a != b and b.startswith(a) for a, b in zip(texts, texts[1:])), texts
+    assert all(a != b and b.startswith(a) for a, b in zip(texts, texts[1:], strict=False)), texts
     assert last.turns and last.turns[0]["citations"] == last.sources
 
 
@@ -345,7 +345,7 @@ def test_ask_streams_partial_replies_then_the_final_one(chat):
     partial, final = outs[:-1], outs[-1]
     assert len(partial) >= 2 and all(p["partial"] for p in partial) and not final["partial"]
     answers = [p["answer"] for p in partial]
-    assert all(b.startswith(a) and b != a for a, b in zip(answers, answers[1:]))
+    assert all(b.startswith(a) and b != a for a, b in zip(answers, answers[1:], strict=False))
     assert final["answer"].startswith(answers[-1].rstrip()) and final["citations"]
     assert final["responder"] == "grounded" and final["notice"] is None
     assert set(final) >= {"answer", "declined", "mode", "citations", "latency_ms", "responder", "notice",
@@ -526,7 +526,7 @@ def test_gradio_client_streams_the_reply_and_starts_a_quiz_with_question_1(live)
     outputs = list(job)  # every update the server sent, partial ones first
     final = job.result()
     partial = [o["answer"] for o in outputs if o["partial"]]
-    assert len(set(partial)) >= 2 and all(b.startswith(a) for a, b in zip(partial, partial[1:]))
+    assert len(set(partial)) >= 2 and all(b.startswith(a) for a, b in zip(partial, partial[1:], strict=False))
     assert final["partial"] is False and "complexity" in final["answer"] and final["citations"]
 
     quiz = client.predict("Start the quiz", "quiz", "", "", api_name="/ask")
