@@ -153,14 +153,14 @@ _REQ = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
 @pytest.mark.parametrize(
     "err,reason",
     [
-        (openai.APITimeoutError(request=_REQ), "timed out after 120 s"),
+        (openai.APITimeoutError(request=_REQ), "timed out after 5 s"),
         (openai.InternalServerError("boom", response=httpx.Response(500, request=_REQ), body=None), "HTTP error 500"),
         (openai.APIConnectionError(request=_REQ), "connection failed"),
         (httpx.ConnectError("refused"), "connection refused"),
         (httpx.RemoteProtocolError("incomplete chunked read"), "connection lost"),
         (ConnectionResetError("reset by peer"), "connection lost"),
-        (httpx.ReadTimeout("slow"), "timed out after 120 s"),
-        (TimeoutError("no complete answer"), "timed out after 120 s"),
+        (httpx.ReadTimeout("slow"), "timed out after 5 s"),
+        (TimeoutError("no complete answer"), "timed out after 5 s"),
         (LLMError("empty output"), "empty output"),
         (RuntimeError("weird"), "RuntimeError: weird"),
     ],
