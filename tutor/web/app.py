@@ -59,7 +59,7 @@ CSS_PATH = Path(__file__).with_name("style.css")
 JS_PATH = Path(__file__).with_name("page.js")
 # Seconds between streamed pieces: a composed reply arrives sentence by sentence
 # in the browser (pieces sent in one burst would be painted as one update).
-STREAM_PACE = 0.03
+STREAM_PACE = 0.02
 SCROLL_TO_MARK = """() => { setTimeout(() => {
   const box = document.querySelector('#tutor-article .tutor-article');
   const mark = box && box.querySelector('mark');
