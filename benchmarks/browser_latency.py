@@ -60,9 +60,8 @@ RECORDER = """() => {
   const box = document.querySelector('#tutor-message textarea');
   window.__lat = null;
   box.addEventListener('keydown', (e) => {
-    if (e.key !== 'Enter' || e.shiftKey) return;
-    const bots = document.querySelectorAll('[data-testid="bot"]').length;
-    window.__lat = {sent: performance.now(), bots, first: null, done: null};
+    if (e.key !== 'Enter' || e.shiftKey || !window.__lat || window.__lat.sent !== null) return;
+    window.__lat.sent = performance.now();
   }, true);
   const check = () => {
     const lat = window.__lat;
@@ -93,15 +92,17 @@ def ask(page, question: str) -> tuple[float, float]:
     page.wait_for_function(
         "() => !document.querySelector('#tutor-chat .tutor-streaming, #tutor-chat .tutor-typing')",
         timeout=TIMEOUT_MS)
-    users = page.locator('[data-testid="user"]')
-    before = users.count()
+    before = page.locator('[data-testid="user"]').count()
+    page.evaluate("""() => { window.__lat = {sent: null, first: null, done: null,
+                       bots: document.querySelectorAll('[data-testid="bot"]').length}; }""")
     box.fill(question)
     box.press("Enter")
     try:  # Gradio ignores a submit while the previous event is still closing: then press again
         page.wait_for_function(f"() => document.querySelectorAll('[data-testid=\"user\"]').length > {before}",
-                               timeout=5_000)
+                               timeout=15_000)
     except Exception:  # noqa: BLE001 - playwright's TimeoutError
-        box.press("Enter")  # the recorder restarts the clock at this keypress
+        page.evaluate("() => { window.__lat.sent = null; }")  # the clock restarts at this keypress
+        box.press("Enter")
     page.wait_for_function("() => window.__lat && window.__lat.done", timeout=TIMEOUT_MS)
     lat = page.evaluate("() => window.__lat")
     return lat["first"] - lat["sent"], lat["done"] - lat["sent"]
