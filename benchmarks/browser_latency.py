@@ -103,7 +103,13 @@ def ask(page, question: str) -> tuple[float, float]:
     except Exception:  # noqa: BLE001 - playwright's TimeoutError
         page.evaluate("() => { window.__lat.sent = null; }")  # the clock restarts at this keypress
         box.press("Enter")
-    page.wait_for_function("() => window.__lat && window.__lat.done", timeout=TIMEOUT_MS)
+    try:
+        page.wait_for_function("() => window.__lat && window.__lat.done", timeout=TIMEOUT_MS)
+    except Exception:  # say what the page showed, then give up
+        print("no finished reply:", page.evaluate("() => window.__lat"), page.evaluate(
+            "() => [...document.querySelectorAll('[data-testid=bot]')].slice(-2).map(e => e.innerText.slice(-300))"),
+            file=sys.stderr, flush=True)
+        raise
     lat = page.evaluate("() => window.__lat")
     return lat["first"] - lat["sent"], lat["done"] - lat["sent"]
 
