@@ -462,7 +462,10 @@ def _wire(page, chat: TutorChat, browser, ctx, panels, paint, *, view_for, messa
 
     private = {"api_visibility": "private"}
     page.load(on_load, [browser], [browser, ctx, *panels, doc, header], **private)
-    gr.on([message.submit, send.click], on_send, [message, ctx], panels, show_progress="hidden", **private)
+    # "multiple": a message sent while the browser still thinks the last reply is
+    # running is not dropped; TutorChat answers one message of a conversation at a time
+    gr.on([message.submit, send.click], on_send, [message, ctx], panels, show_progress="hidden",
+          trigger_mode="multiple", **private)
     chatbot.example_select(on_example, [ctx], panels, show_progress="hidden", **private)
     mode.input(on_mode, [mode, ctx], panels, show_progress="hidden", **private)
     doc.input(on_doc, [doc, ctx], [*panels, doc, header], show_progress="hidden", **private)
