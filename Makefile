@@ -1,5 +1,6 @@
 # One target each for run, test, lint, bench. `make run` and `make test` install
-# what they need first (a venv in .venv, the CPU torch pin, Debian's Chromium).
+# what they need first (a venv in .venv, the CPU torch pin, Debian's Chromium,
+# and axe-core from npm for the accessibility audit of the browser tests).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -7,7 +8,10 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install install-bench run chat test test-fast lint bench bench-smoke eval fit browser clean
+AXE_VERSION ?= 4.10.3
+AXE        := node_modules/axe-core/axe.min.js
+
+.PHONY: install install-bench run chat test test-fast lint bench bench-smoke eval fit browser axe clean
 
 install: $(VENV)/.installed
 
@@ -28,13 +32,20 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# axe-core, injected into the pages by tests/axe_audit.py (never from a CDN)
+axe: $(AXE)
+
+$(AXE):
+	@command -v npm >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq npm >/dev/null)
+	npm install --no-save --no-package-lock --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION)
+
 run: install
 	$(BIN)/tutor serve
 
 chat: install
 	$(BIN)/tutor chat
 
-test: install browser
+test: install browser axe
 	$(BIN)/python -m pytest
 
 test-fast: install
@@ -59,4 +70,4 @@ eval: install
 	$(BIN)/tutor eval
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info node_modules

@@ -112,7 +112,7 @@ def test_pdf_paragraphs_survive_page_breaks_and_page_numbers_go():
 
 @pytest.mark.parametrize("slug", ["dark-matter-rotation-curves", "franklin-moral-perfection"])
 def test_no_footnote_marker_in_any_sentence(slug):
-    from tutor.text import split_sentences
+    from tutor.language import sentences as split_sentences
 
     doc = article(slug)
     for sentence in split_sentences(doc.text):

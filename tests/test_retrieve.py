@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from langchain_core.retrievers import BaseRetriever
-
-from tutor.retrieve import TutorRetriever
 
 # (question, text the top passage must contain)
 SEED_QUESTIONS = [
@@ -76,15 +73,6 @@ def test_results_are_diverse(engine):
         for b in hits[i + 1 :]:
             shared = min(a.chunk.end, b.chunk.end) - max(a.chunk.start, b.chunk.start)
             assert shared < 0.5 * (a.chunk.end - a.chunk.start), "near-duplicate passages"
-
-
-def test_langchain_retriever(engine):
-    retriever = TutorRetriever(hybrid=engine.retriever, k=3)
-    assert isinstance(retriever, BaseRetriever)
-    docs = retriever.invoke("What does leadership cope with?")
-    assert len(docs) == 3 and "copes with change" in docs[0].page_content
-    assert {"doc_id", "start", "end", "heading", "score"} <= set(docs[0].metadata)
-    assert retriever.invoke("What is the capital of France?") == []
 
 
 def test_grounded_answer_cites_the_article(engine):

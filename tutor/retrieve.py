@@ -20,14 +20,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import bm25s
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 from spacy.tokens import Doc
 
 from tutor import coverage, lexicon, ranking
@@ -378,34 +373,3 @@ def _overlap(chunk: Chunk, others: list[Chunk]) -> float:
     return best
 
 
-class TutorRetriever(BaseRetriever):
-    """LangChain face of the hybrid retriever; passages out of scope come back empty."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    hybrid: Any
-    k: int = 4
-    doc_id: str | None = None
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
-        result = self.hybrid.search(query, k=self.k, doc_id=self.doc_id)
-        if not result.covered:
-            return []
-        return [
-            LCDocument(
-                page_content=h.chunk.text,
-                metadata={
-                    "chunk_id": h.chunk.chunk_id,
-                    "doc_id": h.chunk.doc_id,
-                    "title": h.chunk.title,
-                    "heading": h.chunk.heading,
-                    "paragraph": h.chunk.paragraph,
-                    "start": h.chunk.start,
-                    "end": h.chunk.end,
-                    "score": h.score,
-                    "dense": h.dense,
-                },
-            )
-            for h in result.hits
-        ]
