@@ -26,6 +26,8 @@ EXPECTED = {
     "franklin-moral-perfection": ("Plan for Attaining Moral Perfection", None),
     "go-fonts": ("Go fonts", "Nigel Tao, Chuck Bigelow, Rob Pike"),
     "hermitian-matrix": ("Hermitian matrix", None),
+    "jfk-inaugural-address": ("JFK's Inaugural Address, January 20, 1961, 12:11 EST", "John F. Kennedy"),
+    "pep-285-bool-type": ("Adding a bool type", "Guido van Rossum"),
 }
 
 

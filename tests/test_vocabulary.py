@@ -115,9 +115,7 @@ def article_names() -> set[str]:
     return names
 
 
-# modules the lead engineer is rewriting on the language layer still carry seed
-# examples in docstrings; strict: this fails as soon as they are gone, so the mark is removed then
-_PENDING = {"retrieve.py", "questions.py", "corpus.py", "responders/grounded.py"}
+_PENDING: set[str] = set()  # modules allowed a seed example for now (none)
 
 
 @pytest.mark.parametrize(

@@ -88,8 +88,8 @@ class Document:
 def slugify(name: str) -> str:
     """A stable id: lowercase ASCII letters, digits and '-'.
 
-    >>> slugify("Leadership vs. Management (2nd ed.)")
-    'leadership-vs-management-2nd-ed'
+    >>> slugify("Bees vs. Wasps (2nd ed.)")
+    'bees-vs-wasps-2nd-ed'
     """
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")

@@ -168,6 +168,7 @@ class Sentence:
 # abbreviations after which a sentence rarely ends (spaCy's tokenizer knows the
 # titles "Dr." and "Mr."; these it splits after)
 _ABBREVIATIONS = frozenset("fig no nos vol approx ca cf pp ed eds est dept al st vs".split())
+_MARKERS_ONLY = re.compile(r"(?:[\s.,;:!?)\]]*\[(?:passages?\s*)?\d+(?:\s*[,;]\s*\d+)*\])+[\s.,;:!?\"”’)]*", re.I)
 _BLOCK_RE = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*")
 _ATTRIBUTION_START = ("~", "—", "–", "-- ")
 _QUOTE_END = ('"', "”", "’", "'")
@@ -217,8 +218,8 @@ def _continues(text: str, prev: tuple[int, int], start: int, end: int, attributi
     quote or bracket, a footnote-like fragment without letters, and (in article
     text) a "~ Name" attribution after a quotation."""
     piece = text[start:end]
-    if not re.search(r"[A-Za-z0-9]", piece):
-        return True
+    if not re.search(r"[A-Za-z]", piece) or _MARKERS_ONLY.fullmatch(piece):
+        return True  # a lone quote mark, bracket or citation marker ("[2].", "[passage 3].")
     before = text[prev[0]:prev[1]]
     last = re.search(r"(\w+)\.$", before)
     if last and (last.group(1).lower() in _ABBREVIATIONS or (len(last.group(1)) == 1 and last.group(1).isupper())) and text[prev[1]:start].strip() == "":

@@ -72,7 +72,7 @@ def _short(text: str, width: int = 90) -> str:
 
 
 def log_to_file(home: Path) -> None:
-    """Send warnings (Python's and the libraries') to <home>/logs/tutor.log, not the terminal."""
+    """Send warnings (the interpreter's and the libraries') to <home>/logs/tutor.log, not the terminal."""
     root = logging.getLogger()
     folder = Path(home) / "logs"
     for old in [h for h in root.handlers if getattr(h, "_tutor_log", None)]:

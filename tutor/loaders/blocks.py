@@ -274,7 +274,7 @@ def looks_like_heading(paragraph: str) -> bool:
     True
     >>> looks_like_heading("What is the Difference Between Leadership and Management?")
     True
-    >>> looks_like_heading("John Kotter (1990) is one theorist.")
+    >>> looks_like_heading("Jane Smith (1990) is one theorist.")
     False
     """
     text = paragraph.strip()

@@ -109,6 +109,8 @@ def parse_html(text: str, path: Path | None = None) -> Parsed:
     blocks, meta, title = _trafilatura(cleaned)
     if "author" not in meta:
         _author_from_bylines(bylines, meta)
+    if "author" not in meta:
+        _author_from_title_tag(tree, meta)
     other = _readability(cleaned)
     if _prefer_fallback(blocks, other):
         log.debug("%s: readability's article is longer; using it", path)
@@ -521,6 +523,18 @@ def _author_from_bylines(bylines: list[str], meta: dict) -> None:
             meta["author"] = found["author"]
             meta.setdefault("byline", text)
             return
+
+
+_TITLE_BY_RE = re.compile(r"\bby\s+((?:[A-Z][\w'’-]*\.?\s+){0,3}[A-Z][\w'’-]+)\.?\s*$")
+
+
+def _author_from_title_tag(tree, meta: dict) -> None:
+    """A page whose only byline is its <title>: "The ... of X, by Jane Q. Doe."."""
+    title = tree.find(".//title")
+    raw = squash_whitespace(title.text_content()) if title is not None else ""
+    m = _TITLE_BY_RE.search(raw)
+    if m:
+        meta["author"] = m.group(1).strip()
 
 
 def _first_h1(tree) -> str | None:

@@ -7,6 +7,9 @@ a short stand-alone paragraph without sentence punctuation. The title is the
 first heading that is not a bare number ("IX", "Chapter 3"); an all-capitals
 title is put in title case.
 
+An RFC 822 style header at the top ("Title:", "Author:", "Created:" lines, as
+PEPs and RFCs have) is the document's metadata, not its text.
+
 Removed from the prose: web boilerplate lines (see `blocks`), ASCII table
 borders (`+----+`; the cells of a `| a | b |` row are kept as one row of text),
 bracketed image placeholders ("[Illustration: ...]"), `_underscore_`
@@ -81,12 +84,53 @@ def _footnotes(blocks: list[tuple[int, str]]) -> list[tuple[int, str]]:
     return out
 
 
+_FIELD_RE = re.compile(r"^([A-Z][A-Za-z]+(?:-[A-Za-z]+)*):[ \t]+(\S.*)$")
+_FIELD_KEYS = {"title": "title", "subject": "title", "author": "author", "authors": "author", "from": "author",
+               "date": "date", "created": "date", "published": "date"}
+
+
+def header_fields(raw: str) -> tuple[dict, str]:
+    """An RFC 822 style header at the top of a text file (as PEPs, RFCs and
+    mail archives have: "Title: ...", "Author: ...", "Created: ...", at least
+    three such lines before the first blank line) as metadata, and the text
+    after it. E-mail addresses are dropped from names."""
+    lines = raw.lstrip("\ufeff").splitlines()
+    fields: list[tuple[str, str]] = []
+    end = None
+    for n, line in enumerate(lines):
+        if not line.strip():
+            end = n
+            break
+        m = _FIELD_RE.match(line)
+        if m:
+            fields.append((m.group(1).lower(), m.group(2).strip()))
+        elif line[:1] in " \t" and fields:
+            fields[-1] = (fields[-1][0], fields[-1][1] + " " + line.strip())
+        else:
+            return {}, raw
+    if end is None or len(fields) < 3:
+        return {}, raw
+    meta: dict = {}
+    for key, value in fields:
+        target = _FIELD_KEYS.get(key)
+        if target and target not in meta:
+            value = re.sub(r"\s*<[^>]*>|\s*\([^)]*@[^)]*\)", "", value).strip(" ,")
+            if value:
+                meta[target] = value
+    return meta, "\n".join(lines[end + 1 :])
+
+
 def parse_text(raw: str, path: Path | None = None) -> Parsed:
+    fields, raw = header_fields(raw)
     units, header = strip_boilerplate(text_units(raw))
     page, site = page_title(header)
     meta: dict = {"site_name": site} if site else {}
+    meta.update({k: v for k, v in fields.items() if k != "title"})
     blocks = _footnotes(_drop_placeholders(join_groups(units)))
     blocks = take_byline(blocks, meta)
-    blocks = mark_headings(blocks)
-    title = page or next((tidy_title(t) for lvl, t in blocks if lvl and not is_numeral_heading(t)), None)
+    # reStructuredText's "... as follows::" introduces a literal block: a sentence, not a heading
+    blocks = [(0, t[:-1]) if t.endswith("::") else (lvl, t) for lvl, t in mark_headings(blocks)]
+    title = fields.get("title") or page or next(
+        (tidy_title(t) for lvl, t in blocks if lvl and not is_numeral_heading(t)), None
+    )
     return Parsed(blocks, title, meta)

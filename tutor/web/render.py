@@ -49,9 +49,9 @@ def answer_markdown(answer: str, citations: list[dict], turn: str | None = None)
     """The answer with its [n] markers as links to their sources, then one
     footnote per citation saying where the passage is:
 
-        Management copes with complexity. <a class="tutor-ref" href="#tutor-src-T-1"
-        title="Show source 1">[1]<span class="tutor-sr"> source 1: Kotter</span></a>
-        <div class="tutor-footnotes"><div><a ...>1</a> Article › Kotter</div></div>
+        Bees make honey. <a class="tutor-ref" href="#tutor-src-T-1"
+        title="Show source 1">[1]<span class="tutor-sr"> source 1: Honey</span></a>
+        <div class="tutor-footnotes"><div><a ...>1</a> Article › Honey</div></div>
 
     `turn` is the id of this answer's sources in the Sources panel (see
     `sources_html`); activating a link opens that source, its cited sentence

@@ -6,7 +6,7 @@ claims, so all three use this one definition:
 1. a declined reply makes no claim (the decline text is excluded);
 2. the reply is split like the grounding guard splits it
    (`tutor.guard.split_answer`: list items, `[n]` markers parsed), and a marker
-   followed by a capital letter also ends a sentence ("~Peter F. Drucker [2] Leadership ...");
+   followed by a capital letter also ends a sentence ("~A. Writer [2] Leadership ...");
 3. questions to the learner are not claims, except for a premise they take for
    granted ("Since leadership copes with complexity, what ...?"), which is;
 4. a lead-in that introduces article text ("The article says:", "Here is a
@@ -47,7 +47,7 @@ _DECLINE_WORDS = re.compile(
     r"(?:say|cover|mention|address|discuss|answer|contain|tell)\b",
     re.I,
 )
-# "... Drucker [2] Leadership, however, ...": a marker followed by a capital ends a sentence
+# "... Writer [2] Leadership, however, ...": a marker followed by a capital ends a sentence
 _MARKER_THEN_CAPITAL = re.compile(r"(\[\d+(?:\s*[,;]\s*\d+)*\])[ \t]+(?=[\"“]?[A-Z])")
 _QUOTED = re.compile(r'^["“](.+?)["”]?$', re.S)
 
