@@ -376,11 +376,6 @@ FEATURES = (
     "pair_gain",  # how much two adjacent sentences cover better than one
     "role_conflict",  # a verb's subject or object the passages give to another
     "clauses",
-    "copy_share",  # weighted share of the clause's words matched in the sentence's own order
-    "substituted",  # words between two in-order anchors where the sentence has other words there
-    "substituted_name",  # the same, for a name or amount in the place of another
-    "inserted",  # unmatched words between two anchors the sentence has next to each other
-    "crossing",  # weighted share of matched nouns out of the sentence's order
 )
 CAUSAL = frozenset("because since therefore thus hence so cause reason result lead due consequently".split())
 _RESTRICTIVE = frozenset({"ONLY", "ALL", "NONE", "MOST"})
@@ -465,10 +460,8 @@ def align(statement: str | Doc, ps: Passages, aligner: Aligner) -> Alignment:
     f["misplaced_single"] = float(sum(x.features["misplaced_single"] for x in fits))
     f["pair_gain"] = float(max(x.features["pair_gain"] for x in fits))
     f["role_conflict"] = float(_role_conflicts(doc, ps, note))
-    f["copy_share"] = float(max(x.features["copy_share"] for x in fits))
-    f["crossing"] = float(max(x.features["crossing"] for x in fits))
     for name in ("misplaced", "number_conflict", "antonym", "polarity", "negation_parity", "comparison",
-                 "restriction", "cause", "substituted", "substituted_name", "inserted"):
+                 "restriction", "cause"):
         f[name] = float(sum(x.features[name] for x in fits))
     pairs, broken = _unbound(doc, all_toks, grid, ps, note)
     f["unbound"] = float(broken)
@@ -510,7 +503,6 @@ def _fit(clause, unit, rows, cols, grid, w, best_any, aligner, note) -> ClauseFi
         if t.tag_ in ("JJR", "RBR", "JJS", "RBS") and m.score < 0.85:
             f["comparison"] += 1
             note("comparison", t.text)
-    f.update(_order(clause, matches, unit, w, grid, rows, cols))
     window = _window(unit, matches)
     c_neg = (clause.negations + clause.flipped) % 2
     u_neg = L.negation_count(window) % 2
@@ -524,79 +516,6 @@ def _fit(clause, unit, rows, cols, grid, w, best_any, aligner, note) -> ClauseFi
     c_lemmas = {L.lemma(t) for t in clause.head.doc}
     f["cause"] = float(bool(c_lemmas & CAUSAL) and not ({L.lemma(t) for t in unit.span} & CAUSAL))
     return ClauseFit(clause, unit, matches, f)
-
-
-def _chain(cands: list[tuple[int, int, float]]) -> list[tuple[int, int]]:
-    """The heaviest chain of (claim position, passage position, weight)
-    candidates increasing on both sides (each claim position used once)."""
-    cands = sorted(cands)
-    best = [c[2] for c in cands]
-    prev = [-1] * len(cands)
-    for b in range(len(cands)):
-        for a in range(b):
-            if cands[a][0] < cands[b][0] and cands[a][1] < cands[b][1] and best[a] + cands[b][2] > best[b]:
-                best[b], prev[b] = best[a] + cands[b][2], a
-    if not cands:
-        return []
-    i = int(np.argmax(best))
-    out = []
-    while i >= 0:
-        out.append((cands[i][0], cands[i][1]))
-        i = prev[i]
-    return out[::-1]
-
-
-def _order(clause: Clause, matches: list[Match], unit: Unit, w, grid: Grid, rows, cols) -> dict[str, float]:
-    """Word order of the clause against its sentence (no parse needed, so the
-    small model's tagging errors do not matter).
-
-    Anchors are clause words matched as the same word (lemma, amount,
-    synonym); the longest chain of anchors in the same order on both sides is
-    the copied skeleton. Between two consecutive anchors of the chain, a
-    clause word not matched as the same word where the sentence has words of
-    its own that the clause does not match is a substitution ("known as the
-    X decomposition" against "known as the Y decomposition"), weighted by the
-    word's weight and how badly it matches; where the sentence has nothing
-    between the anchors, an unmatched clause word is an insertion. Pairs of
-    matched nouns that no order-keeping chain can hold are crossings (swapped
-    roles, or a passive paraphrase: the fitted model weighs them)."""
-    out = {"copy_share": 0.0, "substituted": 0.0, "substituted_name": 0.0, "inserted": 0.0, "crossing": 0.0}
-    doc = unit.span.doc
-    total = float(w.sum()) or 1.0
-    cands = []
-    for k, r in enumerate(rows):
-        for j in cols:
-            if grid.score[r, j] >= STRONG and grid.ps.tokens[j].doc is doc:
-                cands.append((k, grid.ps.tokens[j].i, float(w[k])))
-    if not cands:
-        return out
-    chain = _chain(cands)
-    out["copy_share"] = float(sum(w[k] for k, _ in chain)) / total
-    # what the clause matches in the sentence at all (so "its own words" are the unmatched ones)
-    sub = grid.score[rows][:, cols] if len(cols) else np.zeros((len(rows), 0))
-    col_tok = [grid.ps.tokens[j] for j in cols]
-    covered = {t.i for t, s in zip(col_tok, sub.max(axis=0) if sub.size else [], strict=False) if s >= 0.85}
-    content_pos = {t.i: t for t in col_tok if t.doc is doc}
-    for (k1, j1), (k2, j2) in zip(chain, chain[1:], strict=False):
-        between = [k for k in range(k1 + 1, k2) if matches[k].score < 0.85]
-        if not between:
-            continue
-        theirs = [t for i, t in content_pos.items() if j1 < i < j2 and i not in covered]
-        for k in between:
-            bad = float(w[k]) * (1.0 - matches[k].score)
-            if theirs and j2 - j1 <= 8:
-                out["substituted"] += bad
-                t = clause.tokens[k]
-                if (is_name(t) or is_number(t)) and any(is_name(x) or is_number(x) for x in theirs):
-                    out["substituted_name"] += 1
-            elif not theirs and matches[k].score < SOFT:
-                out["inserted"] += bad
-    in_chain = {k for k, _ in chain}
-    strong = {k for k, _, _ in cands}
-    nominal = [k for k in strong if clause.tokens[k].pos_ in ("NOUN", "PROPN", "NUM")]
-    if nominal:
-        out["crossing"] = float(sum(w[k] for k in nominal if k not in in_chain)) / total
-    return out
 
 
 def _misplaced(clause: Clause, rows, cols, grid: Grid, w, best_any) -> float:

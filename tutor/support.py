@@ -118,9 +118,6 @@ class SupportScorer:
         self.threshold = threshold if threshold is not None else (self.model.threshold if self.model else 0.5)
         self._aligner = A.Aligner(self._embed, cache_size=max(cache_size, 50_000))
         self._passages = _LRU(64)
-        self._checks = _LRU(4096)
-        self._cross = None
-        self._cross_loaded = False
 
     @property
     def embedder(self):
@@ -146,35 +143,8 @@ class SupportScorer:
         return A.align(claim or "", self._prepare(kept), self._aligner)
 
     def features(self, claim: str, passages: Sequence[str]) -> dict[str, float]:
-        """The alignment features of `claim` against `passages`, with the
-        cross-encoder's verdict on its evidence (what the model reads)."""
-        al = self.align(claim, passages)
-        return self._with_check(claim or "", al)
-
-    def _with_check(self, claim: str, al: A.Alignment) -> dict[str, float]:
-        f = dict(al.features)
-        if "crosscheck" in (self.model.features if self.model else ("crosscheck",)):
-            f["crosscheck"] = self.crosscheck(claim, evidence_of(al))
-        return f
-
-    def crosscheck(self, claim: str, evidence: str) -> float:
-        """The cross-encoder's log-odds that `evidence` backs `claim` (0 without
-        a fitted cross-encoder or evidence); cached by text."""
-        if not evidence:
-            return 0.0
-        if not self._cross_loaded:
-            from tutor import crosscheck
-
-            self._cross, self._cross_loaded = crosscheck.get(self.embedder), True
-        if self._cross is None:
-            return 0.0
-        key = (claim, evidence)
-        z = self._checks.get(key)
-        if z is None:
-            p = self._cross.probabilities([key])[0]
-            z = float(np.log(max(p, 1e-6) / max(1.0 - p, 1e-6)))
-            self._checks.put(key, z)
-        return z
+        """The alignment features of `claim` against `passages` (what the model reads)."""
+        return dict(self.align(claim, passages).features)
 
     def score(self, claim: str, passages: Sequence[str]) -> SupportResult:
         return self.score_many([claim], passages)[0]
@@ -198,7 +168,7 @@ class SupportScorer:
         al = A.align(claim, ps, self._aligner)
         if not al.fits:
             return SupportResult(False, 0.0, None, None, "empty claim")
-        p = self.model.probability(self._with_check(claim, al)) if self.model else 0.0
+        p = self.model.probability(al.features) if self.model else 0.0
         unit = al.unit
         where = unit.passage if unit is not None else None
         evidence = unit.span.text if unit is not None else None
@@ -208,13 +178,6 @@ class SupportScorer:
             ev = " ".join(dict.fromkeys(f.unit.span.text for f in al.fits if f.unit is not None))
             return SupportResult(True, round(p, 4), where, ev or evidence, "supported")
         return SupportResult(False, round(p, 4), where, evidence, reason_of(al.features))
-
-
-def evidence_of(al: A.Alignment) -> str:
-    """The sentences the claim's clauses align with, in passage order, once each."""
-    units = sorted({id(f.unit): f.unit for f in al.fits if f.unit is not None}.values(),
-                   key=lambda u: (u.passage, u.span.start))
-    return " ".join(dict.fromkeys(u.span.text.strip() for u in units))
 
 
 def _verbatim(claim: str, passages: Sequence[str]) -> SupportResult | None:

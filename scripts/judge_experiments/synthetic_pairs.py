@@ -44,7 +44,7 @@ from tutor import lexicon
 
 RECIPE = "synthetic-pairs-1"
 SEED = 20240601
-_REPO = Path(__file__).resolve().parent.parent
+_REPO = Path(__file__).resolve().parents[2]
 _ENV = "TUTOR_SYNTHETIC_SOURCE"
 
 
