@@ -70,7 +70,8 @@ def _word_lists() -> dict[str, set[str]]:
     return out
 
 
-NOT_VOCABULARY = ("DEPS", "KIND", "FEATURES", "CONTRADICTIONS", "FEEDBACK", "LABELS", "VERDICTS")
+# parse labels, feature and reason names, and tables loaded from data files (lexicon._DATA: WordNet)
+NOT_VOCABULARY = ("DEPS", "KIND", "FEATURES", "CONTRADICTIONS", "FEEDBACK", "LABELS", "VERDICTS", "_DATA")
 
 
 def _function_word(word: str) -> bool:
@@ -117,7 +118,7 @@ def article_names() -> set[str]:
 
 # modules the lead engineer is rewriting on the language layer still carry seed
 # examples in docstrings; strict: this fails as soon as they are gone, so the mark is removed then
-_PENDING = {"retrieve.py", "questions.py", "corpus.py", "responders/grounded.py"}
+_PENDING = {"questions.py", "corpus.py"}
 
 
 @pytest.mark.parametrize(
