@@ -126,7 +126,7 @@ def get(embedder) -> CrossCheck | None:
 
 
 def train(embedder, pairs: Sequence[tuple[str, str, bool]], epochs: int = 2, batch: int = 32, lr: float = 2e-3,
-          seed: int = 0, progress=None) -> bytes:
+          seed: int = 0, progress=None, top: int = TOP) -> bytes:
     """Fit adapters and head on (claim, evidence, supported) pairs; returns the
     `.npz` bytes to save."""
     import torch
@@ -140,7 +140,8 @@ def train(embedder, pairs: Sequence[tuple[str, str, bool]], epochs: int = 2, bat
         p.requires_grad_(False)
     layers = model.encoder.layer
     n = len(layers)
-    bottom, top = list(range(n - TOP)), list(range(n - TOP, n))
+    n_top = top
+    bottom, top = list(range(n - n_top)), list(range(n - n_top, n))
     model.eval()
     # 1. the frozen bottom once per pair, batched by length
     order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
@@ -204,7 +205,7 @@ def train(embedder, pairs: Sequence[tuple[str, str, bool]], epochs: int = 2, bat
         out[f"{li}.{t}.B"] = b.detach().numpy().astype(np.float16)
     out["head.w"] = w.detach().numpy().astype(np.float32)
     out["head.b"] = np.array(float(bias.detach()), dtype=np.float32)
-    meta = {"rank": RANK, "alpha": alpha, "top": TOP, "targets": list(_TARGETS), "pairs": len(pairs),
+    meta = {"rank": RANK, "alpha": alpha, "top": n_top, "targets": list(_TARGETS), "pairs": len(pairs),
             "epochs": epochs, "seed": seed}
     out["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     buf = io.BytesIO()
