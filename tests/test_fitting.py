@@ -69,3 +69,22 @@ def test_confusion_counts_every_pair():
 def test_check_command_reports_up_to_date(capsys):
     assert fitting.main(["--check"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_assessor_model_round_trip_and_three_way_fit():
+    """The packaged assessor loads, its probabilities sum to one, and the
+    multinomial fit separates three classes one feature tells apart."""
+    m = fitting.load_assessor()
+    assert set(m.classes) == {"correct", "partial", "incorrect"} and m.coef.shape == (3, len(m.features))
+    again = fitting.MultinomialModel.from_json(json.loads(json.dumps(m.to_json())))
+    row = dict.fromkeys(m.features, 0.5)
+    assert sum(m.probabilities(row).values()) == pytest.approx(1.0)
+    assert again.probabilities(row) == pytest.approx(m.probabilities(row)) and again.predict(row) == m.predict(row)
+    rng = np.random.default_rng(1)
+    rows, labels = [], []
+    for k, lab in enumerate(fitting.VERDICTS):
+        for _ in range(20):
+            rows.append({"x": k + rng.normal(0, 0.1), "noise": float(rng.normal())})
+            labels.append(lab)
+    toy = fitting.fit_multinomial(rows, labels, ("x", "noise"))
+    assert [toy.predict({"x": k, "noise": 0.0}) for k in range(3)] == list(fitting.VERDICTS)

@@ -70,7 +70,8 @@ def _word_lists() -> dict[str, set[str]]:
     return out
 
 
-NOT_VOCABULARY = ("DEPS", "KIND", "FEATURES", "CONTRADICTIONS", "FEEDBACK", "LABELS", "VERDICTS")
+# parse labels, feature and reason names, and tables loaded from data files (lexicon._DATA: WordNet)
+NOT_VOCABULARY = ("DEPS", "KIND", "FEATURES", "CONTRADICTIONS", "FEEDBACK", "LABELS", "VERDICTS", "_DATA")
 
 
 def _function_word(word: str) -> bool:

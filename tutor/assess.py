@@ -15,11 +15,11 @@ on the language layer and the support judge:
    names the article does not use, a predicate negated on one side only,
    antonyms, words from outside the reference, and the support judge's
    probability;
-4. two fitted logistic regressions (`tutor/models/assess.json`, fitted by
-   `python -m tutor.fitting` on the labeled replies of many articles) read
-   these features: "does the reply state the whole reference?" (correct) and
-   "does it state some of it without a contradiction?" (partial); else
-   incorrect. Feedback names the parts stated and missing, or the kind of
+4. a fitted multinomial logistic regression (`tutor/models/assess.json`,
+   fitted by `python -m tutor.fitting` on the labeled replies of many
+   articles) reads these features and says correct, partial or incorrect;
+   a predicate negated on one side only or a subject from outside the
+   reference makes it incorrect whatever else matches. Feedback names the parts stated and missing, or the kind of
    contradiction, and always quotes the article.
 
 A negation in the reference paraphrased positively ("useless" for "not worth
@@ -248,20 +248,17 @@ def _models():
     return load_assessor()
 
 
-def verdict_from(features: dict[str, float], models=None) -> str:
-    """correct / partial / incorrect from the features and the two fitted models."""
-    correct, partial = models or _models()
+def verdict_from(features: dict[str, float], model=None) -> str:
+    """correct / partial / incorrect from the features and the fitted model."""
+    model = model or _models()
     if features.get("dont_know") and features.get("recall_mean", 0.0) == 0.0:
         return "incorrect"
     if features.get("polarity") or features.get("subject_foreign"):
         return "incorrect"  # a negated predicate or another subject: a contradiction, whatever else matches
-    if correct.probability(features) >= correct.threshold:
-        if features.get("keyed") and features.get("parts_stated", 0.0) < 1.0:
-            return "partial"  # the question's keywords define a full answer: one is missing
-        return "correct"
-    if partial.probability(features) >= partial.threshold:
-        return "partial"
-    return "incorrect"
+    said = model.predict(features)
+    if said == "correct" and features.get("keyed") and features.get("parts_stated", 0.0) < 1.0:
+        return "partial"  # the question's keywords define a full answer: one is missing
+    return said
 
 
 def _why(f: dict[str, float], jf: dict[str, float] | None) -> str:

@@ -3,7 +3,7 @@
     python -m tutor.fitting            # refit both, write tutor/models/*.json, print LOAO tables
     python -m tutor.fitting --check    # exit 1 when a model is stale (its data changed)
 
-Both decisions are a logistic regression (scikit-learn) over article-agnostic
+Both decisions are logistic regressions (scikit-learn) over article-agnostic
 features (`tutor.alignment` for claims, `tutor.assess` for replies). The data
 are *groups*, one per article: every `evals/articles/<slug>/claims.jsonl` and
 `replies.jsonl`, the seed's `evals/claims.jsonl` and
@@ -129,6 +129,57 @@ class LinearModel:
         return cls(tuple(data["features"]), np.array(data["mean"], float), np.array(data["scale"], float),
                    np.array(data["coef"], float), float(data["intercept"]), float(data["threshold"]),
                    float(data.get("clip", 3.0)), {k: v for k, v in data.items() if k not in known})
+
+
+@dataclass
+class MultinomialModel:
+    """A fitted multinomial logistic regression on standardised features:
+    p(class) = softmax(((x - mean) / scale) . coef[class] + intercept[class])."""
+
+    features: tuple[str, ...]
+    classes: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray  # classes x features
+    intercept: np.ndarray
+    clip: float = 3.0
+    meta: dict | None = None
+
+    def probabilities(self, values: dict[str, float]) -> dict[str, float]:
+        x = np.array([min(float(values.get(n, 0.0)), self.clip) for n in self.features], dtype=np.float64)
+        z = self.coef @ ((x - self.mean) / self.scale) + self.intercept
+        e = np.exp(z - z.max())
+        return dict(zip(self.classes, (e / e.sum()).tolist(), strict=True))
+
+    def predict(self, values: dict[str, float]) -> str:
+        p = self.probabilities(values)
+        return max(self.classes, key=lambda c: p[c])
+
+    def to_json(self) -> dict:
+        return {"features": list(self.features), "classes": list(self.classes), "mean": self.mean.round(6).tolist(),
+                "scale": self.scale.round(6).tolist(), "coef": self.coef.round(6).tolist(),
+                "intercept": self.intercept.round(6).tolist(), "clip": self.clip, **(self.meta or {})}
+
+    @classmethod
+    def from_json(cls, data: dict) -> MultinomialModel:
+        known = {"features", "classes", "mean", "scale", "coef", "intercept", "clip"}
+        return cls(tuple(data["features"]), tuple(data["classes"]), np.array(data["mean"], float),
+                   np.array(data["scale"], float), np.array(data["coef"], float), np.array(data["intercept"], float),
+                   float(data.get("clip", 3.0)), {k: v for k, v in data.items() if k not in known})
+
+
+def fit_multinomial(rows: Sequence[dict[str, float]], labels: Sequence[str], names: Sequence[str]) -> MultinomialModel:
+    """One multinomial logistic regression over every class of `labels` (balanced class weights)."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = _matrix(rows, names), np.array(labels)
+    mean = X.mean(axis=0)
+    scale = X.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    lr = LogisticRegression(C=C, class_weight="balanced", max_iter=5000)
+    lr.fit((X - mean) / scale, y)
+    return MultinomialModel(tuple(names), tuple(str(c) for c in lr.classes_), mean, scale,
+                            lr.coef_.astype(np.float64), lr.intercept_.astype(np.float64))
 
 
 def load_model(name: str) -> LinearModel:
@@ -276,30 +327,29 @@ def fit_support(judge=None, progress=None) -> tuple[LinearModel, dict[str, dict]
 
 
 def fit_assessor(judge=None, progress=None) -> tuple[dict, dict[str, dict]]:
-    """Two models: correct vs the rest, and stated-something (correct or
-    partial) vs incorrect; LOAO accuracy of the three-way verdict per group."""
+    """One multinomial model over correct/partial/incorrect (chosen on LOAO:
+    it beat two binary models, "correct vs the rest" and "something stated vs
+    incorrect", on six of the eight reply groups); LOAO accuracy per group."""
     from tutor.assess import REPLY_FEATURES, verdict_from
 
     groups = reply_groups()
     rows, labels, names, _ = reply_rows(judge, groups, progress)
-    models, table = _fit_replies(rows, labels, names, REPLY_FEATURES, verdict_from)
-    meta = {"kind": "reply assessor: two logistic regressions on tutor.assess features",
-            "data_sha256": data_hash(groups), "groups": {g: len(read_jsonl(p)) for g, p in groups.items()},
-            "loao": {g: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in t.items()} for g, t in table.items()}}
-    return {"correct": models[0].to_json(), "partial": models[1].to_json(), **meta}, table
+    model, table = _fit_replies(rows, labels, names, REPLY_FEATURES, verdict_from)
+    model.meta = {"kind": "reply assessor: multinomial logistic regression on tutor.assess features",
+                  "data_sha256": data_hash(groups), "groups": {g: len(read_jsonl(p)) for g, p in groups.items()},
+                  "loao": {g: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in t.items()}
+                           for g, t in table.items()}}
+    return model.to_json(), table
 
 
 def _fit_replies(rows, labels, names, features, verdict_from):
-    correct = [lab == "correct" for lab in labels]
-    some = [lab != "incorrect" for lab in labels]
-    full = (fit(rows, correct, names, features, None), fit(rows, some, names, features, None))
+    full = fit_multinomial(rows, labels, features)
     table = {}
     for held in dict.fromkeys(names):
         train = [i for i, x in enumerate(names) if x != held]
         test = [i for i, x in enumerate(names) if x == held]
-        pair = tuple(fit([rows[i] for i in train], [ys[i] for i in train], [names[i] for i in train], features, None)
-                     for ys in (correct, some))
-        said = [verdict_from(rows[i], pair) for i in test]
+        model = fit_multinomial([rows[i] for i in train], [labels[i] for i in train], features)
+        said = [verdict_from(rows[i], model) for i in test]
         table[held] = {"accuracy": sum(s == labels[i] for s, i in zip(said, test, strict=True)) / len(test),
                        "n": len(test), "confusion": confusion(said, [labels[i] for i in test])}
     return full, table
@@ -316,14 +366,14 @@ def confusion(said: Sequence[str], labels: Sequence[str]) -> dict[str, dict[str,
     return out
 
 
-def load_assessor() -> tuple[LinearModel, LinearModel]:
-    """The packaged assessor models (correct, partial)."""
+def load_assessor() -> MultinomialModel:
+    """The packaged assessor model."""
     from tutor.errors import ConfigError
 
     path = MODELS / "assess.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return LinearModel.from_json(data["correct"]), LinearModel.from_json(data["partial"])
+        return MultinomialModel.from_json(data)
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(f"the fitted model {path.name} is missing or broken ({exc}); run `python -m tutor.fitting`") from None
 

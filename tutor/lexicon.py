@@ -121,3 +121,9 @@ def opposed(a: str, b: str) -> bool:
         return True
     sb = synonym_set(b)
     return any(ant.get(x, frozenset()) & {_key(a)} for x in sb)
+
+
+def antonyms_of(word: str) -> frozenset[str]:
+    """The words WordNet lists as opposites of `word` (either direction)."""
+    ant = _data()["antonyms"]
+    return frozenset(w.replace("_", " ") for w in ant.get(_key(word), frozenset()))

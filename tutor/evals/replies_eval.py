@@ -80,17 +80,13 @@ def evaluate_replies(paths: list[Path], judge) -> list[RepliesEval]:
 
     groups = fitting.reply_groups()
     names = {p: group_of(p, groups) for p in paths}
-    held_models: dict[str, tuple] = {}
+    held_models: dict[str, fitting.MultinomialModel] = {}
     if any(names.values()):
         rows, labels, gnames, _ = fitting.reply_rows(judge, groups)
-        correct = [lab == "correct" for lab in labels]
-        some = [lab != "incorrect" for lab in labels]
         for held in {n for n in names.values() if n}:
             train = [i for i, g in enumerate(gnames) if g != held]
-            held_models[held] = tuple(
-                fitting.fit([rows[i] for i in train], [ys[i] for i in train], [gnames[i] for i in train],
-                            REPLY_FEATURES, None)
-                for ys in (correct, some))
+            held_models[held] = fitting.fit_multinomial([rows[i] for i in train], [labels[i] for i in train],
+                                                        REPLY_FEATURES)
     out = []
     for p in paths:
         started = time.perf_counter()
