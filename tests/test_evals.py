@@ -415,6 +415,24 @@ def test_thresholds_load_check_and_profiles(tmp_path):
         load_rules(path)
 
 
+def test_an_article_table_overrides_a_limit_for_that_article_only(tmp_path):
+    from tutor.evals.thresholds import check, for_article, load_rules
+
+    path = tmp_path / "t.toml"
+    path.write_text("[must_include]\nmin_pass_rate = 0.9\n[groundedness]\nmin_mean = 0.98\n"
+                    "[articles.recipe.must_include]\nmin_pass_rate = 0.5\n")
+    rules = load_rules(path)
+    summary = {"overall": {"must_include": {"pass_rate": 0.6}, "groundedness": {"mean": 0.99}}}
+    recipe = {c.metric: (c.limit, c.status) for c in check(for_article(rules, "recipe"), summary)}
+    other = {c.metric: (c.limit, c.status) for c in check(for_article(rules, "seed"), summary)}
+    assert recipe == {"must_include": (0.5, "pass"), "groundedness": (0.98, "pass")}
+    assert other == {"must_include": (0.9, "fail"), "groundedness": (0.98, "pass")}
+    assert len(check(rules, summary)) == 2  # scoped rules never apply to a whole run
+    path.write_text("[articles.recipe]\nmust_include = 1\n")
+    with pytest.raises(ConfigError, match="must be a table"):
+        load_rules(path)
+
+
 def test_packaged_thresholds_hold_the_promised_limits():
     from tutor.evals.thresholds import load_rules
 

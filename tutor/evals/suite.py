@@ -128,7 +128,7 @@ def run_suite(
             result = _run(engine, [ds], make_judge, make_llm, k, responder, judge_label, on_case)
         articles.append(ArticleRun(package.name, str(package.folder), result))
     for a in articles:
-        a.checks = [replace(c, scope=a.name) for c in th.check(rules, a.result.summary)]
+        a.checks = [replace(c, scope=a.name) for c in th.check(th.for_article(rules, a.name), a.result.summary)]
     info = {
         "responder": responder,
         "judge": judge_label,

@@ -20,6 +20,9 @@ One table per metric; keys are `min_<statistic>` or `max_<statistic>`:
     [llm.latency]            # overrides for runs through an LLM (--llm)
     max_p95_ms = 60000
 
+    [articles.go-fonts.must_include]   # an override for one article of the run
+    min_pass_rate = 0.75
+
 A threshold on a metric that no case could score is reported "not scored" and
 does not fail the gate: a dataset without socratic cases says nothing about
 Socratic compliance, and that is not a failure.
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tutor.config import data_dir
@@ -53,6 +56,7 @@ class Rule:
     stat: str
     op: str  # ">=" or "<="
     limit: float
+    scope: str | None = None  # an article's name: the rule overrides the general one there
 
 
 @dataclass(frozen=True)
@@ -89,14 +93,26 @@ def load_rules(path: Path | str | None = None, profile: str | None = None) -> li
         override = {(r.metric, r.stat, r.op): r for r in _rules(data[profile], path, top=False)}
         merged = {(r.metric, r.stat, r.op): r for r in rules} | override
         rules = list(merged.values())
+    articles = data.get("articles", {})
+    if not isinstance(articles, dict) or not all(isinstance(v, dict) for v in articles.values()):
+        raise ConfigError(f"{path}: [articles.NAME.METRIC] tables must hold min_/max_ limits")
+    for name, table in articles.items():
+        rules += [replace(r, scope=name) for r in _rules(table, path, top=False)]
     return rules
+
+
+def for_article(rules: list[Rule], name: str) -> list[Rule]:
+    """The general rules, with those of `[articles.<name>]` in their place."""
+    merged = {(r.metric, r.stat, r.op): r for r in rules if r.scope is None}
+    merged |= {(r.metric, r.stat, r.op): replace(r, scope=None) for r in rules if r.scope == name}
+    return list(merged.values())
 
 
 def _rules(table: dict, path: Path, top: bool) -> list[Rule]:
     known = set(ORDER) | set(STATS)
     out = []
     for metric, limits in table.items():
-        if top and metric in PROFILES:
+        if top and (metric in PROFILES or metric == "articles"):
             continue
         if metric not in known:
             raise ConfigError(f"{path}: unknown metric [{metric}]; known: {', '.join(sorted(known))}")
@@ -125,6 +141,8 @@ def check(rules: list[Rule], summary: dict, *, scorer: bool = False, metric: str
     if scorer and metric is None:
         metric = "scorer"
     for r in rules:
+        if r.scope is not None:
+            continue  # applies through `for_article` only
         if metric is not None:
             if r.metric != metric:
                 continue
