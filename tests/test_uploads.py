@@ -156,7 +156,7 @@ def test_an_error_becomes_one_alert_line(uploads):
     statuses = list(run_with_progress(lambda progress: uploads.add_text("", progress), "the pasted text"))
     html, added = statuses[-1]
     assert added is None
-    assert 'role="alert"' in html and "Pasted text: file is empty." in html
+    assert 'role="alert"' in html and "pasted text: file is empty." in html
 
 
 # ---- URLs ---------------------------------------------------------------------------

@@ -203,14 +203,14 @@ def _main_page(chat: TutorChat, secret: str, uploads: Uploads | None = None) -> 
                     [(d.title, d.doc_id) for d in docs.values()], value=first, label="Article",
                     visible=len(docs) > 1, interactive=True,
                 )
-                if uploads is not None:
-                    upload_panel(uploads, doc)
                 mode = _mode_radio(scale=3)
                 confirm = _confirm_row()
                 chatbot = _chatbot(chat.starters(first), height=540)
                 with gr.Row(elem_classes="tutor-input"):
                     message = _message_box()
                     send = gr.Button("Send", variant="primary", scale=0, min_width=90, elem_id="tutor-send")
+                if uploads is not None:
+                    upload_panel(uploads, doc)
             with gr.Column(scale=2, min_width=320, elem_classes="tutor-side"):
                 progress = gr.HTML("", visible=False, elem_id="tutor-progress")
                 with gr.Tabs():

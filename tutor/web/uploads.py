@@ -319,9 +319,14 @@ def run_with_progress(work: Callable[[Progress], Added], label: str,
             log.warning("%s: %s: %s", w.get("source"), w.get("warning"), w.get("sentence", ""))
         yield status_html("ok", f"Added “{added.title}”: pick it in the Article list to ask about it.{note}"), added
     else:
-        from tutor.web.render import sentence
+        yield status_html("error", _as_line(result.get("error", "the article could not be added"))), None
 
-        yield status_html("error", sentence(result.get("error", "the article could not be added"))), None
+
+def _as_line(message: str) -> str:
+    """Ingest's message as the page shows it: its words as they are (a file name
+    keeps its case), on one line, with a full stop."""
+    message = " ".join(message.split())
+    return message if message.endswith((".", "!", "?")) else message + "."
 
 
 def panel(uploads: Uploads, doc) -> None:
