@@ -283,3 +283,42 @@ def test_gradios_upload_endpoint_is_capped_per_page(engine, tmp_path, allow):
         assert ("Add an article" in page) is allow
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_tutor_serve_takes_uploads_from_the_environment_with_a_5_mb_cap(seed_home, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tutor.web.server import free_port
+
+    home = tmp_path / "home"
+    shutil.copytree(seed_home, home)
+    port = free_port()
+    env = {**os.environ, "TUTOR_HOME": str(home), "HF_HUB_OFFLINE": "1", "TUTOR_ALLOW_UPLOADS": "1"}
+    for var in ("TUTOR_LLM", "TUTOR_CHROMA_URL", "TUTOR_MAX_UPLOAD_MB"):
+        env.pop(var, None)
+    server = subprocess.Popen([sys.executable, "-m", "tutor", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None and time.monotonic() < deadline, "the server did not come up"
+            try:
+                config = httpx.get(url + "/config", timeout=5).text
+                break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        assert "Add an article" in config and "at most 5 MB" in config
+
+        def upload(size: int) -> int:
+            files = {"files": ("notes.txt", b"a" * size, "text/plain")}
+            return httpx.post(url + "/gradio_api/upload", files=files, timeout=60).status_code
+
+        assert upload(4 * MB) == 200
+        assert upload(6 * MB) == 413
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
