@@ -159,6 +159,18 @@ def test_an_error_becomes_one_alert_line(uploads):
     assert 'role="alert"' in html and "pasted text: file is empty." in html
 
 
+def test_the_form_takes_exactly_one_article(uploads, tmp_path):
+    with pytest.raises(InputFileError, match="^choose a file, paste the article's text or give its web address"):
+        uploads.work_for(None, "  \n", "")
+    with pytest.raises(InputFileError, match="^give one article at a time"):
+        uploads.work_for(str(tmp_path / "a.md"), "Some text.", "")
+    with pytest.raises(InputFileError, match="^give one article at a time"):
+        uploads.work_for(None, "Some text.", "http://127.0.0.1/a.html")
+    assert uploads.work_for(str(tmp_path / "notes.md"), "", " ")[0] == "notes.md"
+    assert uploads.work_for(None, "", " http://127.0.0.1/a.html ")[0] == "http://127.0.0.1/a.html"
+    assert uploads.work_for(None, "Some text.", None)[0] == "the pasted text"
+
+
 # ---- URLs ---------------------------------------------------------------------------
 class _Pages(BaseHTTPRequestHandler):
     routes: dict = {}
@@ -280,7 +292,7 @@ def test_gradios_upload_endpoint_is_capped_per_page(engine, tmp_path, allow):
             assert small.status_code == 413
         assert upload("/widget", 10_000).status_code == 413  # the widget never needs one
         page = httpx.get(server.url + "/", timeout=30).text
-        assert ("Add an article" in page) is allow
+        assert ("tutor-add-go" in page) is allow  # the control's button (the stylesheet names no id)
     finally:
         server.stop()
 
@@ -311,7 +323,7 @@ def test_tutor_serve_takes_uploads_from_the_environment_with_a_5_mb_cap(seed_hom
                 break
             except httpx.HTTPError:
                 time.sleep(0.3)
-        assert "Add an article" in config and "at most 5 MB" in config
+        assert "tutor-add-go" in config and "at most 5 MB" in config
 
         def upload(size: int) -> int:
             files = {"files": ("notes.txt", b"a" * size, "text/plain")}

@@ -113,6 +113,22 @@ class Uploads:
         data, name = self.fetch(url, progress)
         return self.add_bytes(data, name, progress, shown=url.strip())
 
+    def work_for(self, file_path: str | None, pasted: str | None, address: str | None
+                 ) -> tuple[str, Callable[[Progress], Added]]:
+        """What the page's form asks for: (a label for the status line, the work
+        to run with a progress callback). Exactly one of the three must be given."""
+        address, text = (address or "").strip(), pasted or ""
+        given = [x for x in (file_path, address, text.strip()) if x]
+        if len(given) > 1:
+            raise InputFileError("give one article at a time: a file, a web address or pasted text")
+        if file_path:
+            return Path(file_path).name, lambda progress: self.add_file(file_path, progress)
+        if address:
+            return address, lambda progress: self.add_url(address, progress)
+        if text.strip():
+            return "the pasted text", lambda progress: self.add_text(text, progress)
+        raise InputFileError("choose a file, paste the article's text or give its web address first")
+
     # ---- fetching ------------------------------------------------------------------
     def fetch(self, url: str, progress: Progress | None = None) -> tuple[bytes, str]:
         """The page's bytes and a file name with the suffix its type calls for.
@@ -348,22 +364,17 @@ def panel(uploads: Uploads, doc) -> None:
         status = gr.HTML("", elem_id="tutor-add-status")
 
     def on_add(file_path, pasted, address, current):
-        given = [x for x in (file_path, (address or "").strip(), (pasted or "").strip()) if x]
-        if len(given) != 1:
-            problem = "Give one article: a file, a web address or pasted text." if given else \
-                "Choose a file, paste the article's text or give its web address first."
-            yield status_html("error", problem), gr.Dropdown(), gr.File(), gr.Textbox(), gr.Textbox()
+        try:
+            label, work = uploads.work_for(file_path, pasted, address)
+        except InputFileError as exc:
+            yield status_html("error", _as_line(str(exc))), gr.Dropdown(), gr.File(), gr.Textbox(), gr.Textbox()
             return
-        if file_path:
-            label, work = Path(file_path).name, lambda p: uploads.add_file(file_path, p)
-        elif (address or "").strip():
-            label, work = address.strip(), lambda p: uploads.add_url(address, p)
-        else:
-            label, work = "the pasted text", lambda p: uploads.add_text(pasted, p)
         for shown, added in run_with_progress(work, label):
             if added is None:
                 yield shown, gr.Dropdown(), gr.File(), gr.Textbox(), gr.Textbox()
                 continue
+            if file_path:  # Gradio's cached copy of the upload: the library keeps its own
+                Path(file_path).unlink(missing_ok=True)
             docs = uploads.engine.documents
             choices = [(d.title, d.doc_id) for d in docs.values()]
             keep = current if current in docs else next(iter(docs))
