@@ -19,7 +19,8 @@ from tutor.errors import IngestBusyError, InputFileError
 from tutor.web.uploads import Uploads, run_with_progress, upload_limit
 
 MB = 1024 * 1024
-JFK_HTML = Path(__file__).resolve().parent.parent / "evals" / "articles" / "jfk-inaugural-address" / "article.html"
+ARTICLES = Path(__file__).resolve().parent.parent / "evals" / "articles"
+JFK_HTML = ARTICLES / "jfk-inaugural-address" / "article.html"
 BEES = """Honeybee Navigation
 
 Honeybees find their way back to the hive by using the sun as a compass.
@@ -99,6 +100,13 @@ def test_empty_pasted_text_is_refused(uploads, engine):
     assert _library(engine) == before
 
 
+def test_pasted_text_with_lone_surrogates_is_refused(uploads, engine):
+    before = _library(engine)
+    with pytest.raises(InputFileError, match="^pasted text: holds characters that are not text"):
+        uploads.add_text("Bees\ud800 dance.")
+    assert _library(engine) == before
+
+
 def test_an_article_with_the_id_of_another_is_refused_not_replaced(uploads, engine, tmp_path):
     before = _library(engine)
     doc_id = next(iter(before[1]))
@@ -137,6 +145,26 @@ def test_pasted_text_is_added_and_answered_with_a_citation(uploads, engine):
     # the same text again: the same article, nothing new
     again = uploads.add_text(BEES)
     assert again.doc_id == added.doc_id and _library(engine)[1] == docs
+    # another text that begins with the same words is another article, not a replacement
+    other = uploads.add_text(BEES.replace("sun as a compass", "sun and landmarks as guides"))
+    assert other.doc_id == "honeybee-navigation-2"
+    assert _library(engine)[1][added.doc_id] == docs[added.doc_id]
+
+
+@pytest.mark.parametrize(("name", "make", "title"), [
+    ("rotation-curves.pdf", lambda: (ARTICLES / "dark-matter-rotation-curves" / "article.pdf").read_bytes(),
+     "The Data Behind Dark Matter"),
+    ("sourdough-notes.md", lambda: b"---\ntitle: Starter Care\nauthor: A. Baker\n---\n\n# Feeding\n\n"
+     b"A starter is fed with equal weights of flour and water once a day.\n", "Starter Care"),
+])
+def test_a_pdf_or_markdown_file_is_added_with_its_own_title(uploads, engine, tmp_path, name, make, title):
+    path = tmp_path / name
+    path.write_bytes(make())
+    added = uploads.add_file(path)
+    assert added.doc_id == Path(name).stem and added.title.startswith(title)
+    snap = engine.index.snapshot(max_age=0)
+    assert any(c.doc_id == added.doc_id for c in snap.chunks)
+    assert (Path(engine.settings.home) / "uploads" / name).is_file()
 
 
 def test_progress_is_reported_while_an_article_is_added(uploads, engine):

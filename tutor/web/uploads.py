@@ -105,9 +105,13 @@ class Uploads:
         """Pasted text: stored as a plain-text article named after its first words."""
         if not text.strip():
             raise InputFileError("pasted text: file is empty")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates, from a browser or the API
+            raise InputFileError("pasted text: holds characters that are not text (lone surrogates)") from None
         first = next(line for line in text.splitlines() if line.strip())
-        name = (slugify(" ".join(first.split()[:8]))[:60].strip("-") or "pasted-text") + ".txt"
-        return self.add_bytes(text.encode("utf-8"), name, progress, shown="pasted text")
+        stem = slugify(" ".join(first.split()[:8]))[:60].strip("-") or "pasted-text"
+        return self.add_bytes(data, self._free_name(stem, ".txt", data), progress, shown="pasted text")
 
     def add_url(self, url: str, progress: Progress | None = None) -> Added:
         data, name = self.fetch(url, progress)
@@ -128,6 +132,17 @@ class Uploads:
         if text.strip():
             return "the pasted text", lambda progress: self.add_text(text, progress)
         raise InputFileError("choose a file, paste the article's text or give its web address first")
+
+    def _free_name(self, stem: str, suffix: str, data: bytes) -> str:
+        """`stem + suffix`, or `stem-2 + suffix`, ...: a pasted text never replaces an
+        earlier, different one that begins with the same words (the same text again
+        is the same article)."""
+        for n in range(1, 1000):
+            name = f"{stem}{'' if n == 1 else f'-{n}'}{suffix}"
+            kept = self.folder / name
+            if not kept.exists() or kept.read_bytes() == data:
+                return name
+        raise InputFileError(f"pasted text: too many pasted articles begin with the same words ('{stem}')")
 
     # ---- fetching ------------------------------------------------------------------
     def fetch(self, url: str, progress: Progress | None = None) -> tuple[bytes, str]:
