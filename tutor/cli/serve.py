@@ -29,6 +29,14 @@ def serve(
         ),
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=64, help="Replies computed at once; more requests wait in the queue.")] = 4,
+    allow_uploads: Annotated[bool, typer.Option(
+        "--allow-uploads", envvar="TUTOR_ALLOW_UPLOADS",
+        help="Let learners add articles on the full page (file, pasted text or a URL the server fetches).",
+    )] = False,
+    max_upload_mb: Annotated[float, typer.Option(
+        "--max-upload-mb", envvar="TUTOR_MAX_UPLOAD_MB", min=0.01, max=1024,
+        help="Largest upload (or fetched page) accepted, in MB.",
+    )] = 5.0,
     home: Home = None,
     embedding_model: EmbeddingModel = None,
     chroma_url: ChromaUrl = None,
@@ -61,10 +69,12 @@ def serve(
         from tutor.responders.llm import LLMResponder
 
         responder = LLMResponder.from_spec(cfg.llm, engine, timeout=cfg.llm_timeout)
-    web = create_app(engine, llm=responder, allowed_origins=origins, concurrency=concurrency)
+    web = create_app(engine, llm=responder, allowed_origins=origins, concurrency=concurrency,
+                     allow_uploads=allow_uploads, max_upload_mb=max_upload_mb)
     if web.state.problem:
         argv = [sys.executable, "-m", "tutor", "serve", "--host", host, "--port", str(port),
-                "--concurrency", str(concurrency)]
+                "--concurrency", str(concurrency), "--max-upload-mb", str(max_upload_mb)]
+        argv += ["--allow-uploads"] if allow_uploads else []
         for flag, value in (("--allowed-origins", allowed_origins), ("--home", home),
                             ("--embedding-model", embedding_model), ("--chroma-url", chroma_url), ("--llm", llm)):
             if value:

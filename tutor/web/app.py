@@ -8,6 +8,8 @@ Pages:
   confirmation that keeps the quiz score unless the learner resets it too); on
   the right, the quiz progress (in quiz mode) and the sources of every answer
   (grouped by turn), and the article with the latest cited sentences highlighted.
+  With uploads allowed, "Add an article" (file, pasted text or URL;
+  `tutor.web.uploads`) adds to the library and to the picker at once.
 * `/widget?doc=<doc_id>&mode=<explain|socratic|quiz>` - the same conversation
   machinery in a compact layout for iframes and `<gradio-app>`: chat with
   footnotes, mode switch, and a "Sources" drawer with passages and article.
@@ -48,6 +50,8 @@ from tutor.web import render  # noqa: E402
 from tutor.web.chat import ChatView, TutorChat  # noqa: E402
 from tutor.web.security import OriginPolicy, install  # noqa: E402
 from tutor.web.store import WebStore  # noqa: E402
+from tutor.web.uploads import DEFAULT_UPLOAD_MB, Uploads, upload_limit  # noqa: E402
+from tutor.web.uploads import panel as upload_panel  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +118,16 @@ def create_app(
     llm=None,
     allowed_origins: list[str] | tuple[str, ...] = (),
     concurrency: int = DEFAULT_CONCURRENCY,
+    allow_uploads: bool = False,
+    max_upload_mb: float = DEFAULT_UPLOAD_MB,
 ) -> FastAPI:
     """The whole web app: `/` (full tutor), `/widget`, `/ask` API, `/gradio.js`.
 
     `store` defaults to `TUTOR_HOME/web.sqlite3`; `llm` is an optional
     `LLMResponder`; `concurrency` is how many replies are computed at once
-    (further requests wait in Gradio's queue, none is dropped).
+    (further requests wait in Gradio's queue, none is dropped). `allow_uploads`
+    adds "Add an article" to the full page (`tutor.web.uploads`); Gradio's upload
+    endpoint takes files of at most `max_upload_mb` there, and none elsewhere.
     """
     store = store or WebStore(engine.settings.home / "web.sqlite3")
     chat = TutorChat(engine, store, llm=llm, pace=STREAM_PACE)
@@ -129,7 +137,8 @@ def create_app(
         main, widget = _problem_page(problem, api=True), _problem_page(problem, api=False)
     else:
         secret = store.secret()
-        main = _main_page(chat, secret)
+        uploads = Uploads(engine, max_mb=max_upload_mb) if allow_uploads else None
+        main = _main_page(chat, secret, uploads)
         widget = _widget_page(chat, secret)
     for blocks in (main, widget):
         # No size limit: learners wait, none is turned away. Queue positions are sent
@@ -158,10 +167,13 @@ def create_app(
     css = CSS_PATH.read_text(encoding="utf-8")
     widget_css = css + CSS_PATH.with_name("widget.css").read_text(encoding="utf-8")
     head = f"<script>{JS_PATH.read_text(encoding='utf-8')}</script>"
+    offers_uploads = allow_uploads and not problem
     gr.mount_gradio_app(app, widget, path="/widget", theme=THEME, css=widget_css, footer_links=[],
-                        show_error=False, enable_monitoring=False, head=head)
+                        show_error=False, enable_monitoring=False, head=head,
+                        max_file_size=upload_limit(False))
     gr.mount_gradio_app(app, main, path="", theme=THEME, css=css, footer_links=["api"],
-                        show_error=False, enable_monitoring=False, head=head)
+                        show_error=False, enable_monitoring=False, head=head,
+                        max_file_size=upload_limit(offers_uploads, max_upload_mb))
     return app
 
 
@@ -175,7 +187,7 @@ def _index_problem(chat: TutorChat) -> str | None:
 
 
 # ---- the two pages ---------------------------------------------------------------
-def _main_page(chat: TutorChat, secret: str) -> gr.Blocks:
+def _main_page(chat: TutorChat, secret: str, uploads: Uploads | None = None) -> gr.Blocks:
     docs = chat.documents()
     first = next(iter(docs))
     with gr.Blocks(title="Article tutor", analytics_enabled=False) as page:
@@ -197,6 +209,8 @@ def _main_page(chat: TutorChat, secret: str) -> gr.Blocks:
                 with gr.Row(elem_classes="tutor-input"):
                     message = _message_box()
                     send = gr.Button("Send", variant="primary", scale=0, min_width=90, elem_id="tutor-send")
+                if uploads is not None:
+                    upload_panel(uploads, doc)
             with gr.Column(scale=2, min_width=320, elem_classes="tutor-side"):
                 progress = gr.HTML("", visible=False, elem_id="tutor-progress")
                 with gr.Tabs():
@@ -494,4 +508,5 @@ def _doc_controls(chat: TutorChat, shown: ChatView, state: dict):
     title = docs[shown.doc_id].title if shown.doc_id in docs else ""
     visible = len(docs) > 1 and state["picker"]
     compact = state["view"] != "app"
-    return gr.Dropdown(value=shown.doc_id, visible=visible), _title_html(title, compact, state.get("home", "/"))
+    choices = [(d.title, d.doc_id) for d in docs.values()]  # articles added since the page was built
+    return gr.Dropdown(choices=choices, value=shown.doc_id, visible=visible), _title_html(title, compact, state.get("home", "/"))
