@@ -3,7 +3,10 @@ hybrid retriever -> responders, plus the question banks stored in the index.
 
 `Engine.open()` is what every interface calls. With the default corpus it also
 keeps the index fresh: a missing index, or a packaged article whose text or
-question bank changed, is (re-)ingested before the first answer.
+question bank changed, is (re-)ingested before the first answer. An index on a
+Chroma server (`TUTOR_CHROMA_URL`) is shared: it is ingested only when it is
+missing, and otherwise left as the operator's `tutor ingest` made it, so an
+instance that starts while others run joins without writing a new version.
 """
 
 from __future__ import annotations
@@ -58,6 +61,9 @@ class Engine:
         if not self.index.exists():
             log.info("no index yet: ingesting %s", corpus)
             return self.index.ingest([corpus])
+        if self.settings.chroma_url:  # shared: `tutor ingest` decides what it holds
+            self.index.snapshot()
+            return None
         if self._stale(corpus):
             log.info("packaged corpus changed: re-ingesting %s", corpus)
             return self.index.ingest([corpus])
