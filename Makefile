@@ -1,5 +1,6 @@
 # One target each for run, test, lint, bench. `make run` and `make test` install
-# what they need first (a venv in .venv, the CPU torch pin, Debian's Chromium).
+# what they need first (a venv in .venv, the CPU torch pin, Debian's Chromium and
+# PostgreSQL: the tests start their own throwaway PostgreSQL cluster).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -7,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run chat test test-fast lint bench eval browser clean
+.PHONY: install run chat test test-fast lint bench eval browser postgres clean
 
 install: $(VENV)/.installed
 
@@ -22,13 +23,16 @@ $(VENV)/.installed: pyproject.toml
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+
 run: install
 	$(BIN)/tutor serve
 
 chat: install
 	$(BIN)/tutor chat
 
-test: install browser
+test: install browser postgres
 	$(BIN)/python -m pytest
 
 test-fast: install
