@@ -127,6 +127,8 @@ class Proxy:
                 await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
             pass
+        except asyncio.CancelledError:  # the proxy stops: end quietly (3.11 logs a cancelled handler)
+            pass
         finally:
             for w in (backend_writer, writer):
                 if w is not None:
