@@ -319,13 +319,17 @@ def _scale(args) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
 
     summary = {name: _summarise(rs) for name, rs in rounds.items()}
-    gain = None
-    if summary[SETUPS[1]]["throughput_rps"] and summary[SETUPS[2]]["throughput_rps"]:
-        gain = summary[SETUPS[2]]["throughput_rps"] / summary[SETUPS[1]]["throughput_rps"]
+    # the gain per repeat (the two rounds ran back to back), then the median: steadier
+    # on a busy machine than a ratio of medians
+    gains = [two_r["throughput_rps"] / one_r["throughput_rps"]
+             for one_r, two_r in zip(rounds[SETUPS[1]], rounds[SETUPS[2]], strict=True)
+             if one_r["throughput_rps"] and two_r["throughput_rps"]]
+    gain = statistics.median(gains) if gains else None
     result = {
         "learners": args.learners, "turns": args.turns, "requests_per_round": args.learners * args.turns,
         "repeats": args.repeats, "server_concurrency": args.concurrency, "think_s": args.think,
         "setups": summary, "rounds": rounds, "throughput_gain_two_vs_one": gain,
+        "throughput_gain_per_repeat": gains,
         "requests_per_instance_two": spread, "peak_rss_mb_per_instance": rss,
         "store": "postgresql", "index": "chroma server", "responder": "grounded",
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
@@ -339,7 +343,8 @@ def _scale(args) -> int:
         print(f"  {name:<16} {r['errors']:>6} {_f(r['p50_s']):>7} {_f(r['p95_s']):>7} "
               f"{_f(r['throughput_rps'], 2):>9} {_f(r['server_cpu_s_per_reply'] and r['server_cpu_s_per_reply'] * 1000, 0):>14} ms")
     if gain:
-        print(f"  throughput, two instances / one (both via the proxy): {gain:.2f}x")
+        print(f"  throughput, two instances / one (both via the proxy): {gain:.2f}x "
+              f"(median of the repeats: {', '.join(f'{g:.2f}' for g in gains)})")
     print(f"  requests per instance with two: {list(spread.values())}; "
           f"peak RSS per instance: {', '.join(f'{v:.0f} MiB' for v in rss.values())}")
     out.parent.mkdir(parents=True, exist_ok=True)

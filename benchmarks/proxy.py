@@ -73,6 +73,9 @@ class Proxy:
     served: list[int] = field(default_factory=list)  # requests per backend
     _next_session: int = 0
     _next_other: int = 0
+    # asyncio drops its own reference to a handler once the client disconnects; without
+    # this one, a handler still relaying a response could be garbage-collected mid-way
+    _tasks: set = field(default_factory=set)
 
     def __post_init__(self):
         self.served = [0] * len(self.backends)
@@ -88,6 +91,8 @@ class Proxy:
         return self.sessions[key]
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        self._tasks.add(task)
         backend_writer = None
         try:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -133,8 +138,7 @@ class Proxy:
             for w in (backend_writer, writer):
                 if w is not None:
                     w.close()
-                    with contextlib.suppress(Exception):
-                        await w.wait_closed()
+            self._tasks.discard(task)
 
     async def serve(self, host: str, port: int, ready: threading.Event | None = None, holder: dict | None = None):
         server = await asyncio.start_server(self.handle, host, port, limit=MAX_HEAD)
