@@ -214,6 +214,35 @@ def test_a_reload_served_by_the_other_instance_keeps_the_conversation(school, ar
     assert len({r["session_id"] for r in rows}) == 1  # one browser, recognised by both instances
 
 
+def test_an_instance_started_while_postgres_is_down_waits_then_serves(postgres, school, clients):
+    import httpx
+
+    a, _ = clients
+    sid = _ask(a, "I don't know", "quiz")["session_id"]
+    postgres.stop()
+    late = None
+    try:
+        late = Tutor(tutor_env(school["base"] / "c", TUTOR_CHROMA_URL=school["chroma"].url,
+                               TUTOR_DATABASE_URL=school["database"]), log=school["base"] / "c.log")
+        deadline = time.monotonic() + 120
+        while "waiting for it" not in late.output():
+            assert late.proc.poll() is None, late.output()
+            assert time.monotonic() < deadline, late.output()
+            time.sleep(0.3)
+        assert postgres.password not in late.output()
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(late.url + "config", timeout=2)  # not serving learners it cannot remember
+        postgres.start()
+        late.wait_ready()
+        reply = _ask(_client(late), "I don't know", "quiz", sid)  # continues the quiz begun on A
+        assert reply["progress"]["answered"] == 2
+    finally:
+        if not postgres.running():
+            postgres.start()
+        if late is not None:
+            late.close()
+
+
 # runs last: it adds an article, which changes the page's default article
 def test_an_ingest_into_the_shared_index_reaches_both_running_instances(school, clients):
     from tutor.corpus import load_document

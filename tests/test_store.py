@@ -135,6 +135,17 @@ def test_cli_rejects_a_bad_database_url(capsys):
     assert err.startswith("error: unsupported database 'mysql'") and "hunter2" not in err
 
 
+def test_serve_with_a_sqlite_store_it_cannot_open_is_one_error_line(capsys, tmp_path):
+    from tutor.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--database-url", f"sqlite:///{tmp_path}"])  # a folder, not a file
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the conversation store at sqlite:///") and "cannot be opened" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_postgres_down_is_a_short_error_and_the_same_store_recovers(postgres, pg_url):
     store = Store(pg_url)
     store.put("s", "app", {"turn": 1}, version=0)

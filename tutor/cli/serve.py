@@ -50,6 +50,7 @@ def serve(
     origins = parse_origins(allowed_origins or "")
     cfg = settings(home, embedding_model, chroma_url, llm, database_url)
     store = open_store(cfg)  # a bad URL fails here, before anything loads
+    _wait_for_store(store)
     # Loading the embedding model (in warm_up) and importing Gradio take seconds
     # each; doing them side by side shortens the wait for the first answer.
     with ThreadPoolExecutor(1) as pool:
@@ -66,7 +67,6 @@ def serve(
         from tutor.responders.llm import LLMResponder
 
         responder = LLMResponder.from_spec(cfg.llm, engine, timeout=cfg.llm_timeout)
-    _wait_for_store(store)
     web = create_app(engine, store=store, llm=responder, allowed_origins=origins, concurrency=concurrency)
     if web.state.problem:
         argv = [sys.executable, "-m", "tutor", "serve", "--host", host, "--port", str(port),
@@ -89,9 +89,10 @@ def serve(
 
 def _wait_for_store(store) -> None:
     """Start only once the conversation store answers (migrating it if needed):
-    an instance whose database is down waits, saying so, rather than serving
-    learners it cannot remember. A store that is broken otherwise is an error."""
-    from tutor.errors import StoreUnavailableError
+    an instance whose PostgreSQL is down waits, saying so, rather than serving
+    learners it cannot remember. A SQLite file that cannot be opened, or any
+    other problem, is an error."""
+    from tutor.errors import StoreError, StoreUnavailableError
 
     warned = False
     while True:
@@ -99,6 +100,8 @@ def _wait_for_store(store) -> None:
             store.ping()
             return
         except StoreUnavailableError as exc:
+            if store.dialect != "postgresql":
+                raise StoreError(f"the conversation store at {exc.where} cannot be opened ({exc.detail})") from None
             if not warned:
                 print(f"warning: the conversation store at {exc.where} is unreachable ({exc.detail}); "
                       f"waiting for it (retrying every {STORE_RETRY:g}s)", file=sys.stderr, flush=True)

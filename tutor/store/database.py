@@ -104,7 +104,7 @@ def database_url(url: str | Path) -> URL:
         return URL.create("sqlite", database=str(Path(url).expanduser()))
     try:
         parsed = make_url(str(url))
-    except sa_exc.ArgumentError:
+    except (sa_exc.ArgumentError, ValueError):
         scheme = str(url).split("://", 1)[0]
         raise ConfigError(
             f"the database URL ({scheme}://...) cannot be parsed; write it as "
@@ -170,14 +170,14 @@ class Store:
 
     # ---- plumbing -------------------------------------------------------------
     @contextmanager
-    def _transaction(self, action: str) -> Iterator:
+    def _transaction(self, action: str, quiet: bool = False) -> Iterator:
         """One transaction; an unreachable database becomes `StoreUnavailableError`."""
-        self._migrate()
-        with self._errors(action), self.engine.begin() as conn:
+        self._migrate(quiet)
+        with self._errors(action, quiet), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
+    def _errors(self, action: str, quiet: bool = False) -> Iterator[None]:
         try:
             yield
         except (StoreConflict, StoreError):
@@ -186,28 +186,29 @@ class Store:
             raise
         except _UNREACHABLE as exc:
             detail = _first_line(exc)
-            log.warning("the conversation store at %s is unreachable while %s: %s", self.where, action, detail)
+            (log.debug if quiet else log.warning)("the conversation store at %s is unreachable while %s: %s", self.where, action, detail)
             raise StoreUnavailableError(UNAVAILABLE, detail=detail, where=self.where) from None
         except sa_exc.SQLAlchemyError as exc:
             raise StoreError(
                 f"the conversation store at {self.where} failed while {action} ({_first_line(exc)})"
             ) from None
 
-    def _migrate(self) -> None:
+    def _migrate(self, quiet: bool = False) -> None:
         if self._ready:
             return
         with self._ready_lock:
             if self._ready:
                 return
-            with self._errors("applying migrations"), self.engine.begin() as conn:
+            with self._errors("applying migrations", quiet), self.engine.begin() as conn:
                 applied = migrations.apply(conn, self.dialect)
             if applied:
                 log.info("conversation store %s: applied migrations %s", self.where, applied)
             self._ready = True
 
     def ping(self) -> None:
-        """Raise `StoreUnavailableError` unless the database answers (and is migrated)."""
-        with self._transaction("checking the connection") as conn:
+        """Raise `StoreUnavailableError` unless the database answers (and is
+        migrated); not logged, the caller decides what a failure means."""
+        with self._transaction("checking the connection", quiet=True) as conn:
             conn.exec_driver_sql("SELECT 1")
 
     def schema_version(self) -> int:
