@@ -125,6 +125,16 @@ def test_a_bad_database_url_is_one_clear_line_without_the_password(bad, message)
     assert "hunter2" not in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize("given", ["postgresql://u:p@db:5433/t", "postgres://u:p@db:5433/t",
+                                   "postgresql+psycopg://u:p@db:5433/t"])
+def test_postgres_urls_are_driven_by_psycopg(given):
+    from tutor.store import database_url
+
+    url = database_url(given)
+    assert (url.drivername, url.host, url.port, url.database) == ("postgresql+psycopg", "db", 5433, "t")
+    assert Store(given).where == "postgresql://u:***@db:5433/t"  # nothing is connected yet
+
+
 def test_cli_rejects_a_bad_database_url(capsys):
     from tutor.cli import main
 

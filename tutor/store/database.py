@@ -111,7 +111,7 @@ def database_url(url: str | Path) -> URL:
             "postgresql://user:password@host:port/database"
         ) from None
     backend = parsed.get_backend_name()
-    if backend == "postgresql":
+    if backend in ("postgresql", "postgres"):  # postgres:// as many hosts write it
         return parsed.set(drivername="postgresql+psycopg")
     if backend == "sqlite":
         if not parsed.database or parsed.database == ":memory:":
