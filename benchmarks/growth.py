@@ -388,6 +388,7 @@ CURVES = (
     ("ingest s", lambda r: f"{r['ingest']['wall_s']:.1f}"),
     ("chunks", lambda r: f"{r['ingest']['chunks']:,}"),
     ("chunks/s", lambda r: f"{r['ingest']['chunks_per_s']:.0f}"),
+    ("chunks/CPU-s", lambda r: f"{r['ingest']['chunks'] / r['ingest']['cpu_s']:.1f}"),  # steadier when busy
     ("index MiB", lambda r: f"{r['index_bytes'] / 2**20:.1f}"),
     ("cold start s", lambda r: f"{r['server']['cold_start_s']:.1f}"),
     ("1st question s", lambda r: f"{r['server']['first_question_s']:.2f}"),
