@@ -324,7 +324,9 @@ def run(args, log=print) -> dict:
         if n_synth:
             summary = synthetic.write_corpus(work / "synthetic", paragraphs=n_synth * PARAGRAPHS_PER_ARTICLE,
                                              files=n_synth, seed=7)
-            synthetic_files = sorted((work / "synthetic").glob("*.md"))
+            # in the order written (names are "<number>-<topic>.md"), so libraries are
+            # prefixes of each other whatever the largest size
+            synthetic_files = sorted((work / "synthetic").glob("*.md"), key=lambda p: int(p.name.split("-")[0]))
             log(f"synthetic articles: {summary['files']} ({summary['words']:,} words)")
         embedder = get_embedder()
         embedder.embed(["warm up the encoder"])
