@@ -1,15 +1,19 @@
-"""Ingest throughput (chunks/s) next to raw sentence-transformers encode throughput.
+"""Ingest throughput (chunks/s) next to raw encode + parse throughput.
 
 One ingest = `Index(settings, embedder).ingest(paths)` into a fresh TUTOR_HOME
-(a new temp folder), with an embedder that is already loaded, so the model load
-is in no figure. Two raw figures, on exactly the chunk texts that ingest stored
-(read back from its snapshot), with the same torch thread count:
+(a new temp folder), with an embedder and the spaCy pipeline already loaded,
+so no model load is in any figure. Ingest encodes the chunks and every
+sentence, and parses every paragraph once; the raw figures do exactly that
+work on exactly those texts (read back from its snapshot), with the same
+torch thread count, back to back:
 
-* raw sentence-transformers: `SentenceTransformer.encode(texts)` with the
-  library's defaults (batch size 32); the target compares ingest with this;
-* raw, ingest's batching: `Embedder.embed(texts)`, the very encode ingest calls
-  (batches of up to 16, split by length); ingest against this is the cost of
-  everything around encoding.
+* raw: `SentenceTransformer.encode(chunks + sentences)` with the library's
+  defaults (batch size 32), then spaCy's `nlp.pipe(paragraphs)`; the target
+  compares ingest with this sum, and both parts are reported (encode and parse
+  throughput side by side);
+* raw, ingest's batching: `Embedder.embed(...)` (the very encode ingest calls,
+  batches of up to 16 split by length) plus the same parse; ingest against
+  this is the cost of everything around encoding and parsing.
 
 The embedder handed to `Index` is a thin proxy that times its `embed` calls, so
 an ingest splits into: encode time inside ingest, load+clean+chunk time
@@ -79,9 +83,15 @@ def ingest_once(paths: list[Path], embedder, tmp_root: Path, keep: bool = False)
     start, cpu = time.perf_counter(), time.process_time()
     report = index.ingest(paths)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    texts = [c.text for c in index.snapshot(check_model=False).chunks]
+    snap = index.snapshot(check_model=False)
+    texts = [c.text for c in snap.chunks]
     if report.failed or len(texts) != report.chunks_added:
         raise RuntimeError(f"ingest of {paths} went wrong: {report.to_json()}")
+    from tutor.parsed import paragraph_spans
+
+    parsed = snap.parsed_many(list(snap.documents))
+    sentences = [s.text for p in parsed.values() for s in p.sentences]
+    paragraphs = [d.text[a:b] for d in snap.documents.values() for a, b in paragraph_spans(d.text)]
     del index
     _release_chroma()
     if not keep:
@@ -95,24 +105,40 @@ def ingest_once(paths: list[Path], embedder, tmp_root: Path, keep: bool = False)
         "embed_cpu_seconds": proxy.cpu_seconds,
         "embed_calls": proxy.calls,
         "texts": texts,
+        "work": {"encode": texts + sentences, "parse": paragraphs},
     }
 
 
-def raw_st_once(embedder, texts: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of plain `SentenceTransformer.encode(texts)` (library defaults)."""
+def raw_parse(paragraphs: list[str]) -> tuple[float, float, int]:
+    """Wall, CPU seconds and tokens of spaCy's `nlp.pipe(paragraphs)` (what ingest parses)."""
+    from tutor.language import nlp
+
+    pipeline = nlp()
+    start, cpu = time.perf_counter(), time.process_time()
+    tokens = sum(len(d) for d in pipeline.pipe(paragraphs, batch_size=64))
+    return time.perf_counter() - start, time.process_time() - cpu, tokens
+
+
+def raw_st_once(embedder, work: dict) -> tuple[float, float, dict]:
+    """Plain `SentenceTransformer.encode(texts)` (library defaults), then the raw parse."""
     import torch
 
+    texts = work["encode"]
     torch.set_num_threads(embedder._threads if len(texts) > 8 else 1)  # as Embedder.embed does
     start, cpu = time.perf_counter(), time.process_time()
     embedder._model.encode(texts, show_progress_bar=False)
-    return time.perf_counter() - start, time.process_time() - cpu
+    enc, enc_cpu = time.perf_counter() - start, time.process_time() - cpu
+    par, par_cpu, tokens = raw_parse(work["parse"])
+    return enc + par, enc_cpu + par_cpu, {"encode": enc, "parse": par, "tokens": tokens}
 
 
-def raw_ours_once(embedder, texts: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds of `Embedder.embed(texts)`, the encode ingest itself calls."""
+def raw_ours_once(embedder, work: dict) -> tuple[float, float, dict]:
+    """`Embedder.embed(texts)`, the encode ingest itself calls, then the raw parse."""
     start, cpu = time.perf_counter(), time.process_time()
-    embedder.embed(texts)
-    return time.perf_counter() - start, time.process_time() - cpu
+    embedder.embed(work["encode"])
+    enc, enc_cpu = time.perf_counter() - start, time.process_time() - cpu
+    par, par_cpu, _ = raw_parse(work["parse"])
+    return enc + par, enc_cpu + par_cpu, {}
 
 
 RAW = {"raw": raw_st_once, "raw_ours": raw_ours_once}
@@ -152,6 +178,8 @@ def measure(
         for name in corpora
     }
     texts: dict[str, list[str]] = {}
+    work: dict[str, dict] = {}
+    parts: dict[str, dict[str, list]] = {}
     chunks: dict[str, int] = {}
     homes: dict[str, Path] = {}
     plan = [name for _ in range(reps) for name in corpora for _ in range(extra_reps.get(name, 1))]
@@ -165,14 +193,16 @@ def measure(
         for what in order:
             if what == "ingest":
                 got = ingest_once(paths, embedder, tmp_root, keep=last)
-                texts[name], chunks[name] = got["texts"], got["chunks"]
+                texts[name], chunks[name], work[name] = got["texts"], got["chunks"], got["work"]
                 if last:
                     homes[name] = got["home"]
                 runs[name]["embed_in_ingest"].append(got["embed_seconds"])
                 runs[name]["embed_in_ingest_cpu"].append(got["embed_cpu_seconds"])
                 run["ingest"], run["ingest_cpu"] = got["seconds"], got["cpu_seconds"]
             else:
-                run[what], run[f"{what}_cpu"] = RAW[what](embedder, texts[name])
+                run[what], run[f"{what}_cpu"], part = RAW[what](embedder, work[name])
+                for key, value in part.items():
+                    parts.setdefault(name, {}).setdefault(key, []).append(value)
         for key, value in run.items():
             runs[name][key].append(value)
         # same chunk count on every side, so throughput ratio = raw time / ingest time
@@ -200,6 +230,12 @@ def measure(
             "paragraphs": prep["paragraphs"],
             "chunks": n,
             "mean_chunk_chars": round(sum(map(len, texts[name])) / max(1, n), 1),
+            "encoded_texts": len(work[name]["encode"]),
+            "parsed_paragraphs": len(work[name]["parse"]),
+            "raw_encode_seconds": parts.get(name, {}).get("encode", []),
+            "raw_parse_seconds": parts.get(name, {}).get("parse", []),
+            "raw_encode_texts_per_s": len(work[name]["encode"]) / median(parts[name]["encode"]) if name in parts else None,
+            "raw_parse_tokens_per_s": median(parts[name]["tokens"]) / median(parts[name]["parse"]) if name in parts else None,
             "ingest_seconds": r["ingest"],
             "raw_seconds": r["raw"],
             "embed_in_ingest_seconds": r["embed_in_ingest"],
@@ -224,8 +260,10 @@ def measure(
                 "load + clean + chunk": prep["seconds"],
                 "Chroma writes + reads + rest": max(0.0, ingest_s - embed_s - prep["seconds"]),
                 "total ingest": ingest_s,
-                "raw ST encode (batch 32), same texts": raw_s,
-                "raw encode, ingest's batching": ours_s,
+                "raw ST encode (batch 32) + parse, same texts": raw_s,
+                "raw encode, ingest's batching, + parse": ours_s,
+                "raw encode alone": median(parts[name]["encode"]) if name in parts else None,
+                "raw parse alone": median(parts[name]["parse"]) if name in parts else None,
             },
         }
     return out

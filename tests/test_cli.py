@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import transcripts  # tests/ is on sys.path under pytest
 
 from tutor.cli import main
 
@@ -31,7 +32,8 @@ def test_ask_json_contract(capsys, home):
     code, out, err = run(capsys, "ask", "What does management cope with, according to Kotter?", "--json")
     assert code == 0, err
     data = json.loads(out)
-    assert list(data) == ["answer", "declined", "mode", "citations", "latency_ms"]
+    assert list(data) == ["answer", "declined", "mode", "citations", "latency_ms", "responder", "notice"]
+    assert data["responder"] == "grounded" and data["notice"] is None
     assert data["declined"] is False and data["mode"] == "explain"
     assert "complexity" in data["answer"]
     assert any("copes with complexity" in c["text"] for c in data["citations"])
@@ -117,3 +119,39 @@ def test_console_script_runs_as_a_process(fresh_home):
     )
     assert proc.returncode == 0, proc.stderr
     assert "complexity" in json.loads(proc.stdout)["answer"]
+
+
+# ---- `tutor chat --json`: the quiz asks before it grades; commands ---------------------
+def chat_json(capsys, monkeypatch, lines: list[str], *flags: str) -> list[dict]:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("".join(f"{line}\n" for line in lines)))
+    code, out, err = run(capsys, "chat", "--json", *flags)
+    assert code == 0, err
+    return [json.loads(line) for line in out.splitlines()]
+
+
+@pytest.mark.parametrize("transcript", transcripts.params())
+def test_quiz_transcript_through_the_cli(capsys, monkeypatch, home, transcript):
+    turns = transcript["turns"]
+    out = chat_json(capsys, monkeypatch, [t["say"] for t in turns] + ["/progress"], "--mode", "quiz")
+    opening, replies, progress = out[0], out[1:-1], out[-1]
+    assert opening["answer"].startswith("Quiz time. Question 1 of") and opening["assessment"] is None
+    assert len(replies) == len(turns)
+    for turn, reply in zip(turns, replies, strict=True):
+        verdict = reply["assessment"]["verdict"] if reply["assessment"] else None
+        assert verdict == turn["verdict"], (turn["say"], reply["answer"])
+        assert turn["reply"] in reply["answer"] and turn["then"] in reply["answer"]
+    assert progress["command"] == "progress"
+    assert [progress["progress"]["correct"], progress["progress"]["answered"]] == turns[-1]["progress"]
+
+
+def test_chat_json_reset_is_a_command_not_a_question(capsys, monkeypatch, home):
+    out = chat_json(capsys, monkeypatch, ["What does Kotter say management copes with?", "/reset",
+                                          "/mode quiz", "I don't know", "/reset", "/nope"])
+    assert "complexity" in out[0]["answer"]
+    assert out[1]["command"] == "reset" and out[1]["answer"] == "New conversation." and not out[1]["declined"]
+    assert out[2]["command"] == "mode" and out[2]["answer"].startswith("Quiz time. Question 1 of")
+    assert "Question 2 of" in out[3]["answer"]
+    assert out[4]["command"] == "reset" and out[4]["answer"].startswith("Quiz time. Question 1 of")
+    assert out[5] == {"error": "unknown command /nope; with --json use one of: /reset, /mode, /quiz, /progress"}

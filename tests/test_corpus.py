@@ -15,7 +15,7 @@ from tutor.corpus import (
     squash_whitespace,
 )
 from tutor.errors import InputFileError
-from tutor.text import split_sentences
+from tutor.language import sentences as split_sentences
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "seed_leadership_capture.txt"
@@ -401,3 +401,226 @@ def test_find_corpus_files(tmp_path):
     assert files == [tmp_path / "a.md", tmp_path / "b" / "c.txt", tmp_path / "b" / "d.html"]
     assert [p for p, _ in problems] == [explicit, missing]
     assert all(str(p) in msg and "\n" not in msg for p, msg in problems)
+
+
+# ---- html: what a real page throws at the cleaner -------------------------------
+
+PROSE = [
+    "The harbour froze in the winter of that year, and the boats stayed in until March.",
+    "Fishermen mended their nets in the long sheds by the quay while the ice held the bay.",
+    "When the thaw came, the first boat out brought back a catch that fed the town for a week.",
+    "Nobody remembered a colder season, and the parish records say the same thing.",
+]
+
+
+def page(body: str, head: str = "<title>The Frozen Harbour | Coast News</title>") -> str:
+    return f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>"
+
+
+def write(tmp_path: Path, html: str, name: str = "page.html") -> Path:
+    path = tmp_path / name
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("wrapper", ["div class='sidebar-layout'", "div id='share-root'",
+                                     "div class='nav-wrapper main'", "section class='related-content'"])
+def test_html_wrapper_with_a_boilerplate_name_is_kept_when_it_holds_the_article(tmp_path, wrapper):
+    tag = wrapper.split()[0]
+    body = (f"<nav><a href='/'>Home</a> <a href='/news'>News</a></nav><{wrapper}><h1>The Frozen Harbour</h1>"
+            + "".join(f"<p>{p}</p>" for p in PROSE) + f"</{tag}><footer>Copyright 2024 Coast News</footer>")
+    doc = load_document(write(tmp_path, page(body)))
+    for p in PROSE:
+        assert p in doc.text
+    assert "Copyright" not in doc.text
+
+
+def test_html_captions_credits_hidden_text_and_formula_source_are_left_out(tmp_path):
+    body = (
+        "<article><h1>The Frozen Harbour</h1>"
+        "<p class='byline'>By Mara Lind</p>"
+        f"<p>{PROSE[0]}</p>"
+        "<figure><img src='a.jpg' alt='Boats in ice'><figcaption>Boats in the ice at dawn. "
+        "<span class='credit'>Jon Berg/Reuters</span></figcaption></figure>"
+        f"<p>{PROSE[1]} The ice was <span class='math'><math><semantics><mi>x</mi>"
+        "<annotation encoding='application/x-tex'>{\\displaystyle x^2}</annotation></semantics></math>"
+        "</span> metres thick.</p>"
+        "<p style='display:none'>Hidden teaser text for robots.</p>"
+        "<div hidden>Also hidden from readers.</div>"
+        f"<p>{PROSE[2]}<sup class='reference'><a href='#cite-1'>[1]</a></sup></p>"
+        "<div class='share-tools'>Share this story on Facebook</div>"
+        "<aside class='newsletter-signup'>Sign up for our newsletter for free updates</aside>"
+        f"<p>{PROSE[3]}</p>"
+        "<p>This article originally appeared on Coast Weekly.</p>"
+        "</article>"
+    )
+    doc = load_document(write(tmp_path, page(body)))
+    for junk in ("Boats in the ice", "Jon Berg", "Reuters", "displaystyle", "Hidden teaser", "Also hidden",
+                 "[1]", "Share this", "newsletter", "originally appeared", "By Mara Lind"):
+        assert junk not in doc.text, junk
+    for p in PROSE:
+        assert p in doc.text, p
+    assert doc.title == "The Frozen Harbour"
+    assert doc.meta["author"] == "Mara Lind"
+
+
+def test_html_metadata_from_json_ld_and_meta_tags(tmp_path):
+    head = (
+        "<title>The Frozen Harbour - Coast News</title>"
+        "<meta name='description' content='A winter the town remembers.'>"
+        "<meta property='og:site_name' content='Coast News'>"
+        "<link rel='canonical' href='https://news.example.org/frozen-harbour'>"
+        '<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle", '
+        '"headline": "The Frozen Harbour", "datePublished": "2021-02-03T08:00:00Z", '
+        '"author": {"@type": "Person", "name": "Mara Lind"}}</script>'
+    )
+    body = "<main><article><h1>The Frozen Harbour</h1>" + "".join(f"<p>{p}</p>" for p in PROSE) + "</article></main>"
+    doc = load_document(write(tmp_path, page(body, head)))
+    assert doc.title == "The Frozen Harbour"
+    assert doc.meta["author"] == "Mara Lind"
+    assert doc.meta["date"] == "2021-02-03"
+    assert doc.meta["site_name"] == "Coast News"
+    assert doc.meta["description"] == "A winter the town remembers."
+    assert doc.meta["source_url"] == "https://news.example.org/frozen-harbour"
+    assert doc.headings[0].level == 1 and doc.headings[0].text == "The Frozen Harbour"
+
+
+def test_html_page_without_article_text_is_refused_in_one_line(tmp_path):
+    body = "<nav><a href='/'>Home</a> | <a href='/a'>About</a></nav><footer>Copyright 2024 Foo</footer>"
+    path = write(tmp_path, page(body))
+    with pytest.raises(InputFileError, match="no article text") as err:
+        load_document(path)
+    assert str(err.value).startswith(f"{path}: ") and "\n" not in str(err.value)
+
+
+def test_html_declared_legacy_charset_is_honoured(tmp_path):
+    html = page("<article><p>Caf\u00e9 cr\u00e8me, na\u00efve r\u00e9sum\u00e9, and a long sentence about it.</p></article>",
+                "<meta charset='windows-1252'><title>Caf\u00e9</title>")
+    path = tmp_path / "cafe.html"
+    path.write_bytes(html.encode("cp1252"))
+    assert "Caf\u00e9 cr\u00e8me, na\u00efve r\u00e9sum\u00e9" in load_document(path).text
+
+
+# ---- markdown: front matter, badges, links, tables, code -----------------------------
+
+
+def test_markdown_front_matter_lists_dates_and_summary_become_metadata(tmp_path):
+    path = tmp_path / "post.md"
+    path.write_text(
+        "---\ntitle: Harbour Notes\ndate: 2016-11-16\nby:\n- Ann One\n- Bo Two\nsummary: Notes on ice.\n"
+        "tags: [a, b]\n---\n\nBody sentence about ice.\n", encoding="utf-8")
+    doc = load_document(path)
+    assert doc.title == "Harbour Notes"
+    assert doc.meta == {"date": "2016-11-16", "author": "Ann One, Bo Two", "description": "Notes on ice."}
+    path.write_text("---\nauthors: [Cy Three]\ndescription: D.\n---\nBody.\n", encoding="utf-8")
+    assert load_document(path).meta == {"author": "Cy Three", "description": "D."}
+
+
+def test_markdown_badges_images_link_lines_comments_and_tables(tmp_path):
+    path = tmp_path / "readme.md"
+    path.write_text(
+        "Title Here\n==========\n\n"
+        "[![Build](https://ci.example/badge.svg)](https://ci.example) [![PyPI](https://img/p.svg)](https://pypi)\n\n"
+        "<!-- a comment that is not prose -->\n"
+        "<link rel=\"stylesheet\" href=\"/css/x.css\">\n\n"
+        "The tool reads files. See ![diagram](img/d.png) for the flow.\n\n"
+        "{{image \"x/y.png\" 600}}\n\n"
+        "[Docs](https://docs) | [Blog](https://blog)\n\n"
+        "A wrapped line that goes on\nto [the next one](https://x.org).\n\n"
+        "| Name | Value |\n|------|------:|\n| flour | 500 g |\n| water | 325 g |\n\n"
+        "```\ncode line one\ncode line two\n```\n\n"
+        "Closing words[^1] here.\n\n[^1]: The note.\n",
+        encoding="utf-8",
+    )
+    doc = load_document(path)
+    assert paragraphs(doc.text) == [
+        "Title Here",
+        "The tool reads files. See for the flow.",
+        "A wrapped line that goes on to the next one.",
+        "Name | Value",
+        "flour | 500 g",
+        "water | 325 g",
+        "code line one code line two",
+        "Closing words here.",
+    ]
+    assert [(h.level, h.text) for h in doc.headings] == [(1, "Title Here")]
+
+
+# ---- plain text: books and footnotes ---------------------------------------------------
+
+
+def test_plain_text_chapter_heading_title_footnotes_and_tables(tmp_path):
+    path = tmp_path / "chapter.txt"
+    path.write_text(
+        "IV\n\nTHE WINTER OF THE\nFROZEN HARBOUR\n\n\n"
+        "It was a cold year, and the boats stayed in[12] until the\nthaw. We _waited_ for it.[13]\n\n"
+        "    [12] The town kept a record of it.\n\n"
+        "+----+----+\n| a. | b. |\n+----+----+\n\n"
+        "[Illustration: boats in the ice]\n\n"
+        "The end came at last, as the records say in [4].\n",
+        encoding="utf-8",
+    )
+    doc = load_document(path)
+    assert doc.title == "The Winter of the Frozen Harbour"
+    assert paragraphs(doc.text) == [
+        "IV",
+        "THE WINTER OF THE FROZEN HARBOUR",
+        "It was a cold year, and the boats stayed in until the thaw. We waited for it.",
+        "The town kept a record of it.",
+        "a. | b.",
+        "The end came at last, as the records say in [4].",
+    ]
+
+
+# ---- pdf: layout ------------------------------------------------------------------------
+
+
+def test_pdf_running_footer_sidebar_page_numbers_and_title_block(tmp_path):
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "paper.pdf"
+    c = canvas.Canvas(str(path), pagesize=A4)
+    words = ("the harbour froze and the boats stayed in while fishermen mended nets in long sheds "
+             "by the quay until the thaw came and the first boat brought back a catch ").split()
+    lines = [" ".join(words[(i * 3) % 20 :][:11]) for i in range(90)]
+    for page in range(3):
+        y = 770
+        if page == 0:
+            c.setFont("Helvetica-Bold", 18)
+            c.drawString(170, y, "Ice on the Harbour")
+            c.setFont("Helvetica", 12)
+            c.drawString(170, y - 24, "Mara Lind, Jon Berg and Ann One")
+            c.setFont("Helvetica", 8)
+            c.drawString(30, 600, "Sidebar: licence CC BY")
+            c.drawString(30, 590, "Submitted: 1 May")
+            c.setFont("Helvetica-Bold", 14)
+            c.drawString(170, y - 60, "Summary")
+            y -= 80
+        c.setFont("Helvetica", 10)
+        for i, line in enumerate(lines[page * 30 : page * 30 + 30]):
+            text = line if not (page == 1 and i == 29) else line + " and the"
+            c.drawString(170, y - 12 * i, text + ("." if i % 10 == 9 and not (page == 1 and i == 29) else ""))
+        c.setFont("Helvetica", 8)
+        c.drawString(170, 40, "Lind et al. (2024). Ice on the Harbour. Coast Journal, 3(1), 12.")
+        c.drawString(300, 25, str(page + 1))
+        c.showPage()
+    c.save()
+    doc = load_document(path)
+    assert doc.title == "Ice on the Harbour"
+    assert doc.meta["author"] == "Mara Lind, Jon Berg, Ann One"
+    for junk in ("Coast Journal", "Lind et al.", "Sidebar", "Submitted", "Mara Lind"):
+        assert junk not in doc.text, junk
+    assert not [p for p in paragraphs(doc.text) if p.isdigit()]
+    assert [h.text for h in doc.headings] == ["Ice on the Harbour", "Summary"]
+    assert " and the " + lines[60].split()[0] in doc.text  # the sentence runs on across the page break
+
+
+def test_windows_line_ends_and_a_page_of_bare_text(tmp_path):
+    md = tmp_path / "crlf.md"
+    md.write_bytes(b"---\r\ntitle: Line Ends\r\nauthor: Ann One\r\n---\r\n# Head\r\n\r\nBody line one\r\ncontinues here.\r\n")
+    doc = load_document(md)
+    assert (doc.title, doc.meta, doc.text) == ("Line Ends", {"author": "Ann One"}, "Head\n\nBody line one continues here.")
+    bare = tmp_path / "bare.html"
+    bare.write_text("Only words, no tags at all, but a sentence all the same.", encoding="utf-8")
+    assert load_document(bare).text == "Only words, no tags at all, but a sentence all the same."

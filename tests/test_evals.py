@@ -422,7 +422,9 @@ def test_packaged_thresholds_hold_the_promised_limits():
     assert rules[("groundedness", "mean")] == (">=", 0.98)
     assert rules[("decline_accuracy", "mean")] == (">=", 1.0)
     assert rules[("must_include", "pass_rate")] == (">=", 0.90)
-    assert rules[("scorer", "balanced_accuracy")] == (">=", 0.90)
+    assert rules[("scorer", "balanced_accuracy")] == (">=", 0.85)
+    assert rules[("scorer", "tnr")] == (">=", 0.90)
+    assert rules[("replies", "accuracy")] == (">=", 0.90)
 
 
 def _json_result(cases: list[dict], g: float, latency: float = 20.0) -> dict:
@@ -603,13 +605,51 @@ def test_cli_compare_shows_changes_between_runs(tmp_path, fresh_home, capsys):
     assert re.search(r"small:Q1\s+│\s+fail → pass\s+│\s+fixed", out) and "small:gone" in out
 
 
-def test_cli_scorer_balanced_accuracy(capsys):
+@pytest.mark.slow
+def test_cli_scorer_leave_one_article_out(capsys, tmp_path):
+    """`tutor eval --scorer`: one row per article group, each scored by the model
+    fitted without it, the per-article thresholds applied to every row; the exit
+    code says whether all hold (issue 9's targets are not met yet: see the rows)."""
+    from tutor import fitting
+
     code, out, _ = run_cli(["eval", "--scorer", "--json"], capsys)
     data = json.loads(out)
-    assert code == 0 and data["passed"] is True
-    assert data["n"] >= 60 and data["balanced_accuracy"] >= 0.90
-    assert data["thresholds"] == [{"metric": "scorer", "stat": "balanced_accuracy", "op": ">=", "limit": 0.9,
-                                   "value": data["balanced_accuracy"], "status": "pass"}]
+    rows = {r["path"]: r for r in data["files"]}
+    assert set(rows) == {f"{g} (LOAO)" for g in fitting.claim_groups()}
+    for r in rows.values():
+        assert {c["stat"] for c in r["thresholds"]} == {"balanced_accuracy", "tnr"}
+        assert r["n"] == r["tp"] + r["tn"] + r["fp"] + r["fn"] and len(r["mistakes"]) == r["fp"] + r["fn"]
+        # regression floors, far below the gate: measured with the nine groups, the
+        # LOAO minimum is 0.486 (the PEP: its faithful claims are heavy paraphrases)
+        assert r["balanced_accuracy"] >= 0.45
+    assert sum(r["balanced_accuracy"] for r in rows.values()) / len(rows) >= 0.62
+    failed = any(c["status"] == "fail" for r in rows.values() for c in r["thresholds"])
+    assert data["passed"] is not failed and code == (1 if failed else 0)
+    # a claims file that is not a fitting group is scored by the packaged model
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"claim": "Leadership copes with change.", "supported": True,
+                                 "passage": "Management copes with complexity. Leadership copes with change."}) + "\n")
+    code, out, _ = run_cli(["eval", "--scorer", str(other), "--json"], capsys)
+    row = json.loads(out)["files"][0]
+    assert row["path"] == str(other) and row["tp"] == 1
+
+
+@pytest.mark.slow
+def test_cli_replies_accuracy_and_confusion(capsys, tmp_path):
+    from tutor import fitting
+
+    seed = fitting.reply_groups()["seed"]
+    code, out, _ = run_cli(["eval", "--replies", str(seed), "--json"], capsys)
+    row = json.loads(out)["files"][0]
+    assert row["loao"] is True and row["n"] == len(fitting.read_jsonl(seed))
+    assert sum(v for r in row["confusion"].values() for v in r.values()) == row["n"]
+    assert len(row["mistakes"]) == row["n"] - round(row["accuracy"] * row["n"])
+    assert {"question", "reply", "label", "judged"} <= set(row["mistakes"][0]) if row["mistakes"] else True
+    assert row["accuracy"] >= 0.6  # regression floor, below the 0.90 gate
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "reference": "r", "reply": "x", "label": "maybe"}\n')
+    code, _, err = run_cli(["eval", "--replies", str(bad)], capsys)
+    assert code == 1 and "label" in err
 
 
 @pytest.mark.slow

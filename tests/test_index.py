@@ -17,7 +17,7 @@ from tutor.chunking import chunk_document
 from tutor.config import Settings
 from tutor.corpus import load_document
 from tutor.errors import IndexBrokenError, IndexMissingError, ModelMismatchError
-from tutor.index import Index
+from tutor.index import SCHEMA, Index
 
 SEED_MD = CORPUS / "leadership-vs-management.md"
 
@@ -267,7 +267,7 @@ def test_an_index_of_schema_1_is_still_read_and_replaced_on_change(tmp_path, cor
     fresh = index.snapshot(max_age=0)
     assert fresh.version != old and "sharp" in fresh.documents["leadership-vs-management"].text
     meta = client.get_collection(POINTER, embedding_function=None).metadata
-    assert meta["schema"] == 2 and meta["previous"] == old
+    assert meta["schema"] == SCHEMA and meta["previous"] == old
 
 
 def test_only_the_current_and_previous_versions_are_kept(tmp_path, corpus_dir, embedder):

@@ -9,6 +9,7 @@ import yaml
 
 from tutor.corpus import load_document
 from tutor.errors import QuestionBankError
+from tutor.language import terms as content_terms
 from tutor.questions import (
     BLANK,
     QuestionBank,
@@ -21,7 +22,6 @@ from tutor.questions import (
     matches_keyword,
     parse_bank,
 )
-from tutor.text import content_terms
 
 CORPUS = Path(__file__).parent.parent / "corpus"
 ARTICLE = CORPUS / "leadership-vs-management.md"

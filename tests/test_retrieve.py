@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from langchain_core.retrievers import BaseRetriever
-
-from tutor.retrieve import TutorRetriever
 
 # (question, text the top passage must contain)
 SEED_QUESTIONS = [
@@ -45,16 +42,6 @@ OUT_OF_SCOPE = [
 ]
 
 
-def test_what_a_what_is_question_asks_for():
-    from tutor.retrieve import asked_for
-
-    assert asked_for("What are Kotter's eight steps for leading change?") == "eight steps"
-    assert asked_for("What is the trap of technical experts under threat?") == "trap"
-    assert asked_for("What are managers' tasks within the change context?") == "tasks"
-    assert asked_for("Which is the best option according to the author?") == "best option"
-    assert asked_for("Why do leaders cope with change?") is None
-
-
 @pytest.mark.parametrize("question", [
     "What are the three options participants get about the categories?",  # "three" is not in the article
     "What is Kotter's view of leadership?",
@@ -86,15 +73,6 @@ def test_results_are_diverse(engine):
         for b in hits[i + 1 :]:
             shared = min(a.chunk.end, b.chunk.end) - max(a.chunk.start, b.chunk.start)
             assert shared < 0.5 * (a.chunk.end - a.chunk.start), "near-duplicate passages"
-
-
-def test_langchain_retriever(engine):
-    retriever = TutorRetriever(hybrid=engine.retriever, k=3)
-    assert isinstance(retriever, BaseRetriever)
-    docs = retriever.invoke("What does leadership cope with?")
-    assert len(docs) == 3 and "copes with change" in docs[0].page_content
-    assert {"doc_id", "start", "end", "heading", "score"} <= set(docs[0].metadata)
-    assert retriever.invoke("What is the capital of France?") == []
 
 
 def test_grounded_answer_cites_the_article(engine):

@@ -28,6 +28,40 @@ def test_socratic_guides_instead_of_telling(engine):
     assert all("copes with change" not in c.text for c in reply.citations), "sources must not give it away"
 
 
+SOCRATIC_QUESTIONS = [
+    "What does management cope with, according to Kotter?",
+    "Why do organizations need leadership?",
+    "Leadership copes with change.",
+    "What is the trap of technical experts under threat?",
+    "What do leaders do?",
+    "How are leadership and management different?",
+    "What do technical experts do?",
+]
+
+
+@pytest.mark.parametrize("message", SOCRATIC_QUESTIONS)
+def test_socratic_asks_in_its_own_words_and_gives_nothing_away(engine, message):
+    from tutor.questions import matches_keyword
+    from tutor.session import sentence_pieces
+
+    s = Session(engine, mode="socratic")
+    reply = s.send(message)
+    t = s.target
+    assert t is not None and t.prompt and t.prompt.endswith("?")
+    assert message.rstrip(".?!") not in reply.answer, "the learner's message is not echoed"
+    assert f"{message}?" not in reply.answer and ".?" not in reply.answer
+    doc = engine.documents[t.doc_id]
+    for heading in doc.headings:  # no breadcrumb of headings in the prose
+        assert f"({heading.text}" not in reply.answer and "›" not in reply.answer
+    clue = reply.answer.split('Here is a clue: "')[1].split('"')[0] if "Here is a clue" in reply.answer else ""
+    assert not any(matches_keyword(k, clue) for k in t.keywords), (clue, t.keywords)
+    assert not any(quote in clue or clue and clue in quote for quote in t.quotes), "the clue is not the answer"
+    assert not any(matches_keyword(k, t.prompt) and not matches_keyword(k, message) for k in t.keywords)
+    assert "".join(sentence_pieces(reply.answer)) == reply.answer
+    hint = s.send("hint")
+    assert t.prompt in hint.answer and message not in hint.answer
+
+
 def test_socratic_hint_then_confirm(engine):
     s = Session(engine, mode="socratic")
     s.send("What does leadership cope with?")
@@ -150,7 +184,8 @@ def test_chat_json_conversation(fresh_home):
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert len(lines) == 2
-    assert all(set(r) == {"answer", "declined", "mode", "citations", "latency_ms", "assessment"} for r in lines)
+    assert all(set(r) == {"answer", "declined", "mode", "citations", "latency_ms", "responder", "notice",
+                          "assessment"} for r in lines)
     assert "complexity" in lines[0]["answer"]
     assert "change" in lines[1]["answer"] and any("copes with change" in c["text"] for c in lines[1]["citations"])
     assert lines[1]["assessment"] is None
@@ -164,7 +199,11 @@ def test_chat_json_quiz_assessments(fresh_home):
     )
     assert proc.returncode == 0, proc.stderr
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert lines[1]["assessment"]["verdict"] == "incorrect"
+    # the first question comes before any input is read; then each line is an answer
+    assert len(lines) == 3 and lines[0]["answer"].startswith("Quiz time. Question 1 of")
+    assert lines[0]["assessment"] is None
+    assert "Question 2 of" in lines[1]["answer"]  # "I don't know": nothing to assess, moves on
+    assert lines[2]["assessment"]["verdict"] == "incorrect" and "Question 3 of" in lines[2]["answer"]
 
 
 @pytest.mark.slow

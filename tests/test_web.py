@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+import transcripts  # tests/ is on sys.path under pytest
 
 from tutor.config import MAX_MESSAGE_CHARS
 from tutor.corpus import Heading
@@ -37,12 +38,42 @@ def test_escaped_text_has_no_markup_left(text):
         assert all(out[i - 1] == "\\" for i, c in enumerate(out) if c == ch)
 
 
-def test_answer_markers_become_superscripts_with_footnotes():
+def test_answer_markers_become_links_to_their_source_and_footnotes_say_where():
     c = _citation(n=1, text="Intro. Management copes with complexity. More.", start=100, highlight=(107, 140))
-    out = render.answer_markdown("Management copes with complexity [1]. See [7].", [c])
-    assert '<sup class="tutor-ref">[1]</sup>' in out
+    out = render.answer_markdown("Management copes with complexity [1]. See [7].", [c], turn="t1")
+    assert ('<a class="tutor-ref" href="#tutor-src-t1-1" title="Show source 1">[1]'
+            '<span class="tutor-sr"> source 1: Article › Kotter</span></a>') in out
     assert "\\[7\\]" in out  # an unknown marker stays text
-    assert "<sup>1</sup> <b>Kotter</b> — “Management copes with complexity.”" in out
+    footnotes = out.split('class="tutor-footnotes"')[1]
+    assert 'href="#tutor-src-t1-1"' in footnotes and "</a> Article › Kotter</div>" in footnotes
+    assert "copes with complexity" not in footnotes  # where the passage is, not the answer's words again
+    # the Sources panel has the target of that link, with the cited sentence marked
+    panel = render.turns_html([{"turn": "t1", "question": "Q?", "citations": [c]}])
+    assert 'id="tutor-src-t1-1"' in panel and "<mark data-n=\"1\">Management copes with complexity.</mark>" in panel
+
+
+def test_section_names_the_heading_path_without_the_article_title():
+    c = _citation(n=1, text="x", start=0, highlight=(0, 1), heading="T › Part › Kotter")
+    assert render.section_of(c) == "Part › Kotter"
+    assert render.section_of({**c, "heading": ""}) == "T"
+
+
+def test_sources_panel_keeps_every_answer_grouped_by_turn():
+    a = _citation(n=1, text="First passage.", start=0, highlight=(0, 14))
+    b = _citation(n=1, text="Second passage.", start=50, highlight=(50, 65))
+    out = render.turns_html([{"turn": "new", "question": "Second?", "citations": [b]},
+                             {"turn": "old", "question": "First?", "citations": [a]}])
+    assert out.index("Second?") < out.index("First?")
+    assert 'id="tutor-src-new-1"' in out and 'id="tutor-src-old-1"' in out
+    assert out.count("<section") == 2 and "Latest answer" in out and "Earlier answer 1" in out
+    assert '<details class="tutor-src" id="tutor-src-new-1" data-n="1" open>' in out
+    assert '<details class="tutor-src" id="tutor-src-old-1" data-n="1">' in out
+
+
+def test_mastery_bars_are_named():
+    out = render.progress_html({"answered": 0, "correct": 0, "total": 1, "objectives": [
+        {"id": "o1", "title": "The distinction", "answered": 0, "total": 1, "mastery": 0.0}]})
+    assert 'role="progressbar" aria-label="Mastery: The distinction"' in out
 
 
 def test_passage_marks_the_cited_sentence_and_escapes_the_rest():
@@ -132,10 +163,16 @@ def test_reply_streams_placeholder_then_cited_answer(chat):
     assert first.messages[-1]["content"].startswith('<span class="tutor-typing">')
     assert last.messages[0] == {"role": "user", "content": render.escape_text(KOTTER)}
     answer = last.messages[-1]["content"]
-    assert "complexity" in answer and '<sup class="tutor-ref">[1]</sup>' in answer
+    assert "complexity" in answer and '<a class="tutor-ref" href="#tutor-src-' in answer
     assert "tutor-footnotes" in answer
     cited = " ".join(render.cited_sentences(c) for c in last.sources)
     assert "copes with complexity" in cited
+    # the reply grows sentence by sentence before the final answer replaces it
+    partial = [v.messages[-1]["content"] for v in views[1:-1]]
+    assert len(partial) >= 2 and all("tutor-streaming" in p for p in partial)
+    texts = [p.split("<span")[0] for p in partial]
+    assert all(a != b and b.startswith(a) for a, b in zip(texts, texts[1:], strict=False)), texts
+    assert last.turns and last.turns[0]["citations"] == last.sources
 
 
 def test_empty_message_is_ignored(chat):
@@ -187,7 +224,20 @@ def test_quiz_asks_first_and_tracks_progress(chat):
     assert view.progress["answered"] == 0 and view.progress["objectives"]
     view = list(chat.respond(sid, "app", "I don't know"))[-1]
     assert view.progress["answered"] == 1
-    assert "Question 2 of" in view.messages[-1]["content"]
+    graded, nxt = view.messages[-2]["content"], view.messages[-1]["content"]
+    assert "The answer:" in graded and "Question 2 of" not in graded  # one turn, one message each
+    assert nxt.startswith("Question 2 of")
+
+
+def test_new_conversation_asks_first_and_keeps_the_quiz_score_unless_reset(chat):
+    sid = chat.new_sid()
+    chat.switch_mode(sid, "app", "quiz")
+    list(chat.respond(sid, "app", "I don't know"))
+    view = chat.new_conversation(sid, "app")
+    assert [m["content"].split(": ")[0] for m in view.messages] == ["Quiz time\\. Question 2 of 26"]
+    assert view.progress["answered"] == 1  # the quiz goes on where it was
+    view = chat.new_conversation(sid, "app", reset_quiz=True)
+    assert view.progress["answered"] == 0 and "Question 1 of" in view.messages[-1]["content"]
 
 
 def test_quiz_from_the_widget_url_opens_with_a_question(chat):
@@ -200,8 +250,22 @@ def test_socratic_mode_answers_with_a_question(chat):
     sid = chat.new_sid()
     note = chat.switch_mode(sid, "app", "socratic").messages[-1]["content"]
     assert "Socratic mode" in note
-    reply = list(chat.respond(sid, "app", "Why do organizations need leadership?"))[-1].messages[-1]["content"]
-    assert "?" in reply and "tell me" in reply
+    question = "Why do organizations need leadership?"
+    reply = list(chat.respond(sid, "app", question))[-1].messages[-1]["content"]
+    assert "?" in reply and "Let's work it out" in reply
+    assert question not in reply.replace("\\", "")  # the tutor's own guiding question, not an echo
+
+
+def test_a_too_long_message_note_and_mode_notes_are_their_own_messages(chat):
+    sid = chat.new_sid()
+    list(chat.respond(sid, "app", KOTTER))
+    list(chat.respond(sid, "app", "why " * MAX_MESSAGE_CHARS))
+    view = chat.switch_mode(sid, "app", "socratic")
+    roles = [m["role"] for m in view.messages]
+    assert roles == ["user", "assistant", "assistant", "assistant"]
+    answer, length_note, mode_note = (m["content"] for m in view.messages[1:])
+    assert "complexity" in answer and "limit is" not in answer and "Socratic mode" not in answer
+    assert "limit is" in length_note and "Socratic mode" in mode_note
 
 
 def test_new_conversation_forgets_the_chat(chat):
@@ -243,7 +307,7 @@ def test_typed_error_becomes_its_message_and_a_crash_a_short_apology(chat, monke
 
     monkeypatch.setattr(Session, "stream", crash)
     views = list(chat.respond(sid, "app", KOTTER))
-    assert views[1].messages[-1]["content"] == "Partial "  # streamed deltas reach the page
+    assert views[1].messages[-1]["content"].startswith("Partial <span")  # streamed deltas reach the page
     last = views[-1].messages[-1]["content"]
     assert SORRY in last and "Traceback" not in last and "boom" not in last
 
@@ -261,6 +325,43 @@ def test_ask_returns_json_with_citations_and_continues_a_session(chat):
         chat.ask("hi", "lecture")
     with pytest.raises(ValueError, match="unknown article"):
         chat.ask("hi", "explain", "nope")
+
+
+def test_ask_starts_a_quiz_with_question_1_and_grades_nothing(chat):
+    out = chat.ask("Start the quiz", "quiz")
+    assert out["answer"].startswith("Quiz time. Question 1 of") and out["mode"] == "quiz"
+    assert out["progress"]["answered"] == 0 and not out["partial"]
+    nxt = chat.ask("I don't know", session_id=out["session_id"])  # no mode: the session keeps quiz
+    assert nxt["mode"] == "quiz" and "Question 2 of" in nxt["answer"] and nxt["progress"]["answered"] == 1
+    again = chat.ask("I don't know", "quiz", "", out["session_id"])  # same mode again: still grades
+    assert "Question 3 of" in again["answer"] and again["progress"]["answered"] == 2
+    explain = chat.ask(KOTTER, "explain", "", out["session_id"])
+    assert explain["mode"] == "explain" and "complexity" in explain["answer"]
+    back = chat.ask("Let's go on", "quiz", "", out["session_id"])  # back to the quiz: asks, grades nothing
+    assert back["answer"].startswith("Quiz time. Question 3 of") and back["progress"]["answered"] == 2
+
+
+def test_ask_streams_partial_replies_then_the_final_one(chat):
+    outs = list(chat.ask_stream(KOTTER))
+    partial, final = outs[:-1], outs[-1]
+    assert len(partial) >= 2 and all(p["partial"] for p in partial) and not final["partial"]
+    answers = [p["answer"] for p in partial]
+    assert all(b.startswith(a) and b != a for a, b in zip(answers, answers[1:], strict=False))
+    assert final["answer"].startswith(answers[-1].rstrip()) and final["citations"]
+    assert final["responder"] == "grounded" and final["notice"] is None
+    assert set(final) >= {"answer", "declined", "mode", "citations", "latency_ms", "responder", "notice",
+                          "session_id", "partial"}
+
+
+@pytest.mark.parametrize("transcript", transcripts.params())
+def test_quiz_transcript_through_the_api(chat, transcript):
+    out = chat.ask("Quiz me, please", "quiz")
+    assert out["answer"].startswith("Quiz time. Question 1 of") and out["progress"]["answered"] == 0
+    for turn in transcript["turns"]:
+        out = chat.ask(turn["say"], session_id=out["session_id"])
+        assert out["mode"] == "quiz"
+        assert turn["reply"] in out["answer"] and turn["then"] in out["answer"], (turn["say"], out["answer"])
+        assert [out["progress"]["correct"], out["progress"]["answered"]] == turn["progress"]
 
 
 def test_one_conversation_answers_one_message_at_a_time(chat):
@@ -298,9 +399,11 @@ class FakeLLM:
 def test_llm_deltas_stream_to_the_page_escaped(engine, tmp_path):
     chat = TutorChat(engine, WebStore(tmp_path / "web.sqlite3"), llm=FakeLLM())
     views = list(chat.respond(chat.new_sid(), "app", KOTTER))
-    shown = [v.messages[-1]["content"] for v in views]
+    shown = [v.messages[-1]["content"].split("<span")[0] for v in views]
     assert shown[1:3] == ["Management ", "Management copes with \\*complexity\\*\\."]
-    assert "(answered by a fake model)" in shown[-1]
+    last = views[-1].messages
+    assert last[-2]["content"] == "Management copes with \\*complexity\\*\\."  # the answer's own bubble
+    assert last[-1] == render.notice_message("Answered by a fake model.")  # the notice is its own message
 
 
 @pytest.fixture
@@ -358,12 +461,28 @@ def live(engine, tmp_path_factory):
     server.stop()
 
 
+def test_loopback_origins_agree_between_cors_and_framing():
+    p = OriginPolicy()
+    for host in ("127.0.0.1", "localhost", "[::1]"):
+        for scheme in ("http", "https"):
+            assert p.allows(f"{scheme}://{host}:8000") and p.allows(f"{scheme}://{host}")
+            assert f"{scheme}://{host}:*" in p.frame_ancestors().split()
+
+
 @pytest.mark.slow
 def test_headers_limit_framing_and_cors_to_loopback(live):
     ok = httpx.get(live.url + "/", headers={"Origin": "http://127.0.0.1:5555"})
     assert ok.status_code == 200
     assert ok.headers["content-security-policy"].startswith("frame-ancestors 'self' http://127.0.0.1:*")
+    assert "http://[::1]:*" in ok.headers["content-security-policy"]
     assert ok.headers["access-control-allow-origin"] == "http://127.0.0.1:5555"
+    for path in ("/", "/widget/", "/gradio_api/info", "/gradio.js"):
+        r = httpx.get(live.url + path, headers={"Origin": "http://[::1]:5555"})
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        assert r.headers["referrer-policy"] == "strict-origin-when-cross-origin", path
+        assert r.headers.get_list("vary") == ["Origin"] or [
+            v.strip() for v in ",".join(r.headers.get_list("vary")).split(",")].count("Origin") == 1, path
+        assert r.headers["access-control-allow-origin"] == "http://[::1]:5555", path
     evil = httpx.get(live.url + "/gradio_api/info", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in evil.headers
     pre = httpx.options(live.url + "/gradio_api/queue/join", headers={
@@ -385,12 +504,36 @@ def test_gradio_client_gets_a_cited_answer(live):
     from gradio_client import Client
 
     client = Client(live.url, verbose=False)
-    assert "/ask" in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/ask"]
+    [returns] = api["returns"]
+    assert returns["type"]["type"] == "object", returns  # a declared schema, not Any
+    assert {"answer", "declined", "mode", "citations", "latency_ms", "responder", "notice",
+            "session_id"} <= set(returns["type"]["properties"])
+    assert [p["parameter_name"] for p in api["parameters"]] == ["message", "mode", "doc_id", "session_id"]
     out = client.predict(KOTTER, "explain", "", "", api_name="/ask")
     assert "complexity" in out["answer"].lower() and not out["declined"]
     assert out["citations"] and out["citations"][0]["highlights"]
+    assert out["responder"] == "grounded" and out["notice"] is None and out["partial"] is False
     with pytest.raises(Exception, match="limit is"):
         client.predict("x" * (MAX_MESSAGE_CHARS + 1), api_name="/ask")
+
+
+@pytest.mark.slow
+def test_gradio_client_streams_the_reply_and_starts_a_quiz_with_question_1(live):
+    from gradio_client import Client
+
+    client = Client(live.url, verbose=False)
+    job = client.submit(KOTTER, "explain", "", "", api_name="/ask")
+    outputs = list(job)  # every update the server sent, partial ones first
+    final = job.result()
+    partial = [o["answer"] for o in outputs if o["partial"]]
+    assert len(set(partial)) >= 2 and all(b.startswith(a) for a, b in zip(partial, partial[1:], strict=False))
+    assert final["partial"] is False and "complexity" in final["answer"] and final["citations"]
+
+    quiz = client.predict("Start the quiz", "quiz", "", "", api_name="/ask")
+    assert quiz["answer"].startswith("Quiz time. Question 1 of") and quiz["progress"]["answered"] == 0
+    nxt = client.predict("I don't know", api_name="/ask", session_id=quiz["session_id"])
+    assert nxt["mode"] == "quiz" and "Question 2 of" in nxt["answer"] and nxt["progress"]["answered"] == 1
 
 
 @pytest.mark.slow

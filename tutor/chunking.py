@@ -13,6 +13,9 @@ We therefore add the overlap ourselves at sentence granularity: a chunk that
 does not already overlap its predecessor in the same section starts with the
 predecessor's last sentence when that sentence fits in `overlap` characters.
 
+Chunking is linear in the text's length: paragraph numbers come from a
+bisect into the sorted paragraph starts, headings from one set built once.
+
 Deliberate simplification: chunk size is counted in characters (about 4.5 per
 token for English prose), not model tokens; it keeps chunking independent of the
 embedder.
@@ -20,15 +23,16 @@ embedder.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from tutor.corpus import Document
-from tutor.text import split_sentences
 
 CHUNK_CHARS = 420
 CHUNK_OVERLAP = 160
@@ -45,6 +49,7 @@ class Chunk:
     start: int
     end: int
     text: str
+    terms: tuple[str, ...] = ()  # content lemmas (text and heading path), for BM25
 
     def metadata(self) -> dict:
         """Flat metadata for the vector store (scalars only)."""
@@ -55,6 +60,7 @@ class Chunk:
             "paragraph": self.paragraph,
             "start": self.start,
             "end": self.end,
+            "terms": " ".join(self.terms),
         }
 
     @classmethod
@@ -68,6 +74,7 @@ class Chunk:
             start=int(meta["start"]),
             end=int(meta["end"]),
             text=text,
+            terms=tuple((meta.get("terms") or "").split()),
         )
 
     @property
@@ -101,8 +108,20 @@ def _sections(doc: Document) -> list[tuple[tuple[str, ...], list[tuple[int, int]
 
 
 def chunk_document(
-    doc: Document, chunk_chars: int = CHUNK_CHARS, overlap: int = CHUNK_OVERLAP
+    doc: Document,
+    chunk_chars: int = CHUNK_CHARS,
+    overlap: int = CHUNK_OVERLAP,
+    sentences: Sequence[tuple[int, int]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Chunk]:
+    """The document's chunks in text order. `sentences` are (start, end) of its
+    sentences, from the parse (ingest has them), used for the one-sentence
+    overlap; `progress(done_chars, total_chars)` is called per section."""
+    if sentences is None:
+        from tutor.language import sentences as split
+
+        sentences = [(s.start, s.end) for s in split(doc.text, attributions=True)]
+    sentence_starts = [a for a, _ in sentences]
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=chunk_chars,
         chunk_overlap=overlap,
@@ -110,7 +129,8 @@ def chunk_document(
         keep_separator="end",
         add_start_index=True,
     )
-    para_starts = [s for s, _ in paragraphs(doc.text) if s not in {h.start for h in doc.headings}]
+    heading_starts = {h.start for h in doc.headings}
+    para_starts = [s for s, _ in paragraphs(doc.text) if s not in heading_starts]  # sorted
     chunks: list[Chunk] = []
     for path, paras in _sections(doc):
         sec_start, sec_end = paras[0][0], paras[-1][1]
@@ -120,11 +140,11 @@ def chunk_document(
             start = sec_start + piece.metadata["start_index"]
             end = start + len(piece.page_content)
             if previous is not None and start >= previous[1]:
-                start = _overlap_start(doc.text, previous, start, overlap)
+                start = _overlap_start(sentences, sentence_starts, previous, start, overlap)
             previous = (start, end)
             text = doc.text[start:end]
             assert doc.text[start:end] == text, "chunk offsets must map back to the text"
-            paragraph = sum(1 for s in para_starts if s <= start)
+            paragraph = bisect.bisect_right(para_starts, start)  # paragraphs starting at or before it
             chunks.append(
                 Chunk(
                     chunk_id=_chunk_id(doc.doc_id, start, end, text),
@@ -137,16 +157,21 @@ def chunk_document(
                     text=text,
                 )
             )
+        if progress:
+            progress(sec_end, len(doc.text))
     return chunks
 
 
-def _overlap_start(text: str, previous: tuple[int, int], start: int, overlap: int) -> int:
+def _overlap_start(sentences, starts: list[int], previous: tuple[int, int], start: int, overlap: int) -> int:
     """Start of the previous chunk's last sentence if it is short enough to repeat."""
-    sentences = split_sentences(text[previous[0] : previous[1]], offset=previous[0])
-    if len(sentences) < 2:
+    first = bisect.bisect_left(starts, previous[0])
+    last = bisect.bisect_right(starts, previous[1] - 1) - 1
+    if last - first < 1:  # fewer than two sentences in the previous chunk
         return start
-    last = sentences[-1]
-    return last.start if last.end - last.start <= overlap else start
+    s, e = sentences[last]
+    if e > previous[1] + 1:
+        return start
+    return s if e - s <= overlap else start
 
 
 def _chunk_id(doc_id: str, start: int, end: int, text: str) -> str:

@@ -1,12 +1,16 @@
 """The engine wires the layers together for one process: settings -> index ->
 hybrid retriever -> responders, plus the question banks stored in the index.
 
-`Engine.open()` is what every interface calls. With the default corpus it also
-keeps the index fresh: a missing index, or a packaged article whose text or
-question bank changed, is (re-)ingested before the first answer. An index on a
-Chroma server (`TUTOR_CHROMA_URL`) is shared: it is ingested only when it is
-missing, and otherwise left as the operator's `tutor ingest` made it, so an
-instance that starts while others run joins without writing a new version.
+`Engine.open()` is what every interface calls. A home that has never held an
+index gets the packaged seed article, so the tutor works out of the box; an
+index that holds only the packaged article is refreshed when the package
+changes. Once a user has ingested anything else, nothing is added or
+refreshed unless asked (`tutor ingest` with no path), and a store that once
+held an index but has none now is reported as broken, never re-filled.
+An index on a Chroma server (`TUTOR_CHROMA_URL`) is shared: the packaged
+article goes into it only when it never held an index, and otherwise it is
+left as the operator's `tutor ingest` made it, so an instance that starts while
+others run joins without writing a new version.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import threading
 from pathlib import Path
 
 from tutor.config import Settings
-from tutor.errors import IndexMissingError
+from tutor.errors import IndexBrokenError, IndexMissingError
 from tutor.index import Index, IngestReport
 from tutor.responders.grounded import GroundedResponder
 from tutor.retrieve import HybridRetriever
@@ -56,19 +60,32 @@ class Engine:
 
     # ---- index freshness ------------------------------------------------
     def ensure_index(self) -> IngestReport | None:
-        """Ingest the packaged corpus when the index is missing or stale."""
+        """Ingest the packaged corpus into a home that never held an index, or
+        refresh it in an index that holds nothing else (see the module docstring)."""
         corpus = self.settings.default_corpus
         if not self.index.exists():
+            if self.index.ever_held():
+                raise IndexBrokenError(
+                    f"the index at {self.index.where()} has no current version although it held one "
+                    "(damaged or interrupted); run `tutor ingest --rebuild` with your articles"
+                )
             log.info("no index yet: ingesting %s", corpus)
-            return self.index.ingest([corpus])
+            report = self.index.ingest([corpus], wait=300)  # another process may be doing the same
+            return report
         if self.settings.chroma_url:  # shared: `tutor ingest` decides what it holds
             self.index.snapshot()
             return None
-        if self._stale(corpus):
+        if self._only_packaged(corpus) and self._stale(corpus):
             log.info("packaged corpus changed: re-ingesting %s", corpus)
-            return self.index.ingest([corpus])
+            return self.index.ingest([corpus], wait=300)
         self.index.snapshot()
         return None
+
+    def _only_packaged(self, corpus: Path) -> bool:
+        """Every article in the index comes from the packaged corpus folder."""
+        root = Path(corpus).resolve()
+        docs = self.index.snapshot(check_model=False).documents.values()
+        return all(_inside(Path(d.source), root) for d in docs)
 
     def _stale(self, corpus: Path) -> bool:
         from tutor.corpus import find_corpus_files, load_document
@@ -114,7 +131,7 @@ class Engine:
 
     def follow_up_question(self, doc_id: str, said: str) -> str | None:
         """A bank question close to what was just said that it does not already answer."""
-        from tutor.text import content_terms
+        from tutor.language import terms as content_terms
 
         bank = self.bank(doc_id)
         if not bank:
@@ -137,3 +154,11 @@ class Engine:
     def require_docs(self) -> None:
         if not self.documents:
             raise IndexMissingError("the index holds no articles; run `tutor ingest PATH`")
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+        return True
+    except (ValueError, OSError):
+        return False

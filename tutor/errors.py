@@ -64,3 +64,11 @@ class StoreUnavailableError(StoreError):
         super().__init__(message)
         self.detail = detail
         self.where = where
+
+
+class IngestBusyError(TutorError):
+    """Another ingest holds the home's writer lock."""
+
+
+class UnknownArticleError(TutorError):
+    """A doc_id that the index does not hold."""

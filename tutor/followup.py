@@ -1,12 +1,29 @@
-"""Resolve elliptical follow-ups ("And leadership?", "Why?", "What about the
-experts?") into stand-alone questions before retrieval.
+"""Resolve follow-ups ("And leadership?", "Why?", "What does it do?", "What
+does the first one do?") into stand-alone questions before retrieval.
 
-Deterministic rewrite: a short message that leans on the previous question is
-merged with it. When it names a new focus ("leadership"), that word replaces the
-most similar content word of the previous question (similarity from the
-sentence embedder, so "experts" replaces "managers" and "leadership" replaces
-"management"). A bare "Why?" or "How?" asks the previous question again with
-that word in front. An LLM, when configured, may rewrite instead.
+Everything is read from the parse of the previous turn (the learner's last
+question, as resolved, and the tutor's last answer):
+
+* a new focus ("And leadership?", "What about the experts?") takes the place
+  of the previous question's noun phrase most like it (the same head word, or
+  the closest by embedding): "What does management cope with?" + "And
+  leadership?" -> "What does leadership cope with?";
+* a pronoun ("it", "they", "this") is replaced by the noun phrase it points
+  to: the previous question's subject or focus, else the subject of the
+  tutor's first answer sentence, agreeing in number;
+* an ordinal ("the first one", "the second") picks that item of the last list
+  the tutor's answer (or the question) named: a run of coordinated noun
+  phrases;
+* a bare "Why?" or "How?" asks that of the previous question.
+
+A follow-up that cannot be resolved is left as it is: nothing unrelated is
+ever spliced into the question. An LLM, when configured, may rewrite instead
+(`LLMResponder.rewrite`).
+
+>>> resolve("And leadership?", "What does management cope with?")
+'What does leadership cope with?'
+>>> resolve("Why?", "What does management cope with?")
+'Why? What does management cope with?'
 """
 
 from __future__ import annotations
@@ -14,75 +31,214 @@ from __future__ import annotations
 import re
 
 import numpy as np
+from spacy.tokens import Doc, Span, Token
 
-from tutor.text import STOPWORDS, content_terms, words
+from tutor import language as L
 
-_LEADS = re.compile(
-    r"^\s*(and|but|so|ok(ay)?|then|also)?\s*(what|how)\s+about\s+|^\s*(and|but|so)\s+",
-    re.IGNORECASE,
-)
-_BARE_WH = {"why", "how", "really", "how come", "why so", "why is that", "and why", "how so"}
-_PRONOUNS = {"it", "they", "them", "that", "this", "those", "these", "he", "she", "their", "its"}
+_LEAD = re.compile(r"^\s*(?:(?:and|but|so|ok(?:ay)?|then|also)\s+)?(?:what|how)\s+about\s+|^\s*(?:and|but|so)\s+", re.I)
+_BARE = {"why", "how", "really", "how come", "why so", "why is that", "and why", "how so", "why not", "how exactly"}
+_REFERRING = frozenset("it they them this these those that its their he she him her".split())
+_ORDINAL_WORDS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1, "latter": -1, "former": 0}
 
 
 def is_followup(message: str) -> bool:
-    text = message.strip().lower().rstrip("?.! ")
-    if not text:
+    """A message that leans on the previous turn."""
+    text = message.strip()
+    bare = text.lower().rstrip("?.! ")
+    if not bare:
         return False
-    if text in _BARE_WH or _LEADS.match(message):
+    if bare in _BARE or _LEAD.match(text):
         return True
-    toks = words(text)
-    return len(content_terms(text)) <= 2 and any(t in _PRONOUNS for t in toks) and len(toks) <= 8
+    doc = L.parse(text)
+    return bool(_references(doc) or _ordinal(doc)) and len(L.terms(doc)) <= 3
 
 
 def leans_on_pronoun(message: str) -> bool:
-    """A follow-up like "Who said it?" (not "And leadership?" nor a bare "Why?")."""
+    """A follow-up through a pronoun or ordinal ("Who said it?"), not "And X?" nor a bare "Why?"."""
     bare = message.strip().lower().rstrip("?.! ")
-    return is_followup(message) and bare not in _BARE_WH and not _LEADS.match(message)
+    return is_followup(message) and bare not in _BARE and not _LEAD.match(message)
 
 
-def rewrite(message: str, previous: str | None, embed=None) -> str:
-    """Stand-alone version of `message` given the previous learner question."""
+def resolve(message: str, previous: str | None, answer: str | None = None, embed=None) -> str:
+    """Stand-alone version of `message`, given the previous learner question
+    (`previous`, as resolved) and the tutor's answer to it (`answer`)."""
     if not previous or not is_followup(message):
         return message
     text = message.strip()
     bare = text.lower().rstrip("?.! ")
-    if bare in _BARE_WH:
+    if bare in _BARE:
         wh = "How" if bare.startswith("how") else "Why"
         return f"{wh}? {previous}"
-    if leans_on_pronoun(text):
-        # "Why is that appealing?", "Who said it?": the pronoun points back at the
-        # previous question, so ask both together.
-        return f"{text} {previous}"
-    focus = _LEADS.sub("", text).strip().rstrip("?.! ")
-    focus_words = [w for w in re.findall(r"[A-Za-z][A-Za-z'-]*", focus) if w.lower() not in STOPWORDS]
-    if not focus_words:
-        return f"{previous.rstrip('?')} {text}"
-    candidates = [
-        m for m in re.finditer(r"[A-Za-z][A-Za-z'-]*", previous)
-        if m.group().lower() not in STOPWORDS and len(m.group()) > 2
-    ]
-    if not candidates:
-        return f"{previous.rstrip('?')} {text}"
-    target = _most_similar(" ".join(focus_words), [m.group() for m in candidates], embed)
-    start, end = candidates[target].start(), candidates[target].end()
-    # a two-word focus ("technical experts") replaces a two-word phrase ("positional leaders")
-    if len(focus_words) >= 2 and target > 0:
-        before = candidates[target - 1]
-        if previous[before.end() : start].strip() == "" and before.group().lower() not in {
-            w.lower() for w in focus_words
-        }:
-            start = before.start()
-    return previous[:start] + " ".join(focus_words) + previous[end:]
+    doc = L.parse(text)
+    ordinal = _ordinal(doc)
+    if ordinal is not None:
+        item = _list_item(ordinal[1], answer, previous)
+        if item and _LEAD.match(text):
+            return _new_focus(_LEAD.match(text).group(0) + item, previous, embed)
+        return _replace(doc, ordinal[0], item) if item else message
+    if _LEAD.match(text):
+        return _new_focus(text, previous, embed)
+    refs = _references(doc)
+    if refs:
+        plural = refs[0].lower_ in ("they", "them", "these", "those", "their")
+        target = _antecedent(previous, answer, plural)
+        if target:
+            return _replace(doc, _reference_span(refs[0]), target, possessive=refs[0].lower_ in ("its", "their"))
+    return message
 
 
-def _most_similar(focus: str, options: list[str], embed) -> int:
-    focus_stem = set(content_terms(focus))
-    for i, o in enumerate(options):  # same stem: replace that very word
-        if set(content_terms(o)) & focus_stem:
-            return i
+# ---- a new focus ------------------------------------------------------------------
+
+
+def _new_focus(text: str, previous: str, embed) -> str:
+    focus = _LEAD.sub("", text).strip().rstrip("?.! ")
+    fdoc = L.parse(focus)
+    pdoc = L.parse(previous)
+    chunks = [c for c in pdoc.noun_chunks if any(L.is_content(t) for t in c)]
+    if not L.terms(fdoc) or not chunks:
+        return text  # nothing to put in place of what: leave it as asked
+    target = _most_similar(fdoc, chunks, embed)
+    return pdoc.text[: target.start_char] + focus + pdoc.text[target.end_char :]
+
+
+def _most_similar(focus: Doc, chunks: list[Span], embed) -> Span:
+    heads = {L.lemma(focus[:].root), L.stem(L.lemma(focus[:].root))}
+    for c in chunks:  # the same head word: replace that very phrase ("the experts")
+        if {L.lemma(c.root), L.stem(L.lemma(c.root))} & heads:
+            return c
     if embed is None:
-        return len(options) - 1
-    vecs = embed([focus, *options])
-    sims = vecs[1:] @ vecs[0]
-    return int(np.argmax(sims))
+        return chunks[-1]
+    vecs = embed([focus.text] + [c.text for c in chunks])
+    return chunks[int(np.argmax(vecs[1:] @ vecs[0]))]
+
+
+# ---- pronouns and ordinals ---------------------------------------------------------
+
+
+def _references(doc: Doc) -> list[Token]:
+    return [t for t in doc if t.lower_ in _REFERRING and t.pos_ in ("PRON", "DET") and not _is_dummy(t)]
+
+
+def _is_dummy(tok: Token) -> bool:
+    """'it' in "is it true that ...", 'that' as a conjunction."""
+    return tok.dep_ in ("expl", "mark") or (tok.lower_ == "that" and tok.pos_ == "SCONJ")
+
+
+def _reference_span(tok: Token) -> tuple[int, int]:
+    """Token range to replace: "this option" as a whole when 'this' is a determiner."""
+    if tok.dep_ == "det" and tok.head.pos_ in ("NOUN", "PROPN"):
+        return tok.i, tok.head.i + 1
+    return tok.i, tok.i + 1
+
+
+def _ordinal(doc: Doc) -> tuple[tuple[int, int], int] | None:
+    """("the first one" token range, item index) for an ordinal reference."""
+    for t in doc:
+        if t.lower_ in _ORDINAL_WORDS and t.pos_ in ("ADJ", "NUM", "NOUN", "ADV"):
+            start = t.i - 1 if t.i > 0 and doc[t.i - 1].lower_ in ("the", "your") else t.i
+            end = t.i + 1
+            if end < len(doc) and doc[end].lower_ in ("one", "ones", "item", "point", "option", "step", "thing"):
+                end += 1
+            elif t.head.pos_ in ("NOUN",) and t.head.i == end:
+                return None  # "the first step of X" names its own noun: not a reference
+            return (start, end), _ORDINAL_WORDS[t.lower_]
+    return None
+
+
+def _list_item(index: int, answer: str | None, previous: str | None) -> str | None:
+    """The index-th item of the longest list the answer (else the question)
+    names: coordinated noun phrases or verb phrases from the parse, or noun
+    chunks joined only by commas and "and"/"or"."""
+    for text in (answer, previous):
+        if not text:
+            continue
+        doc = L.parse(_plain(text))
+        runs = []
+        for t in doc:
+            if t.dep_ == "conj" or t.pos_ not in ("NOUN", "PROPN", "VERB"):
+                continue
+            items = [t, *[c for c in t.conjuncts if c.i > t.i]]
+            runs.append([_phrase(x) if x.pos_ != "VERB" else _verb_phrase(x) for x in items])
+        runs += _chunk_runs(doc)
+        runs = [r for r in runs if len(r) >= 2]
+        if runs:
+            items = max(runs, key=len)
+            if -len(items) <= index < len(items):
+                return items[index]
+    return None
+
+
+def _chunk_runs(doc: Doc) -> list[list[str]]:
+    """Runs of noun chunks separated only by ',', 'and' or 'or' (a word the
+    parser left out of the next chunk, like an adjective it took for a verb,
+    joins that chunk)."""
+    chunks = list(doc.noun_chunks)
+    runs: list[list[str]] = []
+    cur: list[str] = []
+    for a, b in zip(chunks, chunks[1:], strict=False):
+        between = [t for t in doc[a.end : b.start] if not t.is_space]
+        glue = [t for t in between if t.text in (",", "and", "or")]
+        extra = [t for t in between if t not in glue]
+        if glue and len(extra) <= 1 and (not extra or extra[0].i == b.start - 1):
+            cur = cur or [a.text]
+            cur.append(doc[extra[0].i if extra else b.start : b.end].text)
+        else:
+            if cur:
+                runs.append(cur)
+            cur = []
+    if cur:
+        runs.append(cur)
+    return runs
+
+
+def _verb_phrase(tok: Token) -> str:
+    objs = [c for c in tok.children if c.dep_ in ("dobj", "attr", "prt")]
+    end = max([tok.i] + [x.i for c in objs for x in c.subtree])
+    return tok.doc[tok.i : end + 1].text
+
+
+def _antecedent(previous: str, answer: str | None, plural: bool) -> str | None:
+    """The noun phrase a pronoun points to: the previous question's subject or
+    focus, else the subject of the answer's first sentence."""
+    for text in (previous, answer):
+        if not text:
+            continue
+        doc = L.parse(_plain(text))
+        sent = next(iter(doc.sents), None)
+        if sent is None:
+            continue
+        cands = [t for t in sent if t.dep_ in ("nsubj", "nsubjpass") and t.pos_ in ("NOUN", "PROPN")]
+        cands += [t for t in sent if t.dep_ in ("dobj", "pobj", "attr") and t.pos_ in ("NOUN", "PROPN")]
+        for t in cands:
+            if plural == (t.tag_ in ("NNS", "NNPS")) or t.pos_ == "PROPN" and not plural:
+                return _phrase(t)
+        if cands:
+            return _phrase(cands[0])
+    return None
+
+
+def _phrase(tok: Token) -> str:
+    """A noun with its own modifiers ("the technical experts"), no clauses."""
+    left = [c for c in tok.lefts if c.dep_ in ("det", "amod", "compound", "poss", "nummod", "nmod")]
+    start = min([tok.i] + [x.i for c in left for x in c.subtree])
+    return tok.doc[start : tok.i + 1].text
+
+
+def _replace(doc: Doc, span: tuple[int, int], text: str, possessive: bool = False) -> str:
+    a, b = span
+    if possessive:
+        text = text + ("'" if text.endswith("s") else "'s")
+    start = doc[a].idx
+    end = doc[b - 1].idx + len(doc[b - 1].text)
+    return doc.text[:start] + text + doc.text[end:]
+
+
+def _plain(text: str) -> str:
+    """An answer without citation markers and its "Think further" line."""
+    text = re.split(r"\n\s*\n", text)[0]
+    return re.sub(r"\s*\[\d+(?:\s*,\s*\d+)*\]", "", text)
+
+
+# kept for callers of the earlier name
+def rewrite(message: str, previous: str | None, embed=None, answer: str | None = None) -> str:
+    return resolve(message, previous, answer, embed)

@@ -5,7 +5,7 @@ Steps for one answer:
 
 1. normalise: one sentence per line item, citation markers moved in front of the
    sentence's final punctuation ("... change. [2]" -> "... change [2].");
-2. split into sentences (`tutor.text.split_sentences`) and parse `[n]`, `[1, 2]`,
+2. split into sentences (`tutor.language.sentences`) and parse `[n]`, `[1, 2]`,
    `[passage 3]` markers;
 3. statements are scored against the passages with the support scorer (one
    batched call); unsupported ones are dropped with the scorer's reason;
@@ -34,7 +34,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from tutor.text import content_terms, split_sentences
+from tutor.language import sentences as split_sentences
+from tutor.language import terms as content_terms
 
 _MARKER = r"\[(?:passages?\s*)?\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*\]"
 _MARKER_RE = re.compile(_MARKER, re.IGNORECASE)

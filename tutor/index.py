@@ -6,9 +6,13 @@ How versions work (the same in embedded and server mode):
 * every ingest that changes something writes a *new* collection,
   `chunks_<ver>`, copying embeddings of unchanged chunks from the current
   version and embedding only new text; the version's documents (text, title,
-  headings, question bank) are in that collection's metadata, so a version is
-  one collection (indexes of schema 1 also had a `docs_<ver>` collection; they
-  are still read);
+  headings, question bank) are in that collection's metadata (indexes of
+  schema 1 also had a `docs_<ver>` collection; they are still read);
+* beside it, `parses_<ver>` holds one record per document: the spaCy parse of
+  its paragraphs and one embedding per sentence (`tutor.parsed`), made once at
+  ingest and copied for unchanged documents; readers load a document's record
+  the first time retrieval needs it (schema 2 indexes have none: their
+  documents are parsed on first use);
 * only when the new version is complete does one metadata update of the
   `tutor_pointer` collection make it current (a single SQLite/HTTP write);
 * readers resolve the pointer, so they never see a half-written version; an
@@ -23,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -36,20 +41,23 @@ import numpy as np
 
 from tutor.chunking import Chunk, chunk_document
 from tutor.config import Settings
-from tutor.corpus import Document, Heading, find_corpus_files, load_document
+from tutor.corpus import DEFAULT_MAX_MB, Document, Heading, find_corpus_files, load_document
 from tutor.errors import (
     IndexBrokenError,
     IndexMissingError,
+    IngestBusyError,
     InputFileError,
     ModelMismatchError,
     QuestionBankError,
     TutorError,
 )
+from tutor.parsed import PARSER_ID, ParsedDocument, parse_documents
 
 log = logging.getLogger(__name__)
 
 POINTER = "tutor_pointer"
-SCHEMA = 2
+MARKER = "tutor-index.json"  # beside an embedded store: the last version published there
+SCHEMA = 3
 _BATCH = 256  # chunks per store write
 _ENCODE_GROUP = 2048  # chunks per encode call
 
@@ -75,12 +83,21 @@ def make_client(settings: Settings):
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
     except TutorError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except BaseException as exc:  # noqa: BLE001 - Rust panics too
+        if _fatal(exc):
+            raise
         where = settings.chroma_url or settings.index_dir
         raise IndexBrokenError(
             f"cannot open the index at {where} ({_first_line(exc)}); "
             "check the server or run `tutor ingest --rebuild`"
         ) from None
+
+
+def _fatal(exc: BaseException) -> bool:
+    """Exceptions that must pass through the store boundary untouched. Everything
+    else a store call raises, Chroma's Rust panics included (pyo3's
+    PanicException derives from BaseException), becomes one IndexBrokenError."""
+    return isinstance(exc, KeyboardInterrupt | SystemExit | GeneratorExit | TutorError)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -95,7 +112,9 @@ def store_errors(where: str, action: str) -> Iterator[None]:
         yield
     except TutorError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except BaseException as exc:  # noqa: BLE001 - Rust panics too
+        if _fatal(exc):
+            raise
         raise IndexBrokenError(
             f"{action} failed for the index at {where} ({_first_line(exc)}); "
             "check that the Chroma server is up, or run `tutor ingest --rebuild`"
@@ -132,9 +151,50 @@ class Snapshot:
     documents: dict[str, StoredDocument]
     collection: object  # the Chroma collection of this version's chunks
     position: dict[str, int] = field(default_factory=dict)
+    parses: object | None = None  # the Chroma collection of this version's parses (schema >= 3)
+    embed: Callable | None = None  # texts -> vectors, for documents stored without sentence vectors
+    _parsed: dict = field(default_factory=dict, repr=False)
+    _parse_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
         self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+
+    def parsed(self, doc_id: str) -> ParsedDocument:
+        """The document's parse and sentence vectors (loaded once per version)."""
+        return self.parsed_many([doc_id])[doc_id]
+
+    def evidence_text(self, chunk: Chunk) -> str:
+        """The chunk's text without sentences that address the tutor."""
+        return self.parsed(chunk.doc_id).evidence_text(chunk.text, chunk.start, chunk.end)
+
+    def parsed_many(self, doc_ids) -> dict[str, ParsedDocument]:
+        wanted = list(dict.fromkeys(doc_ids))
+        with self._parse_lock:
+            missing = [d for d in wanted if d not in self._parsed]
+        if missing:
+            loaded = self._load_parses(missing)
+            with self._parse_lock:
+                self._parsed.update(loaded)
+        with self._parse_lock:
+            return {d: self._parsed[d] for d in wanted}
+
+    def _load_parses(self, doc_ids: list[str]) -> dict[str, ParsedDocument]:
+        out: dict[str, ParsedDocument] = {}
+        if self.parses is not None:
+            with store_errors(str(self.version), "reading parses"):
+                got = self.parses.get(ids=doc_ids, include=["documents", "metadatas"])
+            for pid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                stored = self.documents.get(pid)
+                if stored is not None and meta.get("parser") == PARSER_ID and meta.get("vectors"):
+                    out[pid] = ParsedDocument.from_record(text, meta, stored.text)
+        todo = [d for d in doc_ids if d not in out and d in self.documents]
+        if todo:  # an index from before parses were stored: parse and embed now
+            fresh = parse_documents([(d, self.documents[d].content_hash, self.documents[d].text) for d in todo])
+            for p in fresh:
+                if self.embed is not None:
+                    p.vectors = _sentence_vectors(self.embed, p)
+                out[p.doc_id] = p
+        return out
 
 
 @dataclass
@@ -145,6 +205,7 @@ class IngestReport:
     chunks_removed: int = 0
     failed: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    warnings: list[dict] = field(default_factory=list)  # e.g. sentences that address the tutor
 
     def to_json(self) -> dict:
         return {
@@ -153,6 +214,7 @@ class IngestReport:
             "chunks_skipped": self.chunks_skipped,
             "chunks_removed": self.chunks_removed,
             "failed": self.failed,
+            "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
         }
 
@@ -201,7 +263,9 @@ class Index:
             raise
         except NotFoundError:
             return None
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - Rust panics too
+            if _fatal(exc):
+                raise
             raise IndexBrokenError(
                 f"the index at {self._where()} is unreadable ({_first_line(exc)}); "
                 "run `tutor ingest --rebuild`"
@@ -211,8 +275,31 @@ class Index:
     def _where(self) -> str:
         return self.settings.chroma_url or str(self.settings.index_dir)
 
+    def where(self) -> str:
+        """The store's path or server URL, for messages."""
+        return self._where()
+
     def exists(self) -> bool:
         return self._pointer() is not None
+
+    def ever_held(self) -> bool:
+        """Has this store ever held an index version? Embedded stores keep a
+        marker beside Chroma's files (written at each publish), which survives a
+        Chroma database that was emptied or replaced; a server is asked for its
+        collections."""
+        if not self.settings.chroma_url and (self.settings.index_dir / MARKER).is_file():
+            return True
+        try:
+            names = [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
+        except TutorError:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - Rust panics too
+            if _fatal(exc):
+                raise
+            raise IndexBrokenError(
+                f"the index at {self._where()} is unreadable ({_first_line(exc)}); run `tutor ingest --rebuild`"
+            ) from None
+        return any(n == POINTER or n.startswith(("chunks_v", "docs_v", "parses_v")) for n in names)
 
     # ---- reading --------------------------------------------------------
     def snapshot(self, max_age: float = 1.0, check_model: bool = True) -> Snapshot:
@@ -257,7 +344,9 @@ class Index:
                 )
                 records = [{**m, "text": t} for t, m in zip(docs["documents"], docs["metadatas"], strict=True)]
             documents = dict(sorted((r["doc_id"], _stored_document(r)) for r in records))
-        except Exception as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001 - Rust panics too
+            if _fatal(exc):
+                raise
             raise IndexBrokenError(
                 f"the index at {self._where()} is damaged ({_first_line(exc)}); "
                 "run `tutor ingest --rebuild`"
@@ -266,6 +355,19 @@ class Index:
             Chunk.from_record(i, t, m)
             for i, t, m in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
+        parses = None
+        if int(pointer.get("schema") or 1) >= 3:
+            try:
+                parses = self.client.get_collection(f"parses_{version}", embedding_function=None)
+            except BaseException as exc:  # noqa: BLE001 - Rust panics too
+                if _fatal(exc):
+                    raise
+                raise IndexBrokenError(
+                    f"the index at {self._where()} is damaged (no parses for version {version}: "
+                    f"{_first_line(exc)}); run `tutor ingest --rebuild`"
+                ) from None
+        if any(not c.terms for c in chunks):  # schema < 3: no stored terms
+            chunks = [c if c.terms else _with_terms(c) for c in chunks]
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].doc_id, chunks[i].start))
         emb = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(chunks), -1)
         return Snapshot(
@@ -276,28 +378,81 @@ class Index:
             embeddings=emb[order] if len(order) else emb,
             documents=documents,
             collection=chunks_col,
+            parses=parses,
+            embed=lambda texts: self.embedder.embed(texts),
         )
 
     # ---- writing --------------------------------------------------------
+    @contextmanager
+    def writer_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """One writer at a time per home: an exclusive lock file (filelock, an
+        OS-level lock that dies with its process, so a crash leaves nothing
+        stale). A second ingest fails at once, naming the first one's pid.
+        Against a Chroma server the lock covers the machine it runs on; run
+        ingests for a shared server from one place (see README)."""
+        from filelock import FileLock, Timeout
+
+        folder = self.settings.home
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(folder / ".ingest.lock"), timeout=wait)
+        pid_file = folder / ".ingest.pid"
+        try:
+            lock.acquire()
+        except Timeout:
+            try:
+                pid = pid_file.read_text().strip() or "unknown"
+            except OSError:
+                pid = "unknown"
+            raise IngestBusyError(f"another ingest is running on {folder} (pid {pid}); wait for it to finish") from None
+        try:
+            pid_file.write_text(str(os.getpid()))
+            yield
+        finally:
+            try:
+                pid_file.unlink()
+            except OSError:
+                pass
+            lock.release()
+
     def ingest(
         self,
         paths: Sequence[Path],
         *,
         prune: bool = False,
         rebuild: bool = False,
-        progress: Callable[[int, int], None] | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+        max_mb: float = DEFAULT_MAX_MB,
+        wait: float = 0.0,
     ) -> IngestReport:
-        """Load, chunk, embed and publish `paths` as a new version (if anything changed)."""
+        """Load, chunk, embed and publish `paths` as a new version (if anything
+        changed), holding the home's writer lock (`writer_lock`; waiting up to
+        `wait` seconds for another ingest to finish).
+
+        `progress(phase, done, total)` is called as work moves: phase "loading"
+        (files read and cleaned), "parsing" (documents parsed), "chunking"
+        (characters chunked) and "embedding" (chunks embedded). `max_mb` is the size limit per file (0: none)."""
+        with self.writer_lock(wait):
+            return self._ingest(paths, prune=prune, rebuild=rebuild, progress=progress, max_mb=max_mb)
+
+    def _ingest(self, paths, *, prune, rebuild, progress, max_mb) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport()
         with ThreadPoolExecutor(max_workers=1) as opener:
             opener.submit(self._open_quietly)  # open the store while the files load
-            loaded = self._load_sources(paths, report)
+            loaded = self._load_sources(paths, report, progress, max_mb)
         report.documents = len(loaded)
 
         if rebuild:
-            self._reset_store()
+            moved = self._reset_store()
+            if moved is not None:
+                report.warnings.append({"doc_id": "", "source": str(moved), "sentence": "",
+                                        "warning": f"the unreadable index was moved aside to {moved}"})
         base = self._pointer()  # the current version: kept for readers until the next switch
+        if base is None and not rebuild and self.ever_held():
+            raise IndexBrokenError(
+                f"the index at {self._where()} held a version but has none now (emptied or damaged); "
+                "nothing was written: run `tutor ingest --rebuild PATH...` to start it afresh from your articles"
+            )
         old = self._load(base) if base and not rebuild else None  # what this ingest builds on
         model_id, dim = self.embedder.model_id, self.embedder.dim
         if old is not None and old.model_id != model_id:
@@ -306,10 +461,13 @@ class Index:
         old_chunks = {c.chunk_id: i for i, c in enumerate(old.chunks)} if old else {}
 
         docs: dict[str, tuple[StoredDocument, list[Chunk]]] = {}
+        to_chunk = sum(len(d.text) for d, _ in loaded)
+        chunked = 0
         if old and not prune:
             keep = set(old_docs) - {d.doc_id for d, _ in loaded}
             for doc_id in keep:
                 docs[doc_id] = (old_docs[doc_id], [c for c in old.chunks if c.doc_id == doc_id])
+        changed: list[Document] = []
         for document, bank_yaml in loaded:
             stored = StoredDocument(
                 doc_id=document.doc_id,
@@ -325,8 +483,40 @@ class Index:
             if previous is not None and previous.content_hash == document.content_hash:
                 chunks = [c for c in old.chunks if c.doc_id == document.doc_id]
             else:
-                chunks = chunk_document(document)
+                chunks = []
+                changed.append(document)
             docs[document.doc_id] = (stored, chunks)
+        # parse once: new and changed articles, and unchanged ones stored without a parse
+        reusable = _stored_parses(old, [d for d in docs if d not in {c.doc_id for c in changed}])
+        unparsed = [d for d in docs if d not in reusable and d not in {c.doc_id for c in changed}]
+        if progress and (changed or unparsed):
+            progress("parsing", 0, len(changed) + len(unparsed))
+        parsed = parse_documents(
+            [(d.doc_id, d.content_hash, d.text) for d in changed]
+            + [(d, docs[d][0].content_hash, docs[d][0].text) for d in unparsed]
+        )
+        if progress and parsed:
+            progress("parsing", len(parsed), len(parsed))
+        for p in parsed:
+            for i in sorted(p.instructions):
+                report.warnings.append({
+                    "doc_id": p.doc_id, "source": docs[p.doc_id][0].source, "sentence": p.sentences[i].text,
+                    "warning": "addresses the tutor, not the reader: kept in the article, never used as evidence",
+                })
+        for document, p in zip(changed, parsed, strict=False):
+
+            def step(done: int, _total: int, base: int = chunked) -> None:
+                if progress:
+                    progress("chunking", base + done, to_chunk)
+
+            chunks = chunk_document(document, sentences=[(x.start, x.end) for x in p.sentences], progress=step)
+            docs[document.doc_id] = (docs[document.doc_id][0], _attach_terms(chunks, p))
+            chunked += len(document.text)
+            if progress:
+                progress("chunking", chunked, to_chunk)
+        for p in parsed[len(changed):]:  # unchanged, but stored before parses were
+            stored, chunks = docs[p.doc_id]
+            docs[p.doc_id] = (stored, _attach_terms(chunks, p))
 
         new_ids = {c.chunk_id for _, chunks in docs.values() for c in chunks}
         report.chunks_skipped = sum(1 for cid in new_ids if cid in old_chunks)
@@ -337,39 +527,47 @@ class Index:
         ) or set(old_docs) != set(docs)
 
         published = False
-        if report.chunks_added or report.chunks_removed or docs_changed:
+        if report.chunks_added or report.chunks_removed or docs_changed or parsed:
             if docs or old is not None:
                 with store_errors(self._where(), "writing"):
-                    self._publish(docs, base, old, old_chunks, model_id, dim, progress)
+                    self._publish(docs, base, old, old_chunks, model_id, dim, progress, parsed, reusable)
                 published = True
         if not published and base:  # nothing new: just clear out orphans of failed ingests
             self._delete_versions(_reachable(base), int(base["current"][1:]))
         report.seconds = time.perf_counter() - started
         return report
 
-    def _reset_store(self) -> None:
-        """For --rebuild: an embedded store that cannot even be opened is moved aside."""
+    def _reset_store(self) -> Path | None:
+        """For --rebuild: an embedded store that cannot be read, or that lost the
+        index it held, is moved aside (never deleted); returns where to."""
         if self.settings.chroma_url:
-            return
+            return None
         try:
-            self._pointer()
+            broken = self._pointer() is None and self.ever_held()
         except IndexBrokenError:
-            aside = self.settings.index_dir.with_name(f"index.broken-{int(time.time())}")
-            self.settings.index_dir.rename(aside)
-            log.warning("moved the unreadable index to %s", aside)
-            self._client = None
-            forget_store(str(self.settings.index_dir))
+            broken = True
+        if not broken:
+            return None
+        aside = self.settings.index_dir.with_name(f"index.broken-{int(time.time())}")
+        self.settings.index_dir.rename(aside)
+        log.warning("moved the unreadable index to %s", aside)
+        self._client = None
+        forget_store(str(self.settings.index_dir))
+        return aside
 
-    def _load_sources(self, paths, report: IngestReport) -> list[tuple[Document, str | None]]:
+    def _load_sources(self, paths, report: IngestReport, progress=None,
+                      max_mb: float = DEFAULT_MAX_MB) -> list[tuple[Document, str | None]]:
         from tutor.questions import bank_path_for, load_bank
 
         files, problems = find_corpus_files([Path(p) for p in paths])
         for path, error in problems:
             report.failed.append({"path": str(path), "error": error})
         loaded, seen = [], {}
-        for path in files:
+        for number, path in enumerate(files):
+            if progress:
+                progress("loading", number, len(files))
             try:
-                document = load_document(path)
+                document = load_document(path, max_mb=max_mb)
                 bank_file = bank_path_for(path)
                 bank_yaml = None
                 if bank_file.exists():
@@ -383,9 +581,11 @@ class Index:
                 loaded.append((document, bank_yaml))
             except (InputFileError, QuestionBankError) as exc:
                 report.failed.append({"path": str(path), "error": str(exc)})
+        if progress:
+            progress("loading", len(files), len(files))
         return loaded
 
-    def _publish(self, docs, base, old, old_chunks, model_id, dim, progress) -> None:
+    def _publish(self, docs, base, old, old_chunks, model_id, dim, progress, parsed, reusable) -> None:
         """Write a complete new version, then point readers at it.
 
         Encoding and storing overlap: one writer thread creates the collection,
@@ -399,10 +599,12 @@ class Index:
         kept = _reachable(base) if base else set()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutor-ingest") as writer:
             created = writer.submit(self._create_collection, version, model_id, dim, records)
+            parses = writer.submit(self._create_parses, version, old, reusable)
             pointer = writer.submit(self.client.get_or_create_collection, POINTER, embedding_function=None)
             writer.submit(self._delete_versions, kept | {version}, int(version[1:]))
             try:
                 self._fill(created, writer, docs, old, old_chunks, dim, progress)
+                self._fill_parses(parses, writer, parsed)
             except BaseException:
                 writer.submit(self._drop_collections, version).result()
                 raise
@@ -418,6 +620,16 @@ class Index:
         )
         if base and base.get("previous"):
             self._drop_collections(base["previous"])
+        self._write_marker(version)
+
+    def _write_marker(self, version: str) -> None:
+        """Record, beside an embedded store, that it holds an index (atomically)."""
+        if self.settings.chroma_url:
+            return
+        path = self.settings.index_dir / MARKER
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"version": version, "published": time.time(), "schema": SCHEMA}))
+        tmp.replace(path)
 
     def _create_collection(self, version: str, model_id: str, dim: int, records: list[dict]):
         return self.client.create_collection(
@@ -427,8 +639,47 @@ class Index:
             metadata={"model_id": model_id, "dim": dim, "schema": SCHEMA, "documents": json.dumps(records)},
         )
 
+    def _create_parses(self, version: str, old, reusable: dict[str, tuple[str, dict]]):
+        """The version's parse collection, with the records of unchanged documents copied."""
+        col = self.client.create_collection(f"parses_{version}", embedding_function=None)
+        ids = list(reusable)
+        for lo in range(0, len(ids), _BATCH):
+            part = ids[lo : lo + _BATCH]
+            col.add(
+                ids=part,
+                documents=[reusable[i][0] for i in part],
+                metadatas=[reusable[i][1] for i in part],
+                embeddings=np.zeros((len(part), 1), dtype=np.float32),
+            )
+        return col
+
+    def _fill_parses(self, created: Future, writer: ThreadPoolExecutor, parsed: list[ParsedDocument]) -> None:
+        """Embed every sentence of the newly parsed documents and store their records."""
+        if not parsed:
+            created.result()
+            return
+        texts = [s.text for p in parsed for s in p.sentences]
+        vectors = self.embedder.embed(texts) if texts else np.zeros((0, self.embedder.dim), np.float32)
+        at = 0
+        for p in parsed:
+            p.vectors = vectors[at : at + len(p.sentences)]
+            at += len(p.sentences)
+
+        def add(part: list[ParsedDocument]) -> None:
+            records = [p.to_record() for p in part]
+            created.result().add(
+                ids=[p.doc_id for p in part],
+                documents=[r[0] for r in records],
+                metadatas=[r[1] for r in records],
+                embeddings=np.zeros((len(part), 1), dtype=np.float32),
+            )
+
+        writes = [writer.submit(add, parsed[lo : lo + 16]) for lo in range(0, len(parsed), 16)]
+        for w in writes:
+            w.result()
+
     def _drop_collections(self, version: str) -> None:
-        for name in (f"chunks_{version}", f"docs_{version}"):  # docs_: schema 1
+        for name in (f"chunks_{version}", f"parses_{version}", f"docs_{version}"):  # docs_: schema 1
             try:
                 self.client.delete_collection(name)
             except Exception:  # noqa: BLE001 - absent, or the store is down; GC retries later
@@ -465,7 +716,7 @@ class Index:
                 writes.append(writer.submit(add, lo, min(lo + _BATCH, ready)))
             written = ready
             if progress:
-                progress(ready, total)
+                progress("embedding", ready, total)
         created.result()  # an empty version still needs its collection
         for w in writes:
             w.result()  # re-raise a failed write here
@@ -479,7 +730,7 @@ class Index:
             log.debug("could not list collections", exc_info=True)
             return
         for name in names:
-            if not (name.startswith("chunks_v") or name.startswith("docs_v")):
+            if not name.startswith(("chunks_v", "docs_v", "parses_v")):
                 continue
             version = name.split("_", 1)[1]
             if version in keep or not version[1:].isdigit() or int(version[1:]) > newest:
@@ -549,3 +800,44 @@ def _stored_document(record: dict) -> StoredDocument:
         meta=json.loads(record.get("meta") or "{}"),
         bank_yaml=record.get("bank_yaml") or None,
     )
+
+
+def _stored_parses(old: Snapshot | None, doc_ids: list[str]) -> dict[str, tuple[str, dict]]:
+    """Parse records of `doc_ids` in the old version that can be reused as they are."""
+    if old is None or old.parses is None or not doc_ids:
+        return {}
+    got = old.parses.get(ids=doc_ids, include=["documents", "metadatas"])
+    out = {}
+    for pid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+        stored = old.documents.get(pid)
+        if stored is not None and meta.get("parser") == PARSER_ID and meta.get("content_hash") == stored.content_hash and meta.get("vectors"):
+            out[pid] = (text, meta)
+    return out
+
+
+def _attach_terms(chunks: list[Chunk], parsed: ParsedDocument) -> list[Chunk]:
+    """Each chunk with the content lemmas of its sentences and its heading path."""
+    from dataclasses import replace
+
+    from tutor.language import terms
+
+    out = []
+    for c in chunks:
+        lemmas = [t for i in parsed.sentences_in(c.start, c.end) for t in terms(parsed.span(i))]
+        lemmas += [t for h in c.heading_path for t in terms(h)]
+        out.append(replace(c, terms=tuple(lemmas)))
+    return out
+
+
+def _with_terms(chunk: Chunk) -> Chunk:
+    """A chunk of an index from before terms were stored: lemmatise it now."""
+    from dataclasses import replace
+
+    from tutor.language import terms
+
+    return replace(chunk, terms=tuple(terms(chunk.text) + [t for h in chunk.heading_path for t in terms(h)]))
+
+
+def _sentence_vectors(embed, parsed: ParsedDocument) -> np.ndarray:
+    texts = [s.text for s in parsed.sentences]
+    return np.asarray(embed(texts), dtype=np.float32) if texts else np.zeros((0, 1), np.float32)

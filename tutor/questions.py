@@ -2,16 +2,16 @@
 
 A bank lives next to its article as `corpus/<stem>.questions.yaml`:
 
-    doc_id: leadership-vs-management
+    doc_id: bees
     objectives:
-      - id: kotter-distinction
-        title: "Explain Kotter's distinction between management and leadership"
+      - id: honey
+        title: "Explain how bees make honey"
         questions:
-          - id: q-management-copes
-            question: "According to Kotter, what does management cope with?"
-            answer: "Management copes with complexity."
-            quotes: ["Management, Kotter argues, copes with complexity."]
-            keywords: ["complexity"]      # "a|b" = either; stems are fine
+          - id: q-honey-from
+            question: "What do bees make honey from?"
+            answer: "Bees make honey from nectar."
+            quotes: ["Bees make honey from the nectar of flowers."]
+            keywords: ["nectar"]          # "a|b" = either; stems are fine
             hint: "..."                   # optional; else the tutor builds a cloze
 
 Holds the pydantic models, `load_bank`/`parse_bank` (YAML -> validated bank),
@@ -19,8 +19,8 @@ Holds the pydantic models, `load_bank`/`parse_bank` (YAML -> validated bank),
 the answer or quotes), `cloze` and `matches_keyword`, and `draft_bank`, a
 deterministic first draft for a person to review.
 
->>> cloze("Management, Kotter argues, copes with complexity.", ["complex"])
-'Management, Kotter argues, copes with _____.'
+>>> cloze("Bees, the keeper says, make honey from nectar.", ["nectar"])
+'Bees, the keeper says, make honey from _____.'
 >>> matches_keyword("structure|resources", "They focus on structural problems.")
 True
 
@@ -45,7 +45,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tutor.corpus import slugify, squash_whitespace
 from tutor.errors import QuestionBankError
-from tutor.text import STOPWORDS, Span, content_terms, split_sentences, stem, words
+from tutor.language import STOP_WORDS as STOPWORDS
+from tutor.language import Sentence as Span
+from tutor.language import sentences as split_sentences
+from tutor.language import stem, words
+from tutor.language import terms as content_terms
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
 
@@ -234,18 +238,19 @@ def _literal_re(alternative: str) -> re.Pattern:
     return re.compile(rf"(?<!\w){phrase}[\w'’-]*", re.IGNORECASE)
 
 
-def _stems(text: str) -> list[str]:
-    return content_terms(text) or [stem(w) for w in words(text)]
+def _stems(text: str) -> set[str]:
+    """Stems of the content lemmas (and, for a text of function words only, of every word)."""
+    return {stem(t) for t in (content_terms(text) or words(text))}
 
 
 def matches_keyword(keyword: str, text: str) -> bool:
     """True when any alternative of `keyword` occurs in `text` (prefix or same stems)."""
-    have = {stem(w) for w in words(text)}
+    have = _stems(text) | {stem(w) for w in words(text)}
     for alternative in keyword_alternatives(keyword):
         if _literal_re(alternative).search(text):
             return True
         wanted = _stems(alternative)
-        if wanted and all(s in have for s in wanted):
+        if wanted and wanted <= have:
             return True
     return False
 

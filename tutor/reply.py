@@ -3,8 +3,10 @@
 
 `Reply.to_json()` is the public contract of `tutor ask --json`:
 {"answer", "declined", "mode", "citations": [{"n", "doc_id", "title", "text",
-"score"}], "latency_ms"}. Extra fields (offsets for highlighting, the responder
-that answered) stay on the objects and out of that JSON.
+"score"}], "latency_ms", "responder", "notice"}: `responder` is "grounded" or
+"llm" (the one whose text the answer is), `notice` a note about how the reply
+came about ("the LLM was unavailable; ...") or null. Extra fields (offsets for
+highlighting) stay on the objects and out of that JSON.
 """
 
 from __future__ import annotations
@@ -47,6 +49,17 @@ class Reply:
     assessment: Any = None  # tutor.assess.Assessment when a learner's reply was assessed
     notice: str | None = None  # e.g. "the LLM was unavailable; the grounded tutor answered"
     sentences: list[tuple[str, list[int]]] = field(default_factory=list)  # answer sentences + cited n
+    # A second message that follows the answer (the quiz's next question). `answer`
+    # ends with it, for plain-text interfaces; chat interfaces show it on its own.
+    next_message: str | None = None
+
+    @property
+    def body(self) -> str:
+        """The answer without `next_message`."""
+        nxt = self.next_message
+        if nxt and self.answer.endswith(nxt):
+            return self.answer[: len(self.answer) - len(nxt)].rstrip()
+        return self.answer
 
     def to_json(self, with_assessment: bool = False) -> dict:
         out = {
@@ -55,6 +68,8 @@ class Reply:
             "mode": self.mode,
             "citations": [c.to_json() for c in self.citations],
             "latency_ms": round(self.latency_ms, 2),
+            "responder": self.responder,
+            "notice": self.notice,
         }
         if with_assessment:
             a = self.assessment

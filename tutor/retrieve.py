@@ -1,46 +1,38 @@
 """Hybrid retrieval: dense (Chroma) + BM25 over the same chunks, plus each
 candidate's best-matching sentence, fused by a weighted sum of calibrated
-scores (cosines and BM25 scaled to the best candidate), diversified with maximal marginal relevance, and gated
-by a relevance floor that decides whether the article covers a question at all.
+scores (cosines and BM25 scaled to the best candidate), diversified with
+maximal marginal relevance; then whether the article covers the question at
+all, decided by `tutor.coverage` from the evidence of the retrieved passages.
 
-Deliberate simplifications: BM25 runs in memory over the whole snapshot (built
-once per index version; fine up to ~10^5 chunks); the floor is a fixed cosine
-threshold on the best chunk, calibrated on the seed's in- and out-of-scope
-questions, with a lexical rescue for short keyword questions.
+Everything about words comes from the language layer: BM25 indexes the chunks'
+content lemmas (stored at ingest), the question is parsed once, and an
+attribution frame ("according to X", "what does X say ...") is read off its
+parse. Sentence vectors were computed at ingest (`tutor.parsed`), so a warm
+question embeds only itself.
+
+Deliberate simplification: BM25 runs in memory over the whole snapshot (built
+once per index version; fine up to ~10^5 chunks).
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import threading
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import bm25s
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from spacy.tokens import Doc
 
+from tutor import coverage, lexicon, ranking
+from tutor import language as L
 from tutor.chunking import Chunk
 from tutor.index import Index, Snapshot, store_errors
-from tutor.text import Span, content_terms, split_sentences
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 W_CHUNK, W_SENTENCE, W_LEXICAL = 0.3, 0.55, 0.15
-DENSE_FLOOR = 0.40  # best chunk/sentence cosine below this: the article does not cover it
-LEXICAL_RESCUE = 0.30  # ...unless the cosine is at least this and its key terms all match
-UNKNOWN_SHARE = 0.5  # a question whose key terms the articles mostly never use...
-UNKNOWN_FLOOR = 0.60  # ...needs a clearly higher cosine to count as covered
-# (as does a "what is/are X" question whose X the articles never name)
-# Stems of words that a question can use about any topic: not counted as unknown.
-GENERIC = frozenset(
-    "happen get make come go take give put keep kind sort type thing way mean point part lot seem "
-    "usual often realli actual exact much mani whole".split()
-)
 
 
 @dataclass(frozen=True)
@@ -52,6 +44,19 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved passage."""
+
+    hit: int  # index into Retrieval.hits of its passage
+    doc_id: str
+    number: int  # sentence number in the document (`ParsedDocument.sentences`)
+    start: int
+    end: int
+    text: str
+    dense: float  # cosine to the question's focus
+
+
+@dataclass(frozen=True)
 class Retrieval:
     query: str
     hits: list[Hit]
@@ -59,96 +64,60 @@ class Retrieval:
     best_dense: float
     query_vector: np.ndarray  # of `focus`
     snapshot: Snapshot
-    focus: str = ""  # the query without attribution frames ("according to Kotter")
+    focus: str = ""  # the query without attribution frames ("according to X")
+    form: L.QuestionForm | None = None
+    evidence: coverage.Evidence | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    word_vectors: Callable[[list[str]], np.ndarray] | None = None  # embeddings of single words
+    ranked: list = field(default_factory=list)  # (candidate, features, probability), best first
+    passage_features: dict = field(default_factory=dict)  # chunk id -> features of every pooled chunk
 
-
-class SentenceCache:
-    """Sentence spans and embeddings of chunks, per index version.
-
-    Retrieval ranks chunks also by their best sentence, and the grounded
-    responder picks sentences; both read from here, so a warm question costs
-    one query embedding."""
-
-    def __init__(self, index: Index, max_items: int = 100_000):
-        self._index = index  # the embedder is loaded on first use, not at start-up
-        self.max_items = max_items
-        self._spans: dict[tuple[str, str], list[Span]] = {}
-        self._vecs: dict[tuple, np.ndarray] = {}
-        self._lock = threading.Lock()
-
-    def spans(self, version: str, chunk: Chunk) -> list[Span]:
-        key = (version, chunk.chunk_id)
-        spans = self._spans.get(key)
-        if spans is None:
-            spans = [
-                s for s in split_sentences(chunk.text, offset=chunk.start, attributions=True)
-                if len(content_terms(s.text)) >= 2
-            ]
-            self._spans[key] = spans
-        return spans
-
-    def vectors(self, version: str, items: list[tuple[str, Span]]) -> np.ndarray:
-        keys = [(version, doc, s.start, s.end) for doc, s in items]
-        with self._lock:
-            missing = {k: s.text for k, (_, s) in zip(keys, items, strict=True) if k not in self._vecs}
-        if missing:
-            vecs = self._index.embedder.embed(list(missing.values()))
-            with self._lock:
-                if len(self._vecs) + len(missing) > self.max_items:
-                    self._vecs.clear()
-                self._vecs.update(zip(missing, vecs, strict=True))
-        with self._lock:
-            if not keys:
-                return np.zeros((0, self._index.embedder.dim), dtype=np.float32)
-            return np.stack([self._vecs[k] for k in keys])
+    def span(self, c: Candidate):
+        """The parsed span of a candidate sentence."""
+        return self.snapshot.parsed(c.doc_id).span(c.number)
 
 
 class _Bm25:
-    """BM25 over a snapshot's chunks, keyed by the snapshot version."""
+    """BM25 over a snapshot's chunk lemmas, keyed by the snapshot version."""
 
     def __init__(self, snapshot: Snapshot):
         self.version = snapshot.version
         self.model = bm25s.BM25()
-        corpus = [content_terms(c.text + " " + " ".join(c.heading_path)) or ["_"] for c in snapshot.chunks]
+        corpus = [list(c.terms) or ["_"] for c in snapshot.chunks]
         self.model.index(corpus, show_progress=False)
         self.vocabulary = {t for terms in corpus for t in terms}
-
-    def unknown_share(self, terms: list[str]) -> float:
-        """Share of the query's content terms that no chunk contains; light
-        verbs and vague nouns ("what happens", "what kind") name no topic, so
-        they count neither way."""
-        topical = set(terms) - GENERIC
-        if not topical:
-            return 0.0
-        return sum(1 for t in topical if t not in self.vocabulary) / len(topical)
+        self.vocabulary |= {L.stem(t) for t in self.vocabulary}
 
     def scores(self, terms: list[str]) -> np.ndarray:
         return np.asarray(self.model.get_scores(terms), dtype=np.float32)
 
 
 class HybridRetriever:
-    """Dense + best sentence + BM25, score fusion, MMR, and a relevance floor."""
+    """Dense + best sentence + BM25, score fusion, MMR, and the coverage decision."""
 
-    def __init__(
-        self,
-        index: Index,
-        k: int = 4,
-        candidates: int = 20,
-        mmr_lambda: float = 0.75,
-        floor: float = DENSE_FLOOR,
-    ):
+    def __init__(self, index: Index, k: int = 4, candidates: int = 20, mmr_lambda: float = 0.75):
         self.index = index
         self.k = k
         self.candidates = candidates
         self.mmr_lambda = mmr_lambda
-        self.floor = floor
         self._bm25: _Bm25 | None = None
-        self.sentences = SentenceCache(index)
+        self._words: dict[str, np.ndarray] = {}
 
     def _bm25_for(self, snapshot: Snapshot) -> _Bm25:
         if self._bm25 is None or self._bm25.version != snapshot.version:
             self._bm25 = _Bm25(snapshot)
         return self._bm25
+
+    def word_vectors(self, words: list[str]) -> np.ndarray:
+        """Embeddings of single words (lemmas), cached: for aligning words."""
+        todo = [w for w in dict.fromkeys(words) if w not in self._words]
+        if todo:
+            if len(self._words) > 100_000:
+                self._words.clear()
+            self._words.update(zip(todo, self.index.embedder.embed(todo), strict=True))
+        if not words:
+            return np.zeros((0, self.index.embedder.dim), dtype=np.float32)
+        return np.stack([self._words[w] for w in words])
 
     def search(self, query: str, k: int | None = None, doc_id: str | None = None) -> Retrieval:
         """Retrieve for the whole message; if that is not covered but one of its
@@ -160,23 +129,26 @@ class HybridRetriever:
             return result
         parts = [self._search(p, k, doc_id) for p in query_parts(query)]
         covered = [r for r in parts if r.covered]
-        return max(covered, key=lambda r: r.best_dense) if covered else result
+        return max(covered, key=lambda r: r.evidence.probability) if covered else result
 
     def _search(self, query: str, k: int, doc_id: str | None) -> Retrieval:
         snapshot = self.index.snapshot()
-        focus = strip_attribution(query)
+        qdoc = L.parse(query)
+        focus = strip_attribution(qdoc)
+        fdoc = L.parse(focus) if focus != query else qdoc
+        form = L.question_form(fdoc)
         if focus == query:
             qvec = fvec = self.index.embedder.embed_one(query)
         else:
             qvec, fvec = self.index.embedder.embed([query, focus])
         if not snapshot.chunks:
-            return Retrieval(query, [], False, 0.0, qvec, snapshot)
+            return Retrieval(query, [], False, 0.0, fvec, snapshot, focus, form)
         allowed = np.ones(len(snapshot.chunks), dtype=bool)
         if doc_id is not None:
             allowed = np.array([c.doc_id == doc_id for c in snapshot.chunks])
 
         dense_rank = self._dense(snapshot, qvec, doc_id)
-        terms = content_terms(focus)
+        terms = L.terms(fdoc)
         bm25_index = self._bm25_for(snapshot)
         bm25 = bm25_index.scores(terms) if terms else np.zeros(len(allowed))
         bm25 = np.where(allowed, bm25, 0.0)
@@ -184,53 +156,51 @@ class HybridRetriever:
 
         pool = list(dict.fromkeys(dense_rank + lexical_rank))
         if not pool:
-            return Retrieval(query, [], False, 0.0, qvec, snapshot)
-        best_sentence = self._best_sentence(snapshot, pool, fvec)
+            return Retrieval(query, [], False, 0.0, fvec, snapshot, focus, form)
+        parsed = snapshot.parsed_many({snapshot.chunks[i].doc_id for i in pool})
+        sent_index = {i: _usable(parsed[snapshot.chunks[i].doc_id], snapshot.chunks[i]) for i in pool}
+        best_sentence = {}
+        for i in pool:
+            p = parsed[snapshot.chunks[i].doc_id]
+            idx = sent_index[i]
+            best_sentence[i] = float((p.vectors[idx] @ fvec).max()) if idx and p.vectors is not None else -1.0
 
-        # Score fusion: cosine of the chunk, of its best sentence, and BM25
-        # scaled to the best candidate. Unlike rank fusion it keeps how much
-        # better one passage is, which matters on short, single-topic articles.
+        # Score fusion by the fitted passage model (`PASSAGE_FEATURES`): unlike
+        # rank fusion it keeps how much better one passage is, which matters
+        # on short, single-topic articles.
         top_bm25 = float(bm25.max()) or 1.0
         chunk_dense = {i: float(snapshot.embeddings[i] @ qvec) for i in pool}
-        fused = {
-            i: W_CHUNK * chunk_dense[i] + W_SENTENCE * best_sentence[i] + W_LEXICAL * float(bm25[i]) / top_bm25
-            for i in pool
-        }
-        cand = list(fused)
-        dense = snapshot.embeddings[cand] @ qvec
-        picked = self._mmr(snapshot, cand, fused, k)
+        qwords = coverage.question_words(fdoc)
+        pfeatures = {i: _passage_features(snapshot.chunks[i], chunk_dense[i], best_sentence[i],
+                                          float(bm25[i]) / top_bm25, qwords, rank)
+                     for rank, i in enumerate(sorted(pool, key=lambda j: -chunk_dense[j]))}
+        model = passage_model()
+        fused = {i: model.probability(pfeatures[i]) if model is not None
+                 else W_CHUNK * chunk_dense[i] + W_SENTENCE * best_sentence[i] + W_LEXICAL * pfeatures[i]["bm25"]
+                 for i in pool}
+        picked = self._mmr(snapshot, list(fused), fused, k)
         hits = [
-            Hit(
-                chunk=snapshot.chunks[i],
-                score=round(fused[i], 4),
-                dense=float(dense[cand.index(i)]),
-                lexical=float(bm25[i] / top_bm25),
-            )
+            Hit(chunk=snapshot.chunks[i], score=round(fused[i], 4), dense=chunk_dense[i],
+                lexical=float(bm25[i] / top_bm25))
             for i in picked
         ]
-        best_dense = max(float(dense.max()), max(best_sentence.values()))
-        unknown = bm25_index.unknown_share(terms)
-        target = content_terms(asked_for(focus) or "")
-        target_unknown = bool(target) and bm25_index.unknown_share(target) == 1.0
-        covered = (best_dense >= self.floor or (
-            best_dense >= LEXICAL_RESCUE and _term_coverage(terms, hits) >= 0.75
-        )) and not ((unknown >= UNKNOWN_SHARE or target_unknown) and best_dense < UNKNOWN_FLOOR)
-        return Retrieval(query, hits, covered, best_dense, fvec, snapshot, focus)
-
-    def _best_sentence(self, snapshot: Snapshot, pool: list[int], qvec: np.ndarray) -> dict[int, float]:
-        """Each candidate chunk's best sentence similarity to the query."""
-        items, owner = [], []
-        for i in pool:
-            chunk = snapshot.chunks[i]
-            for span in self.sentences.spans(snapshot.version, chunk):
-                items.append((chunk.doc_id, span))
-                owner.append(i)
-        best = {i: -1.0 for i in pool}
-        if items:
-            sims = self.sentences.vectors(snapshot.version, items) @ qvec
-            for i, sim in zip(owner, sims, strict=True):
-                best[i] = max(best[i], float(sim))
-        return best
+        candidates = _candidates(hits, picked, parsed, sent_index, fvec)
+        best_dense = max(max(chunk_dense.values()), max(best_sentence.values()))
+        draft = Retrieval(query, hits, False, best_dense, fvec, snapshot, focus, form, None, candidates,
+                          self.word_vectors)
+        ranked = ranking.rank(draft)
+        spans = [(c.doc_id, c.number, parsed[c.doc_id].span(c.number), c.dense)
+                 for c in sorted(candidates, key=lambda c: (c.doc_id, c.number))]
+        vocabulary = bm25_index.vocabulary if doc_id is None else _doc_vocabulary(snapshot, doc_id)
+        top_doc = parsed[snapshot.chunks[picked[0]].doc_id]
+        article_cos = top_doc.vectors @ fvec if top_doc.vectors is not None else None
+        features, window = coverage.measure(
+            fdoc, form, spans, max(chunk_dense[i] for i in picked), vocabulary, self.word_vectors, article_cos
+        )
+        features["answer_p"] = ranked[0][2] if ranked else 0.0
+        evidence = coverage.decide(features, window)
+        return replace(draft, covered=evidence.covered, evidence=evidence, ranked=ranked,
+                       passage_features={snapshot.chunks[i].chunk_id: f for i, f in pfeatures.items()})
 
     def _dense(self, snapshot: Snapshot, qvec: np.ndarray, doc_id: str | None) -> list[int]:
         n = min(self.candidates, len(snapshot.chunks))
@@ -271,74 +241,125 @@ class HybridRetriever:
         return picked
 
 
-_ATTRIBUTION_RES = (
-    re.compile(r",?\s*\b(?:according to|in the view of|as argued by)\s+(?:Dr\.?\s+)?[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*)*", re.U),
-    # "does Kotter say management copes..." but not "did Drucker say about ..." / "...say?"
-    re.compile(r"\b(do|does|did)\s+(?:Dr\.?\s+)?[A-Z][\w'.-]*(?:\s+[A-Z][\w'.-]*)*\s+(?:say|argue|think|claim|believe|write|suggest)s?\s+(?:that\s+)?(?!(?:about|of|on|for|in|to|with|by|at|from)\b)(?=\w+\s+\w)", re.U),
-    re.compile(r"\bin\s+[A-Z][\w.-]*'s\s+(?:view|opinion|words|terms)\b,?\s*", re.U),
-)
-_PART_SPLIT_RE = re.compile(r";\s+|,?\s+and then\s+|,\s+then\s+", re.I)
+PASSAGE_FEATURES = ("chunk_cos", "sentence_cos", "bm25", "cover", "heading_cover", "dense_rank")
+PASSAGE_MODEL = Path(__file__).with_name("models") / "passages.json"
 
 
-def strip_attribution(query: str) -> str:
+def _passage_features(chunk: Chunk, chunk_cos: float, sentence_cos: float, bm25: float, qwords, rank: int) -> dict:
+    """What the fitted passage model reads: the chunk's and its best sentence's
+    cosines, BM25 scaled to the best candidate, the rarity-weighted share of the
+    question's words the chunk (or its heading path) uses by lemma, stem or
+    WordNet synonym, and the chunk's rank by cosine."""
+    terms = set(chunk.terms)
+    heading = {t for h in chunk.heading_path for t in L.terms(h)} if chunk.heading_path else set()
+    weights = [coverage.rarity(t.lower_) for t in qwords]
+    total = sum(weights) or 1.0
+    stems = {id(terms): {L.stem(x) for x in terms}, id(heading): {L.stem(x) for x in heading}}
+
+    def found(tok, pool) -> bool:
+        lem = L.lemma(tok)
+        return lem in pool or L.stem(lem) in stems[id(pool)] or any(lexicon.synonyms(lem, x) for x in pool)
+
+    return {
+        "chunk_cos": chunk_cos,
+        "sentence_cos": sentence_cos,
+        "bm25": bm25,
+        "cover": sum(w for t, w in zip(qwords, weights, strict=True) if found(t, terms)) / total,
+        "heading_cover": sum(w for t, w in zip(qwords, weights, strict=True) if heading and found(t, heading)) / total,
+        "dense_rank": 1.0 / (1.0 + rank),
+    }
+
+
+_PASSAGE_MODEL: list = []
+
+
+def passage_model():
+    """The fitted passage scorer (`scripts/fit_retrieval.py`); None only while fitting the first one."""
+    if not _PASSAGE_MODEL:
+        from tutor.coverage import Model
+
+        _PASSAGE_MODEL.append(Model.load(PASSAGE_MODEL) if PASSAGE_MODEL.is_file() else None)
+    return _PASSAGE_MODEL[0]
+
+
+def _usable(parsed, chunk: Chunk) -> list[int]:
+    """The chunk's sentences that may be evidence (not instructions to the tutor)."""
+    return [i for i in parsed.sentences_in(chunk.start, chunk.end) if i not in parsed.instructions]
+
+
+def _candidates(hits, picked, parsed, sent_index, fvec) -> list[Candidate]:
+    """Every sentence of the picked passages, once, with its cosine to the question."""
+    seen, out = set(), []
+    for h, i in enumerate(picked):
+        chunk = hits[h].chunk
+        p = parsed[chunk.doc_id]
+        for n in sent_index[i]:
+            if (chunk.doc_id, n) in seen:
+                continue
+            seen.add((chunk.doc_id, n))
+            s = p.sentences[n]
+            dense = float(p.vectors[n] @ fvec) if p.vectors is not None else 0.0
+            out.append(Candidate(h, chunk.doc_id, n, s.start, s.end, s.text, dense))
+    return out
+
+
+def _doc_vocabulary(snapshot: Snapshot, doc_id: str) -> set[str]:
+    terms = {t for c in snapshot.chunks if c.doc_id == doc_id for t in c.terms}
+    return terms | {L.stem(t) for t in terms}
+
+
+def strip_attribution(question: str | Doc) -> str:
     """The question without who-said-it frames, which otherwise pull retrieval
-    toward any sentence naming that person.
+    toward any sentence naming that person: "according to X" and "in X's view"
+    phrases, and a reporting verb whose subject is a name and whose clause is
+    the real question ("What does X say management copes with?").
 
-    >>> strip_attribution("What do leaders do, according to Kotter?")
+    >>> strip_attribution("What do leaders do, according to the author?")
     'What do leaders do?'
-    >>> strip_attribution("What does Kotter say management copes with?")
-    'What does management copes with?'
-    >>> strip_attribution("What does Kotter argue?")
-    'What does Kotter argue?'
-    >>> strip_attribution("What did Peter Drucker say about management?")
-    'What did Peter Drucker say about management?'
-    >>> strip_attribution("Which position does John Kotter argue for?")
-    'Which position does John Kotter argue for?'
     """
-    focus = query
-    for pattern in _ATTRIBUTION_RES:
-        focus = pattern.sub(lambda m: f"{m.group(1)} " if m.lastindex else "", focus)
-    focus = re.sub(r"\s+([?.!,])", r"\1", re.sub(r"\s{2,}", " ", focus)).strip()
-    return focus if len(content_terms(focus)) >= 1 and focus != query.strip() else query
-
-
-_ASKED_FOR_RE = re.compile(
-    r"^\s*(?:what|which)\s+(?:is|are|was|were)\s+(?:the\s+|a\s+|an\s+)?(.+?)"
-    r"(?:\s+(?:of|for|in|on|at|about|that|which|who|whom|according|to|between|from|with|within|"
-    r"without|by|as|under|over|into|among|across|against|during|after|before|like|than|"
-    r"do|does|did|is|are|was|were|can|could|should|would|will)\b.*?)?\s*[?.!]*\s*$",
-    re.I,
-)
-
-
-def asked_for(question: str) -> str | None:
-    """What a "what is/are X ..." question asks for: X without its possessor,
-    or None for other questions. If an article never uses any word of X, it
-    cannot say what X is, however much else of the question it matches.
-
-    >>> asked_for("What are Kotter's eight steps for leading change?")
-    'eight steps'
-    >>> asked_for("What is the capital of France?")
-    'capital'
-    >>> asked_for("What are the three options participants get about the categories?")
-    'three options participants get'
-    >>> asked_for("How do leaders cope with change?") is None
-    True
-    """
-    m = _ASKED_FOR_RE.match(question)
-    if not m:
-        return None
-    kept = [w for w in m.group(1).split() if not re.search(r"['’]s?$", w)]
-    return " ".join(kept) or None
+    doc = L.as_doc(question)
+    drop: set[int] = set()
+    for t in doc:
+        # "according to X", "in the view of X", "as argued by X"
+        if t.lower_ == "according" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "to":
+            drop |= {x.i for x in t.subtree}
+            if t.i > 0 and doc[t.i - 1].text == ",":
+                drop.add(t.i - 1)
+        if t.dep_ == "prep" and t.lower_ in ("in", "for") and any(
+            c.dep_ == "pobj" and c.lemma_ in ("view", "opinion", "account", "words") and any(g.dep_ == "poss" for g in c.children)
+            for c in t.children
+        ):
+            drop |= {x.i for x in t.subtree}
+            if t.i > 0 and doc[t.i - 1].text == ",":
+                drop.add(t.i - 1)
+    for t in doc:
+        # "does X say (that) Y ...": keep Y (the small parser often takes Y's verb
+        # for a noun, so what follows the verb counts whatever its label)
+        if t.pos_ != "VERB" or L.lemma(t) not in L.REPORTING_VERBS:
+            continue
+        subj = [c for c in t.children if c.dep_ == "nsubj"]
+        after = doc[t.i + 1 :]
+        nxt = after[0] if len(after) else None
+        if not subj or not any(x.pos_ == "PROPN" for x in subj[0].subtree) or nxt is None:
+            continue
+        if nxt.pos_ == "ADP" or nxt.is_punct or len(L.terms(after)) < 2:
+            continue  # "what did X say about Y?" asks what X said
+        drop |= {x.i for x in subj[0].subtree} | {t.i}
+        drop |= {c.i for c in t.children if c.dep_ == "aux"}
+        if nxt.lower_ == "that":
+            drop.add(nxt.i)
+    if not drop:
+        return doc.text
+    kept = "".join(t.text_with_ws for t in doc if t.i not in drop).strip()
+    kept = " ".join(kept.split()).replace(" ?", "?").replace(" ,", ",").strip(", ")
+    if not kept.endswith("?") and doc.text.rstrip().endswith("?"):
+        kept = kept.rstrip(".,") + "?"
+    return kept if len(L.terms(kept)) >= 1 else doc.text
 
 
 def query_parts(query: str) -> list[str]:
-    """Sentences and clauses of a multi-part message that could stand as questions."""
-    parts = []
-    for sentence in split_sentences(query):
-        pieces = [p.strip() for p in _PART_SPLIT_RE.split(sentence.text) if p and p.strip()]
-        parts.extend(pieces if len(pieces) > 1 else [sentence.text])
-    parts = [p for p in parts if len(content_terms(p)) >= 2]
+    """Sentences of a multi-sentence message that could stand as questions."""
+    parts = [s.text for s in L.sentences(query) if len(L.terms(s.text)) >= 2]
     return parts if len(parts) > 1 else []
 
 
@@ -352,42 +373,3 @@ def _overlap(chunk: Chunk, others: list[Chunk]) -> float:
     return best
 
 
-def _term_coverage(terms: list[str], hits: list[Hit]) -> float:
-    """The largest share of the query's content terms found in one retrieved chunk."""
-    if not terms or not hits:
-        return 0.0
-    wanted = set(terms)
-    return max(len(wanted & set(content_terms(h.chunk.text))) / len(wanted) for h in hits)
-
-
-class TutorRetriever(BaseRetriever):
-    """LangChain face of the hybrid retriever; passages out of scope come back empty."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-    hybrid: Any
-    k: int = 4
-    doc_id: str | None = None
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
-        result = self.hybrid.search(query, k=self.k, doc_id=self.doc_id)
-        if not result.covered:
-            return []
-        return [
-            LCDocument(
-                page_content=h.chunk.text,
-                metadata={
-                    "chunk_id": h.chunk.chunk_id,
-                    "doc_id": h.chunk.doc_id,
-                    "title": h.chunk.title,
-                    "heading": h.chunk.heading,
-                    "paragraph": h.chunk.paragraph,
-                    "start": h.chunk.start,
-                    "end": h.chunk.end,
-                    "score": h.score,
-                    "dense": h.dense,
-                },
-            )
-            for h in result.hits
-        ]

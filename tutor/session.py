@@ -23,15 +23,15 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
 from tutor.config import MAX_MESSAGE_CHARS, Settings
-from tutor.errors import MessageError
-from tutor.followup import is_followup, leans_on_pronoun, rewrite
+from tutor.errors import MessageError, UnknownArticleError
+from tutor.followup import is_followup, leans_on_pronoun, resolve
+from tutor.language import terms as content_terms
+from tutor.language import words
 from tutor.reply import Citation, Reply
-from tutor.text import content_terms, words
 
 MODES = ("explain", "socratic", "quiz")
 MAX_HISTORY = 12
 MAX_MISSES = 2
-STANDALONE_COSINE = 0.45  # a pronoun follow-up this close to a passage needs no rewrite
 _HINT_RE = re.compile(r"^\s*(/hint|hint|a hint|give me a hint|another hint|help|clue)\s*[.!?]*\s*$", re.I)
 _DONT_KNOW_RE = re.compile(r"^\s*(i\s*(do\s*n[o']t|dont) know|no idea|not sure|idk|pass|skip)\b", re.I)
 _QUESTION_START = re.compile(
@@ -55,6 +55,7 @@ class Target:
     misses: int = 0
     hints_given: int = 0
     citation: dict | None = None
+    prompt: str | None = None  # the tutor's guiding question (Socratic); None: ask `question`
 
 
 @dataclass
@@ -75,6 +76,11 @@ class Session:
     def __init__(self, engine, mode: str = "explain", doc_id: str | None = None, k: int = 4, llm=None):
         self.engine = engine
         self.k = k
+        if doc_id is not None:
+            known = engine.documents
+            if doc_id not in known:
+                listed = ", ".join(sorted(known)) or "none (run `tutor ingest`)"
+                raise UnknownArticleError(f"no article '{doc_id}' in the index; the articles are: {listed}")
         self.doc_id = doc_id
         self.history: deque[Turn] = deque(maxlen=MAX_HISTORY)
         self.target: Target | None = None
@@ -122,20 +128,28 @@ class Session:
         return reply
 
     def stream(self, message: str) -> Iterator[str | Reply]:
-        """Yields pieces of answer text as they are produced, then the final Reply."""
+        """Yields pieces of answer text as they are produced, then the final Reply.
+
+        The LLM streams its own tokens; a reply composed in one step (grounded,
+        Socratic, quiz) is yielded sentence by sentence (`sentence_pieces`), so
+        every interface can show it growing the same way. The pieces join to
+        `Reply.body`: the answer without `Reply.next_message`."""
         started = time.perf_counter()
         text = validate_message(message)
         resolved = self._resolve(text)
         self.history.append(Turn("learner", text, resolved if resolved != text else None))
-        reply = None
+        reply, streamed = None, False
         for event in self._dispatch(text, resolved):
             if isinstance(event, Reply):
                 reply = event
             else:
+                streamed = True
                 yield event
         assert reply is not None
         reply.latency_ms = (time.perf_counter() - started) * 1000
         self.history.append(Turn("tutor", reply.answer))
+        if not streamed:  # a composed reply: hand it over sentence by sentence
+            yield from sentence_pieces(reply.body)
         yield reply
 
     def first_message(self) -> Reply | None:
@@ -203,15 +217,19 @@ class Session:
         if self.mode == "quiz" or (self.target is not None):
             return text
         previous = next((t.resolved or t.text for t in reversed(self.history) if t.role == "learner"), None)
+        answer = next((t.text for t in reversed(self.history) if t.role == "tutor"), None)
         if previous and is_followup(text):
             if self.llm is not None:
                 return self.llm.rewrite(text, [(t.role, t.text) for t in self.history])
-            if leans_on_pronoun(text):
-                # "Why is that option appealing?" may already find its passage
+            resolved = resolve(text, previous, answer, self.engine.index.embedder.embed)
+            if resolved != text and leans_on_pronoun(text):
+                # "Why is that option appealing?" may find its passage as it is:
+                # keep whichever reading the article covers more surely
                 alone = self.engine.retriever.search(text, k=self.k, doc_id=self.doc_id)
-                if alone.covered and alone.best_dense >= STANDALONE_COSINE:
+                joint = self.engine.retriever.search(resolved, k=self.k, doc_id=self.doc_id)
+                if alone.covered and alone.evidence.probability > joint.evidence.probability:
                     return text
-            return rewrite(text, previous, self.engine.index.embedder.embed)
+            return resolved
         return text
 
     def _dispatch(self, text: str, resolved: str) -> Iterator[str | Reply]:
@@ -240,54 +258,76 @@ class Session:
         return self._guide(resolved)
 
     def _guide(self, question: str) -> Reply:
+        """A guiding question, in the tutor's words, pointing at the passage that
+        answers `question`, and a clue from a nearby sentence that does not give
+        the answer away. Neither repeats the learner's message."""
+        about = self.engine.grounded.about_article(question, self.doc_id, "socratic")
+        if about is not None:  # "who wrote this?" is not a learning objective: just answer it
+            self.target = None
+            return about
         retrieval = self.engine.retriever.search(question, k=self.k, doc_id=self.doc_id)
         if not retrieval.covered:
             self.target = None
             return self.engine.grounded.decline(retrieval, self.doc_id, "socratic")
         from tutor.responders.evidence import cite, rank_sentences
 
-        ranked = rank_sentences(retrieval, self.engine.grounded.cache)
-        key = ranked[0]
-        target = self._target_for(question, key)
+        ranked = rank_sentences(retrieval)
+        key, target, bank_question = self._key_and_target(question, ranked)
+        withheld = set(content_terms(key.text)) - set(content_terms(question))
         clue = next(
-            (e for e in ranked[1:4] if not _reveals(e.text, target.keywords) and e.score > 0.25),
+            (e for e in ranked[:5] if e.score > 0.25 and not _same_sentence(e.text, key.text)
+             and not any(_same_sentence(q, e.text) for q in target.quotes)
+             and not _reveals(e.text, target.keywords) and not set(content_terms(e.text)) & withheld),
             None,
         )
         citations, _ = cite(retrieval, [key] + ([clue] if clue else []))
         masked = [_masked_citation(c, target.keywords) for c in citations]
         target.citation = asdict(citations[0])
-        self.target = target
         lead = "Let's work it out from the article rather than me telling you."
         clue_text = f' Here is a clue: "{clue.text}" [{citations[-1].n}]' if clue else ""
         guiding = None
         if self.llm is not None:  # the model's wording; None when it fails or would give the answer away
             guiding = self.llm.phrase_socratic(question, citations, target.keywords, clue.text if clue else None)
-        if guiding:
-            ask = f" Read passage [1]{_heading(citations[0])}. {guiding}"
-        else:
-            ask = f" Read passage [1]{_heading(citations[0])} and tell me: {_as_learner_question(target.question)}"
+        if guiding and _echoes(guiding, question):
+            guiding = None
+        target.prompt = guiding or guiding_question(question, key.text, target.keywords, bank_question)
+        self.target = target
         return Reply(
-            answer=f"{lead}{clue_text}{ask} (Type 'hint' if you want a hint.)",
+            answer=f"{lead}{clue_text} {_pointed(target.prompt)} (Type 'hint' if you want a hint.)",
             declined=False,
             mode="socratic",
             citations=masked,
         )
 
-    def _target_for(self, question: str, key) -> Target:
-        bank = self._bank(key.doc_id)
+    def _key_and_target(self, question: str, ranked) -> tuple:
+        """The sentence the learner is guided to, the Target, and the bank question
+        behind it (or None). Among the best few sentences, one that a question-bank
+        question rests on wins, the bank question closest in meaning to the
+        learner's; otherwise the best sentence, with its own answer terms."""
+        top = ranked[:3]
+        bank = self._bank(top[0].doc_id) if top else None
+        pairs = []
         if bank is not None:
-            for q in bank.questions:
-                if any(_same_sentence(quote, key.text) for quote in q.quotes):
-                    return Target(
-                        question=question, answer=q.answer, quotes=list(q.quotes),
-                        keywords=list(q.keywords), hint=q.hint, doc_id=key.doc_id,
-                        question_id=q.id, objective_id=q.objective_id,
-                    )
+            for e in top:
+                for q in bank.questions:
+                    if any(_same_sentence(quote, e.text) for quote in q.quotes):
+                        pairs.append((e, q))
+        if pairs:
+            vecs = self.engine.index.embedder.embed([question] + [q.question for _, q in pairs])
+            sims = vecs[1:] @ vecs[0]
+            e, q = pairs[int(sims.argmax())]
+            target = Target(
+                question=question, answer=q.answer, quotes=list(q.quotes),
+                keywords=list(q.keywords), hint=q.hint, doc_id=e.doc_id,
+                question_id=q.id, objective_id=q.objective_id,
+            )
+            return e, target, q.question
+        key = ranked[0]
         keywords = _answer_terms(question, key.text)
-        return Target(
+        return key, Target(
             question=question, answer=key.text, quotes=[key.text], keywords=keywords,
             hint=None, doc_id=key.doc_id,
-        )
+        ), None
 
     def _hint(self, t: Target, prefix: str) -> Reply:
         from tutor.questions import cloze
@@ -298,7 +338,7 @@ class Session:
             hint = f'Fill the gap from the article: "{cloze(t.quotes[0], t.keywords)}"'
         citations = [_masked_citation(Citation(**t.citation), t.keywords)] if t.citation else []
         return Reply(
-            answer=f"{prefix}Hint: {hint} [1] Now try again: {_as_learner_question(t.question)}",
+            answer=f"{prefix}Hint: {hint} [1] Now try again: {t.prompt or _as_learner_question(t.question)}",
             declined=False,
             mode=self.mode,
             citations=citations,
@@ -409,7 +449,7 @@ class Session:
         nxt = self._ask_next_quiz_question()
         return Reply(
             answer=f"{head}\n\n{nxt.answer}", declined=False, mode="quiz",
-            citations=citations, assessment=assessment,
+            citations=citations, assessment=assessment, next_message=nxt.answer,
         )
 
     def _quote_citation(self, doc_id: str, quote: str) -> dict | None:
@@ -435,8 +475,18 @@ class Session:
         return self.engine.bank(doc_id) if doc_id else None
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def validate_message(message: str) -> str:
-    text = (message or "").strip()
+    """The message, stripped; MessageError for an empty, too long or undecodable
+    one (lone surrogates, control characters: bytes that were not text)."""
+    if not isinstance(message, str):
+        raise MessageError("the message must be text")
+    if _CONTROL.search(message):
+        raise MessageError("the message holds characters that are not text (invalid UTF-8 or control codes); "
+                           "type it again")
+    text = message.strip()
     if not text:
         raise MessageError("the message is empty; type a question or an answer")
     if len(text) > MAX_MESSAGE_CHARS:
@@ -477,8 +527,71 @@ def _as_learner_question(question: str) -> str:
     return q if q.endswith("?") else q + "?"
 
 
-def _heading(c: Citation) -> str:
-    return f' ("{c.heading}")' if c.heading else ""
+_WORD_RE = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+_PIECE_END = re.compile(r"(?<=[.!?:\]\"”)])\s+")
+
+
+def sentence_pieces(text: str) -> list[str]:
+    """`text` cut after each sentence (and citation marker), whitespace kept, so
+    that the pieces join back to `text`.
+
+    >>> sentence_pieces('Management copes with complexity. [1] Think further: why?')
+    ['Management copes with complexity. ', '[1] ', 'Think further: ', 'why?']
+    """
+    pieces, last = [], 0
+    for m in _PIECE_END.finditer(text):
+        pieces.append(text[last : m.end()])
+        last = m.end()
+    if last < len(text):
+        pieces.append(text[last:])
+    return [p for p in pieces if p]
+
+
+def guiding_question(message: str, key: str, keywords: list[str], bank_question: str | None) -> str:
+    """The tutor's own question that leads the learner to `key` (the sentence that
+    answers), never the learner's `message` repeated and never with an answer
+    keyword: the question bank's question when it is not just the learner's,
+    else a question about the words the message and `key` share.
+
+    >>> guiding_question("What do leaders cope with?", "Leaders cope with change.", ["change"], None)
+    'In passage [1], which sentence is about "Leaders" and "cope", and what does it tell you?'
+    >>> guiding_question("Leaders cope with change.", "Leaders cope with change.", ["change"], "What do leaders cope with?")
+    'In passage [1], which sentence is about "Leaders" and "cope", and does it say what you said?'
+    """
+    from tutor.questions import matches_keyword
+
+    asks = message.rstrip().endswith("?") or bool(_QUESTION_START.match(message))
+    if asks and bank_question and not _echoes(bank_question, message) and not any(
+        matches_keyword(k, bank_question) and not matches_keyword(k, message) for k in keywords
+    ):
+        return _as_learner_question(bank_question)
+    asked = set(content_terms(message))
+    shared: list[str] = []
+    for w in _WORD_RE.findall(key):
+        terms = content_terms(w)
+        if terms and terms[0] in asked and not any(matches_keyword(k, w) for k in keywords):
+            if all(content_terms(s) != terms for s in shared):
+                shared.append(w)
+    about = " and ".join(f'"{w}"' for w in shared[:2])
+    where = f"is about {about}" if about else "speaks to this"
+    if asks:
+        return f"In passage [1], which sentence {where}, and what does it tell you?"
+    return f"In passage [1], which sentence {where}, and does it say what you said?"
+
+
+def _pointed(prompt: str) -> str:
+    """The guiding question, sent to passage [1] unless it names it already."""
+    return prompt if "[1]" in prompt else f"Read passage [1]. {prompt}"
+
+
+def _echoes(question: str, message: str) -> bool:
+    """True when `question` is (nearly) the learner's `message` again: most of
+    either one's content words are the other's."""
+    a, b = set(content_terms(question)), set(content_terms(message))
+    if not a or not b:
+        return question.strip().lower() == message.strip().lower()
+    shared = len(a & b)
+    return shared / len(a) >= 0.75 or shared / len(b) >= 0.75
 
 
 def _masked_citation(c: Citation, keywords: list[str]) -> Citation:

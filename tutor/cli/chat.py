@@ -3,7 +3,11 @@
 Interactive commands: /mode explain|socratic|quiz, /quiz, /progress, /sources,
 /reset, /help, /quit. With --json, each line of standard input is one learner
 message and each reply is one JSON line (the `tutor ask --json` object plus
-"assessment"); the conversation ends at end of input.
+"assessment"); the conversation ends at end of input. In quiz mode the tutor
+speaks first: the first question is printed before any input is read, so the
+first input line is the answer to it. The commands /reset, /mode, /quiz and
+/progress work there too and print one JSON line each (the same object, with
+"command" naming the command).
 """
 
 from __future__ import annotations
@@ -51,16 +55,47 @@ def chat(
 
 
 def _json_loop(session) -> None:
+    opening = session.first_message()
+    if opening is not None:  # the quiz asks before it grades
+        print(json.dumps(opening.to_json(with_assessment=True)), flush=True)
     for line in sys.stdin:
         message = line.strip()
         if not message:
             continue
         try:
-            reply = session.send(message)
-            out = reply.to_json(with_assessment=True)
-        except MessageError as exc:
+            if message.startswith("/"):
+                out = _json_command(session, message)
+            else:
+                out = session.send(message).to_json(with_assessment=True)
+        except (MessageError, ValueError) as exc:
             out = {"error": str(exc)}
         print(json.dumps(out), flush=True)
+
+
+JSON_COMMANDS = ("reset", "mode", "quiz", "progress")
+
+
+def _json_command(session, message: str) -> dict:
+    """One of JSON_COMMANDS as a reply-shaped object (with "command"); in quiz
+    mode, /reset, /mode quiz and /quiz answer with the open question."""
+    from tutor.reply import Reply
+
+    name, _, arg = message[1:].partition(" ")
+    name, arg = name.strip().lower(), arg.strip().lower()
+    if name not in JSON_COMMANDS:
+        raise ValueError(f"unknown command /{name}; with --json use one of: "
+                         + ", ".join(f"/{c}" for c in JSON_COMMANDS))
+    extra = {}
+    if name == "reset":
+        session.reset()
+        reply = session.first_message() or Reply("New conversation.", False, session.mode)
+    elif name in ("mode", "quiz"):
+        session.set_mode("quiz" if name == "quiz" else arg)
+        reply = session.first_message() or Reply(f"Mode: {session.mode}.", False, session.mode)
+    else:
+        reply = Reply(session.progress_text(), False, session.mode)
+        extra["progress"] = session.progress()
+    return {**reply.to_json(with_assessment=True), "command": name, **extra}
 
 
 def _interactive(session) -> None:
@@ -89,15 +124,19 @@ def _interactive(session) -> None:
             continue
         try:
             console.print("[cyan]tutor>[/cyan] ", end="")
-            reply = None
+            reply, shown = None, ""
             for event in session.stream(message):
                 if isinstance(event, str):
                     console.print(escape(event), end="")
+                    shown += event
                 else:
                     reply = event
             if reply is not None:
-                if reply.responder != "llm":
-                    console.print(escape(reply.answer), end="")
+                rest = reply.answer[len(shown):] if reply.answer.startswith(shown) else None
+                if rest is None:  # the streamed text changed (the guard dropped sentences)
+                    console.print(f"\n[dim]Checked against the article:[/dim] {escape(reply.answer)}", end="")
+                else:
+                    console.print(escape(rest), end="")
                 console.print()
                 if reply.notice:
                     console.print(f"[dim]({escape(reply.notice)})[/dim]")

@@ -34,6 +34,19 @@ def load_result(path: Path | str) -> dict:
         raise DatasetError(f"{path}: not a JSON file ({exc})") from None
     if not isinstance(data, dict) or "summary" not in data or "cases" not in data:
         raise DatasetError(f"{path}: not a `tutor eval --json` result (no 'summary' and 'cases')")
+    summary, cases = data["summary"], data["cases"]
+    shaped = (
+        isinstance(summary, dict) and isinstance(summary.get("overall"), dict)
+        and isinstance(summary.get("by_kind", {}), dict)
+        and isinstance(cases, list)
+        and all(isinstance(c, dict) and isinstance(c.get("key"), str) and isinstance(c.get("verdict"), str)
+                and isinstance(c.get("metrics", {}), dict) for c in cases)
+    )
+    if not shaped:
+        raise DatasetError(
+            f"{path}: not a `tutor eval --json` result (its 'summary' needs 'overall' and 'by_kind' tables, "
+            "each case a 'key', a 'verdict' and 'metrics')"
+        )
     return data
 
 

@@ -131,7 +131,8 @@ def run_eval(
     check_against_corpus(datasets, engine.documents)
     scorer = scorer if scorer is not None else engine.scorer
     documents = {doc_id: d.text for doc_id, d in engine.documents.items()}
-    chunk_text = {c.chunk_id: c.text for c in engine.index.snapshot().chunks}
+    snap = engine.index.snapshot()
+    chunk_text = {c.chunk_id: snap.evidence_text(c) for c in snap.chunks}  # instructions to the tutor are no evidence
     _warm_up(engine)
     started = time.perf_counter()
     results = []
@@ -194,7 +195,8 @@ def run_case(engine, case: Case, *, scorer, llm=None, k: int = 4, documents=None
         mode=reply.mode,
         citations=citations,
         cited_passages={c.n: chunk_text.get(c.chunk_id, c.text) for c in reply.citations},
-        hits=[Hit(h.chunk.doc_id, h.chunk.start, h.chunk.end, h.chunk.text) for h in retrieval.hits],
+        hits=[Hit(h.chunk.doc_id, h.chunk.start, h.chunk.end, chunk_text.get(h.chunk.chunk_id, h.chunk.text))
+              for h in retrieval.hits],
         documents=documents or {},
         latency_ms=reply.latency_ms,
         responder=reply.responder,

@@ -119,3 +119,54 @@ def combine(evals: list[ScorerEval]) -> ScorerEval:
         sum(e.tn for e in evals), sum(e.fp for e in evals), sum(e.fn for e in evals),
         sum(e.seconds for e in evals), [m for e in evals for m in e.mistakes],
     )
+
+
+# ---- leave one article out ------------------------------------------------------------
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+def group_of(path: Path | str, groups: dict[str, Path]) -> str | None:
+    """The fitting group a claims/replies file is (same file or same bytes), if any."""
+    for name, p in groups.items():
+        if _same_file(Path(path), p):
+            return name
+    return None
+
+
+def evaluate_loao(judge, names: list[str] | None = None) -> list[ScorerEval]:
+    """Each claim group (or those in `names`) as an unseen article: the support
+    model fitted on every other group (threshold included) scores this one.
+    Features come from `judge` (a SupportScorer)."""
+    from tutor import fitting
+
+    groups = fitting.claim_groups()
+    started = time.perf_counter()
+    rows, labels, gnames, items = fitting.claim_rows(judge, groups)
+    results = fitting.loao(rows, labels, gnames, fitting.SUPPORT_FEATURES)
+    seconds = time.perf_counter() - started
+    out = []
+    for name in names or list(groups):
+        r = results[name]
+        idx = [i for i, g in enumerate(gnames) if g == name]
+        tp = tn = fp = fn = 0
+        mistakes = []
+        for line, (i, said, p) in enumerate(zip(idx, r.predicted, r.probabilities, strict=True), start=1):
+            y = labels[i]
+            tp += said and y
+            tn += (not said) and (not y)
+            fp += said and not y
+            fn += (not said) and y
+            if said != y:
+                from tutor.support import reason_of
+
+                mistakes.append({"line": line, "claim": items[i]["claim"], "label": y, "judged": said,
+                                 "reason": "supported" if said else reason_of(rows[i]), "score": round(p, 4)})
+        e = ScorerEval(name, len(idx), tp, tn, fp, fn, seconds * len(idx) / max(1, len(rows)), mistakes)
+        out.append(e)
+    return out

@@ -40,6 +40,7 @@ STATS = {
     "latency": ("p50_ms", "p95_ms", "max_ms"),
     "run": ("errors", "pass_rate"),
     "scorer": ("balanced_accuracy", "tpr", "tnr"),
+    "replies": ("accuracy",),
     "groundedness_before_guard": ("mean", "pass_rate"),
 }
 DEFAULT_STATS = ("mean", "pass_rate")
@@ -62,10 +63,12 @@ class Check:
     limit: float
     value: float | None
     status: str  # "pass" | "fail" | "not scored"
+    scope: str = "all"  # the article the check applies to
 
     def describe(self) -> str:
         shown = "not scored" if self.value is None else f"{self.value:g}"
-        return f"{self.metric}.{self.stat} {self.op} {self.limit:g}: {shown} ({self.status})"
+        where = f"{self.scope}: " if self.scope != "all" else ""
+        return f"{where}{self.metric}.{self.stat} {self.op} {self.limit:g}: {shown} ({self.status})"
 
 
 def default_thresholds_path() -> Path:
@@ -112,13 +115,22 @@ def _rules(table: dict, path: Path, top: bool) -> list[Rule]:
     return out
 
 
-def check(rules: list[Rule], summary: dict, *, scorer: bool = False) -> list[Check]:
-    """Apply the rules to a run's summary (or, with `scorer`, to a scorer evaluation)."""
+_SELF_SCORED = ("scorer", "replies")  # evaluations of the judge and the assessor, not of a run
+
+
+def check(rules: list[Rule], summary: dict, *, scorer: bool = False, metric: str | None = None) -> list[Check]:
+    """Apply the rules to a run's summary (or, with `scorer`, to a scorer
+    evaluation; with `metric`, to that one table: "scorer" or "replies")."""
     out = []
+    if scorer and metric is None:
+        metric = "scorer"
     for r in rules:
-        if (r.metric == "scorer") != scorer:
+        if metric is not None:
+            if r.metric != metric:
+                continue
+        elif r.metric in _SELF_SCORED:
             continue
-        value = _lookup(summary, r, scorer)
+        value = _lookup(summary, r, scorer or metric is not None)
         if value is None:
             out.append(Check(r.metric, r.stat, r.op, r.limit, None, "not scored"))
             continue
@@ -128,7 +140,7 @@ def check(rules: list[Rule], summary: dict, *, scorer: bool = False) -> list[Che
 
 
 def _lookup(summary: dict, r: Rule, scorer: bool) -> float | None:
-    if scorer:
+    if scorer or r.metric in _SELF_SCORED:
         value = summary.get(r.stat)
     else:
         overall = summary.get("overall", {})

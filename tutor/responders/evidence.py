@@ -1,21 +1,33 @@
 """Sentence-level evidence: which sentences of the retrieved passages answer a
 question, and how they are numbered as citations.
 
-Scoring mixes the sentence's cosine similarity to the question with the share of
-the question's content terms it contains; sentence embeddings are cached per
-index version, so a warm question costs one query embedding.
+A sentence's score mixes its cosine similarity to the question with the share
+of the question's content words it uses (by lemma, WordNet relation or word
+embedding, weighted by rarity), and who-does-what: a sentence whose verb
+matches the question's and whose subject is the question's subject ranks up,
+one with the roles the other way round ("the coral gives the algae ..." for
+"what do the algae give the coral?") ranks down. A sentence that opens with a
+pronoun is read with the sentence before it. The answer is the best sentence,
+the next one when it continues it (a lead-in ending in ':' or a sentence that
+only echoes the question), and close runners-up that also serve the question
+(about the same nouns and names, sharing enough of its words), one to four
+sentences in the article's order.
+
+Sentence embeddings and parses were made at ingest, so a warm question costs
+one query embedding and one parse.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from tutor import language as L
+from tutor.ranking import ranker, same_paragraph
 from tutor.reply import Citation
-from tutor.retrieve import Hit, Retrieval, SentenceCache
-from tutor.text import Span, content_terms, split_sentences
+from tutor.retrieve import Candidate, Hit, Retrieval
 
 MAX_SENTENCES = 4
+RUNNER_UP = 0.7  # a runner-up needs this share of the best sentence's probability
 
 
 @dataclass(frozen=True)
@@ -28,116 +40,101 @@ class Evidence:
     text: str
     hit: int  # index into Retrieval.hits of the passage it came from
     score: float
-    follows: Span | None = None  # the next sentence, when this one only echoes the question
+    follows: Candidate | None = None  # the next sentence, when this one only leads into it
+    number: int = -1  # sentence number in the document
+    lexical: float = 0.0  # weighted share of the question's content words it uses
+    topical: float = 1.0  # share of the question's nouns and names it uses
+    serves: frozenset = frozenset()  # which of the question's words (and its answer form, -1) it covers
 
 
-def passage_sentences(retrieval: Retrieval, cache: SentenceCache) -> list[tuple[int, str, Span]]:
-    """(hit index, doc_id, sentence span in doc offsets), each sentence once, body text only."""
-    seen, out = set(), []
-    for h, hit in enumerate(retrieval.hits):
-        c = hit.chunk
-        for s in cache.spans(retrieval.snapshot.version, c):
-            key = (c.doc_id, s.start)
-            if key not in seen:
-                seen.add(key)
-                out.append((h, c.doc_id, s))
+def rank_sentences(retrieval: Retrieval, query: str | None = None) -> list[Evidence]:
+    """All candidate sentences, best first, by the fitted ranker (`tutor.ranking`)."""
+    from tutor.ranking import rank
+
+    rows = rank(retrieval) if query is not None or not retrieval.ranked else retrieval.ranked
+    if not rows:
+        return []
+    snap = retrieval.snapshot
+    qdoc = L.parse(query or retrieval.focus or retrieval.query)
+    by_key = {(c.doc_id, c.number): c for c, _, _ in rows}
+    out = []
+    for c, f, p in rows:
+        parsed = snap.parsed(c.doc_id)
+        nxt = by_key.get((c.doc_id, c.number + 1))  # within the retrieved passages, so it is cited
+        follows = None
+        if nxt is not None and same_paragraph(parsed, c.number, nxt.number):
+            if _leads_in(c, f, parsed, qdoc, retrieval) or _continues(parsed, nxt.number):
+                follows = nxt
+        out.append(Evidence(c.doc_id, c.start, c.end, c.text, c.hit, p, follows, c.number, f["lexical"], f["topical"],
+                            f.get("_serves", frozenset())))
     return out
 
 
-def rank_sentences(retrieval: Retrieval, cache: SentenceCache, query: str | None = None) -> list[Evidence]:
-    """All passage sentences, best first.
-
-    A sentence that opens with a pronoun ("They focus backward...") is read with
-    the sentence before it, whose subject it continues. A sentence that mostly
-    echoes the question ("...all have one thing in common.") records the
-    sentence that follows it in the paragraph, which usually holds the answer."""
-    sents = passage_sentences(retrieval, cache)
-    if not sents:
-        return []
-    vecs = cache.vectors(retrieval.snapshot.version, [(d, s) for _, d, s in sents])
-    dense = vecs @ retrieval.query_vector
-    q_terms = set(content_terms(query or retrieval.focus or retrieval.query))
-    own_terms = [set(content_terms(s.text)) for _, _, s in sents]
-    antecedents = _antecedents(retrieval, sents, cache)
-    out = []
-    for i, ((h, doc, s), d) in enumerate(zip(sents, dense, strict=True)):
-        terms, d = own_terms[i], float(d)
-        if i in antecedents:
-            before, before_dense = antecedents[i]
-            terms = terms | set(content_terms(before))
-            d = max(d, (d + before_dense) / 2)
-        lexical = len(q_terms & terms) / len(q_terms) if q_terms else 0.0
-        following = None
-        if i + 1 < len(sents) and _same_paragraph(sents[i], sents[i + 1], retrieval):
-            following = sents[i + 1][2]
-        echo = len(q_terms) >= 2 and lexical >= 0.8 or s.text.rstrip().endswith(":")
-        score = 0.6 * d + 0.4 * lexical - 0.01 * h
-        out.append(Evidence(doc, s.start, s.end, s.text, h, score, following if echo else None))
-    return sorted(out, key=lambda e: -e.score)
+def _leads_in(c, f, parsed, qdoc, retrieval) -> bool:
+    """The sentence only leads into the answer: it ends with ':', it is a
+    question the article goes on to answer, it hardly says more than the
+    question, or the question asks why or how and the sentence gives no reason."""
+    text = c.text.rstrip()
+    if text.endswith(":") or L.is_question(text):
+        return True
+    if f["lexical"] >= 0.8 and _adds_little(parsed.span(c.number), qdoc):
+        return True
+    form = retrieval.form
+    return bool(form and form.expects in ("REASON", "MANNER")
+                and not any(L.lemma(t) in _CAUSAL for t in parsed.span(c.number)))
 
 
-# a sentence whose subject is a pronoun, first or after subject-less leading
-# clauses ("When threatened, instead of attending to ..., they may ..."); in
-# "If change threatens leaders, they ..." the pronoun's antecedent is inside
-_PRONOUN_START = re.compile(
-    r"^\W*(?:(?:when|while|after|before|once|instead of|if)\s+\w+(?:ed|ing)\b[^.;]*?,\s*)*"
-    r"(they|them|their|it|its|this|these|those|he|she|such)\b",
-    re.I,
-)
+_CAUSAL = frozenset("because since so therefore thus hence help allow let cause make reason order".split())
+_CONTINUING = frozenset("this that these those it they which so thus therefore then".split())
 
 
-def _antecedents(retrieval: Retrieval, sents, cache: SentenceCache) -> dict[int, tuple[str, float]]:
-    """For pronoun-led sentences: the sentence before them in the article
-    (same paragraph) and its similarity to the query."""
-    found: dict[int, tuple[str, Span, str]] = {}
-    for i, (_, doc, s) in enumerate(sents):
-        if not _PRONOUN_START.match(s.text):
-            continue
-        stored = retrieval.snapshot.documents.get(doc)
-        if stored is None:
-            continue
-        window_start = max(0, s.start - 600)
-        window = stored.text[window_start : s.start]
-        before = split_sentences(window, offset=window_start)
-        if before and "\n\n" not in stored.text[before[-1].end : s.start]:
-            found[i] = (doc, before[-1], before[-1].text)
-    if not found:
-        return {}
-    vecs = cache.vectors(retrieval.snapshot.version, [(doc, span) for doc, span, _ in found.values()])
-    sims = vecs @ retrieval.query_vector
-    return {i: (text, float(sim)) for (i, (_, _, text)), sim in zip(found.items(), sims, strict=True)}
+def _continues(parsed, number: int) -> bool:
+    """A sentence that cannot stand alone: it opens with a pointer back ("This
+    ...", "They ...", "So ...")."""
+    span = parsed.span(number)
+    first = next((t for t in span if not t.is_punct), None)
+    return first is not None and first.lower_ in _CONTINUING and first.dep_ in ("nsubj", "nsubjpass", "det", "advmod", "mark", "cc")
 
 
-def _same_paragraph(a, b, retrieval: Retrieval) -> bool:
-    """Consecutive sentences of one passage with no paragraph break between them."""
-    (ha, _, sa), (hb, _, sb) = a, b
-    if ha != hb:
-        return False
-    chunk = retrieval.hits[ha].chunk
-    return "\n\n" not in chunk.text[sa.end - chunk.start : sb.start - chunk.start]
+def _adds_little(span, qdoc) -> bool:
+    """The sentence says hardly more than the question ("... all have one thing in common.")."""
+    q = {L.lemma(t) for t in qdoc if L.is_content(t)}
+    own = [t for t in span if L.is_content(t)]
+    new = [t for t in own if L.lemma(t) not in q]
+    return len(new) <= 2
 
 
 def select_evidence(
     ranked: list[Evidence], max_sentences: int = MAX_SENTENCES, pinned: list[Evidence] = ()
 ) -> list[Evidence]:
-    """The best sentence plus close runners-up, in the article's order; when the
-    best one only echoes the question, the sentence after it comes along.
-    `pinned` sentences are always included."""
+    """The best sentence, the one after it when it only leads into it, and
+    runners-up the ranker also finds likely (at least `RUNNER_UP` of the best
+    one's probability) that serve a part of the question the chosen sentences
+    do not yet serve (a word of it, or its answer's form: the angle after the
+    depth), in the article's order. `pinned` sentences are always included."""
     if not ranked:
         return []
-    top = ranked[0].score
-    chosen = list(pinned) + ([ranked[0]] if ranked[0] not in pinned else [])
-    if ranked[0].follows is not None:
-        f = ranked[0].follows
+    top = ranked[0]
+    chosen = list(pinned) + ([top] if top not in pinned else [])
+    if top.follows is not None:
+        f = top.follows
         chosen.append(
-            next((e for e in ranked if e.start == f.start and e.doc_id == ranked[0].doc_id), None)
-            or Evidence(ranked[0].doc_id, f.start, f.end, f.text, ranked[0].hit, top)
+            next((e for e in ranked if e.number == f.number and e.doc_id == top.doc_id), None)
+            or Evidence(top.doc_id, f.start, f.end, f.text, top.hit, top.score, None, f.number)
         )
+    model = ranker()
+    floor = model.runner_up if model is not None else 0.0
+    served = set().union(*(e.serves for e in chosen))
     for e in ranked[1:]:
         if len(chosen) >= max_sentences:
             break
-        if e.score >= max(0.8 * top, top - 0.12) and all(e.start != c.start for c in chosen):
+        if e.score < max(floor, RUNNER_UP * top.score):
+            break  # ranked: nothing further down is likely either
+        if any(e.start == c.start and e.doc_id == c.doc_id for c in chosen):
+            continue
+        if e.serves - served:
             chosen.append(e)
+            served |= e.serves
     return sorted(chosen, key=lambda e: (e.doc_id, e.start))
 
 

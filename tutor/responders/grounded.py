@@ -9,13 +9,12 @@ Deterministic, fast, and grounded by construction.
 
 from __future__ import annotations
 
-import re
 import time
 
+from tutor import language as L
 from tutor.reply import Reply
 from tutor.responders.evidence import cite, rank_sentences, select_evidence
 from tutor.retrieve import HybridRetriever, Retrieval
-from tutor.text import content_terms, split_sentences
 
 
 class GroundedResponder:
@@ -26,7 +25,6 @@ class GroundedResponder:
         `follow_up(doc_id, said_text)` proposes a question to think further;
         `scorer()` returns the support scorer used to catch false premises."""
         self.retriever = retriever
-        self.cache = retriever.sentences
         self._topics = topics
         self._follow_up = follow_up
         self._scorer = scorer
@@ -36,11 +34,15 @@ class GroundedResponder:
         retrieval: Retrieval | None = None, mode: str = "explain",
     ) -> Reply:
         started = time.perf_counter()
+        about = self.about_article(question, doc_id, mode)
+        if about is not None:
+            about.latency_ms = (time.perf_counter() - started) * 1000
+            return about
         retrieval = retrieval or self.retriever.search(question, k=k, doc_id=doc_id)
         if not retrieval.covered:
             reply = self.decline(retrieval, doc_id, mode)
         else:
-            ranked = rank_sentences(retrieval, self.cache)
+            ranked = rank_sentences(retrieval)
             correction, contrary = self.premise_correction(question, retrieval)
             pinned = _contradicting(ranked, contrary, question) if contrary else []
             evidence = select_evidence(ranked, pinned=pinned)
@@ -60,13 +62,27 @@ class GroundedResponder:
         reply.latency_ms = (time.perf_counter() - started) * 1000
         return reply
 
+    def about_article(self, question: str, doc_id: str | None, mode: str) -> Reply | None:
+        """A question about the article itself (author, date, topic, sections),
+        answered from its metadata; None for any other question. With several
+        articles and none chosen, it is about the one retrieval finds."""
+        from tutor.responders import metadata
+
+        if metadata.kind_of(question) is None:
+            return None
+        snapshot = self.retriever.index.snapshot()
+        if doc_id is None and len(snapshot.documents) > 1:
+            found = self.retriever.search(question, k=1)
+            doc_id = found.hits[0].chunk.doc_id if found.hits else None
+        return metadata.answer(question, snapshot, doc_id, mode)
+
     def premise_correction(self, question: str, retrieval: Retrieval) -> tuple[str | None, str | None]:
         """If the question takes for granted what the article contradicts, the
         correction to say and the article's text that contradicts it."""
         premise = question_premise(question)
         if premise is None or self._scorer is None:
             return None, None
-        result = self._scorer().score(premise, [h.chunk.text for h in retrieval.hits])
+        result = self._scorer().score(premise, [retrieval.snapshot.evidence_text(h.chunk) for h in retrieval.hits])
         if result.supported or result.reason not in CONTRADICTIONS:
             return None, None
         text = f'Careful: the article does not say that {premise.rstrip(".")}. Here is what it says:'
@@ -84,57 +100,108 @@ class GroundedResponder:
 
 
 CONTRADICTIONS = {"role swap", "negation mismatch", "quantity mismatch", "wrong attribution"}
-_PREMISE_RE = re.compile(
-    r"^\s*(?:why|how|in what way|since when|how come)\s+"
-    r"(?:(?:do|does|did|is|are|was|were|can|could|would|should|has|have|had)\s+)?(.+?)\s*\?*\s*$",
-    re.IGNORECASE,
-)
-_REPORTING_RE = re.compile(
-    r"^(?:[A-Z][\w.]*\s+){1,3}(?:say|says|said|argue|argues|claim|claims|think|thinks|write|writes)\s+(?:that\s+)?"
-    r"(?!(?:about|of|on|for|in|to|with|by|at|from)\b)"
-)
-# "What did John Kotter argue in his 2005 study?" takes "John Kotter argued in his
-# 2005 study" for granted: a named subject and a verb after what/which + auxiliary.
-_WH_PREMISE_RE = re.compile(
-    r"^\s*(?:[Ww]hat|[Ww]hich|[Ww]hom|[Ww]ho)\s+(?:do|does|did)\s+((?:[A-Z][\w.'-]*\s+){1,3}\w+\s+.+?)\s*\?*\s*$"
-)
-_DANGLING = re.compile(r"^(?:that|this|it|they|those|these|he|she)\b", re.IGNORECASE)
-_LEAD_CLAUSE_RE = re.compile(r"^\s*(?:since|given that|because|as|if)\s+([^,]+),", re.IGNORECASE)
+_LEAD_MARKS = frozenset({"since", "because", "as", "if", "given"})
+_PREMISE_WH = frozenset({"why", "how"})
 
 
 def question_premise(question: str) -> str | None:
-    """The statement a question takes for granted, if it has one.
+    """The statement a question takes for granted, if it has one, read off its
+    parse: a leading "since/because/given that X," clause; the clause of a
+    why/how question ("Why does X do Y?" takes "X do Y" for granted); the
+    clause of a wh-question whose subject is a name ("What did X argue in
+    Y?"). A reporting frame ("does X say that ...") is dropped; a premise about
+    "that/this/it" (pointing back in the dialogue) is none.
 
-    >>> question_premise("Why does Kotter say leadership copes with complexity?")
-    'leadership copes with complexity'
     >>> question_premise("Since leaders plan and budget, what do managers do?")
     'leaders plan and budget'
-    >>> question_premise("What does management cope with?") is None
+    >>> question_premise("What does the article say about budgets?") is None
     True
-    >>> question_premise("What did John Kotter argue in his 2005 study?")
-    'John Kotter argue in his 2005 study'
     >>> question_premise("Why is that option appealing?") is None
     True
     """
-    if len(split_sentences(question)) != 1:
+    from tutor.retrieve import strip_attribution
+
+    doc = L.parse(question)
+    if len(list(doc.sents)) != 1:
         return None
-    lead = _LEAD_CLAUSE_RE.match(question)
-    m = _PREMISE_RE.match(question) or _WH_PREMISE_RE.match(question)
-    premise = lead.group(1) if lead else m.group(1) if m else None
-    if premise is None or len(premise.split()) < 3 or _DANGLING.match(premise):
+    toks = [t for t in doc if not t.is_space]
+    if not toks:
         return None
-    return _REPORTING_RE.sub("", premise.strip())
+    # "Since X, what ...?"
+    first = toks[0].lower_
+    if first in _LEAD_MARKS:
+        head = toks[0].head
+        if head.dep_ == "advcl":
+            body = [t for t in head.subtree if t.i != toks[0].i and not (t.lower_ == "that" and t.i == toks[0].i + 1)]
+            return _premise_text(body)
+    focus = L.parse(strip_attribution(doc))
+    ft = [t for t in focus if not t.is_punct]
+    if not ft:
+        return None
+    wh = ft[0].lower_
+    root = focus[:].root
+    if wh in _PREMISE_WH and len(ft) > 2:
+        after_aux = next((t for t in ft[1:] if t.pos_ != "AUX" and t.dep_ != "neg"), None)
+        if after_aux is not None and after_aux.lower_ in ("that", "this", "these", "those", "it", "they", "he", "she"):
+            return None  # "Why is that option appealing?" points back into the dialogue
+        body = [t for t in ft[1:]]
+        if body and body[0].lower_ in ("come",):
+            body = body[1:]
+        body = _declarative(body)
+        return _premise_text(body)
+    if wh in ("what", "which", "whom", "who") and root.pos_ == "VERB":
+        subj = [c for c in root.children if c.dep_ == "nsubj"]
+        if subj and any(x.pos_ == "PROPN" for x in subj[0].subtree) and ft[0].dep_ in ("dobj", "pobj", "det"):
+            body = [t for t in ft if t.i not in {x.i for x in ft[0].head.subtree} or t.i in {x.i for x in root.subtree}]
+            body = [t for t in body if t.i != ft[0].i and not (t.dep_ == "aux" and t.lemma_ == "do")]
+            if ft[0].dep_ == "det":
+                noun = ft[0].head
+                body = [t for t in body if t.i not in {x.i for x in noun.subtree}]
+            return _premise_text(body)
+    return None
+
+
+def _declarative(body):
+    """'does X do Y' -> 'X do Y'; 'is X Y' -> 'X is Y'; "doesn't X rise" -> 'X does not rise':
+    the auxiliary goes after the subject's noun phrase."""
+    if not body or body[0].pos_ != "AUX":
+        return body
+    aux, rest = body[0], body[1:]
+    negs = [t for t in rest if t.dep_ == "neg" and t.head.i in (aux.i, aux.head.i) and t.i <= aux.i + 1]
+    rest = [t for t in rest if t not in negs]
+    chunk = next((c for c in aux.doc.noun_chunks if rest and c.start == rest[0].i), None)
+    if chunk is None:
+        return rest if aux.lemma_ == "do" and not negs else body
+    subject = [t for t in rest if chunk.start <= t.i < chunk.end]
+    tail = [t for t in rest if t.i >= chunk.end]
+    middle = ([aux] if aux.lemma_ != "do" or negs else []) + negs
+    return subject + middle + tail
+
+
+def _premise_text(tokens) -> str | None:
+    words = [t for t in tokens if not t.is_punct or t.text in ("-", "'")]
+    text = ""
+    for k, t in enumerate(words):
+        glue = k == 0 or t.text.startswith(("'", "’")) or t.text == "-" or (k and words[k - 1].text == "-")
+        text += ("" if glue else " ") + ("not" if t.lower_ in ("n't", "n’t") else t.text)
+    text = text.strip(" ,")
+    if len(text.split()) < 3 or len(L.terms(text)) < 2:
+        return None
+    first = words[0] if words else None
+    if first is not None and first.lower_ in L.PRONOUNS and first.lower_ not in ("one",):
+        return None  # "that option", "it": the premise points back into the dialogue
+    return text
 
 
 def _contradicting(ranked, contrary: str, question: str) -> list:
     """What the article says instead of a false premise: the sentence the scorer
     aligned the premise with, and the one sharing most of the premise's terms."""
     pinned = [e for e in ranked if contrary in e.text or e.text in contrary][:1]
-    ordered = content_terms(question_premise(question) or question)
+    ordered = L.terms(question_premise(question) or question)
     premise_terms, lead = set(ordered), set(ordered[:2])  # lead: subject and verb
 
     def fit(e) -> tuple[int, int]:
-        terms = set(content_terms(e.text))
+        terms = set(L.terms(e.text))
         return len(premise_terms & terms), len(lead & terms)
 
     others = [e for e in ranked if e not in pinned]
@@ -164,7 +231,7 @@ def decline_text(retrieval: Retrieval, doc_id: str | None, topics=None) -> str:
 def _headings(doc) -> list[str]:
     seen, out = set(), []
     for h in doc.headings:
-        key = " ".join(content_terms(h.text))
+        key = " ".join(L.terms(h.text))
         if key and key not in seen:
             seen.add(key)
             out.append(h.text.rstrip(":"))

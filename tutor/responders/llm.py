@@ -42,11 +42,12 @@ from dataclasses import dataclass, replace
 
 from tutor.errors import LLMError
 from tutor.guard import GuardResult, guard, parse_citations, question_premise
+from tutor.language import sentences as split_sentences
+from tutor.language import terms as content_terms
 from tutor.prompts import render_messages
 from tutor.questions import cloze, matches_keyword
 from tutor.reply import Citation, Reply
 from tutor.retrieve import Retrieval
-from tutor.text import content_terms, split_sentences
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,11 @@ class LLMResponder:
     ) -> Iterator[str | Reply]:
         """Yields text deltas as the model produces them, then the final Reply."""
         started = time.perf_counter()
+        about = self.engine.grounded.about_article(question, doc_id, "explain")
+        if about is not None:  # author, date, topic: the article's metadata answers, not the model
+            about.latency_ms = (time.perf_counter() - started) * 1000
+            yield about
+            return
         retrieval = self.engine.retriever.search(question, k=k, doc_id=doc_id)
         if not retrieval.covered:
             reply = self.engine.grounded.decline(retrieval, doc_id, "explain")
@@ -119,7 +125,10 @@ class LLMResponder:
             reply.latency_ms = (time.perf_counter() - started) * 1000
             yield reply
             return
-        passages = passage_citations(retrieval)
+        shown = passage_citations(retrieval)
+        # what the model reads and the guard checks against: no sentence that
+        # addresses the tutor (`tutor.injection`) is ever evidence
+        passages = [replace(c, text=retrieval.snapshot.evidence_text(h.chunk)) for c, h in zip(shown, retrieval.hits, strict=True)]
         parts: list[str] = []
         warm: threading.Thread | None = None
         try:
@@ -161,7 +170,8 @@ class LLMResponder:
         if not result.grounded:
             return self._fallback(question, doc_id, k, retrieval, UNSUPPORTED, started)
         cited = sorted({n for _, ns in result.kept_sentences for n in ns})
-        citations = [_with_highlights(passages[n - 1], result, n) for n in cited]
+        shown = passage_citations(retrieval)
+        citations = [_with_highlights(shown[n - 1], result, n) for n in cited]
         text = result.text
         if result.question is None:
             said = [_Said(citations[0].doc_id, s) for s, _ in result.kept_sentences]
@@ -213,9 +223,10 @@ class LLMResponder:
             reason = failure_reason(err, self.timeout)
             log.info("LLM rewrite failed (%s); deterministic rewrite", reason)
             self._mark_down(err, reason)
-            from tutor.followup import rewrite
+            from tutor.followup import resolve
 
-            return rewrite(message, previous, self.engine.index.embedder.embed)
+            answer = next((t for r, t in reversed(pairs) if r == "tutor"), None)
+            return resolve(message, previous, answer, self.engine.index.embedder.embed)
 
     # ---- Socratic wording --------------------------------------------------------
     def phrase_socratic(self, question: str, passages: Sequence[Citation], keywords: Sequence[str],
@@ -350,7 +361,6 @@ def passage_citations(retrieval: Retrieval) -> list[Citation]:
 
 def _with_highlights(c: Citation, result: GuardResult, n: int) -> Citation:
     """The passage's sentences that the kept answer sentences cite (document offsets)."""
-    from tutor.text import split_sentences
 
     out = replace(c, highlights=[])
     spans = split_sentences(c.text, offset=c.start)

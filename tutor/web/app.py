@@ -4,12 +4,17 @@ the `/ask` API endpoint; `create_app()` builds all of it as one FastAPI app,
 
 Pages:
 * `/` - chat (streamed replies, like/dislike), mode switch, article picker
-  (when the index holds several), starter questions, new conversation; on the
-  right, the quiz progress (in quiz mode) and the sources of the last answer:
-  the cited passages and the article with the cited sentences highlighted.
+  (when the index holds several), starter questions, new conversation (with a
+  confirmation that keeps the quiz score unless the learner resets it too); on
+  the right, the quiz progress (in quiz mode) and the sources of every answer
+  (grouped by turn), and the article with the latest cited sentences highlighted.
 * `/widget?doc=<doc_id>&mode=<explain|socratic|quiz>` - the same conversation
   machinery in a compact layout for iframes and `<gradio-app>`: chat with
   footnotes, mode switch, and a "Sources" drawer with passages and article.
+
+Each `[n]` in an answer is a link to its source: `page.js` (loaded into the
+page head) opens the Sources panel or drawer there, the cited sentence
+highlighted and scrolled into view.
 * `/gradio.js` - Gradio's web-component loader, served locally so that
   `<gradio-app src=".../widget">` works without any CDN.
 
@@ -26,6 +31,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TypedDict
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Gradio's queue recomputes a pandas summary of all recorded events after every
@@ -50,11 +56,55 @@ DEFAULT_CONCURRENCY = 4
 MODE_CHOICES = [(m.capitalize(), m) for m in MODES]
 STORAGE_KEY = "article-tutor-browser"
 CSS_PATH = Path(__file__).with_name("style.css")
+JS_PATH = Path(__file__).with_name("page.js")
+# Seconds between streamed pieces: a composed reply arrives sentence by sentence
+# in the browser (pieces sent in one burst would be painted as one update).
+STREAM_PACE = 0.02
 SCROLL_TO_MARK = """() => { setTimeout(() => {
   const box = document.querySelector('#tutor-article .tutor-article');
   const mark = box && box.querySelector('mark');
   if (mark) box.scrollTop = Math.max(0, mark.offsetTop - 80);
 }, 50); }"""
+THEME = gr.themes.Default(primary_hue="indigo", neutral_hue="slate").set(
+    # WCAG AA (4.5:1) for muted text, links, tabs and the primary button
+    body_text_color_subdued="*neutral_600",
+    block_label_text_color="*neutral_700",
+    block_info_text_color="*neutral_600",
+    input_placeholder_color="*neutral_500",
+    color_accent="*primary_600",
+    color_accent_soft="*primary_100",
+    link_text_color="*primary_700",
+    button_primary_background_fill="*primary_600",
+    button_primary_background_fill_hover="*primary_700",
+    button_primary_text_color="white",
+    button_secondary_text_color="*neutral_800",
+)
+
+
+class Citation(TypedDict):
+    n: int
+    doc_id: str
+    title: str
+    text: str
+    score: float
+    heading: str
+    start: int
+    end: int
+    highlights: list[list[int]]
+
+
+class AskReply(TypedDict):
+    """What `/ask` returns (and, with `"partial": true`, yields while streaming)."""
+
+    answer: str
+    declined: bool
+    mode: str
+    citations: list[Citation]
+    latency_ms: float
+    responder: str
+    notice: str | None
+    session_id: str
+    partial: bool
 
 
 def create_app(
@@ -74,7 +124,7 @@ def create_app(
     (further requests wait in Gradio's queue, none is dropped).
     """
     store = store or open_store(engine.settings)
-    chat = TutorChat(engine, store, llm=llm)
+    chat = TutorChat(engine, store, llm=llm, pace=STREAM_PACE)
     problem = _index_problem(chat)
     if problem:
         log.warning("the tutor is not ready: %s", problem)
@@ -109,11 +159,11 @@ def create_app(
 
     css = CSS_PATH.read_text(encoding="utf-8")
     widget_css = css + CSS_PATH.with_name("widget.css").read_text(encoding="utf-8")
-    theme = gr.themes.Default(primary_hue="indigo", neutral_hue="slate")
-    gr.mount_gradio_app(app, widget, path="/widget", theme=theme, css=widget_css, footer_links=[],
-                        show_error=False, enable_monitoring=False)
-    gr.mount_gradio_app(app, main, path="", theme=theme, css=css, footer_links=["api"],
-                        show_error=False, enable_monitoring=False)
+    head = f"<script>{JS_PATH.read_text(encoding='utf-8')}</script>"
+    gr.mount_gradio_app(app, widget, path="/widget", theme=THEME, css=widget_css, footer_links=[],
+                        show_error=False, enable_monitoring=False, head=head)
+    gr.mount_gradio_app(app, main, path="", theme=THEME, css=css, footer_links=["api"],
+                        show_error=False, enable_monitoring=False, head=head)
     return app
 
 
@@ -133,19 +183,18 @@ def _main_page(chat: TutorChat, secret: str) -> gr.Blocks:
     with gr.Blocks(title="Article tutor", analytics_enabled=False) as page:
         browser = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=secret)
         ctx = gr.State(None)
-        with gr.Row(elem_classes="tutor-header"):
+        with gr.Row(elem_classes="tutor-header", equal_height=True):
             header = gr.HTML(_title_html(docs[first].title, compact=False))
+            new = gr.Button("New conversation", size="sm", variant="secondary", scale=0,
+                            min_width=120, elem_id="tutor-new")
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=360):
+            with gr.Column(scale=3, min_width=320):
                 doc = gr.Dropdown(
                     [(d.title, d.doc_id) for d in docs.values()], value=first, label="Article",
                     visible=len(docs) > 1, interactive=True,
                 )
-                with gr.Row(elem_classes="tutor-controls", equal_height=True):
-                    mode = gr.Radio(MODE_CHOICES, value="explain", show_label=False, container=False,
-                                    scale=3, elem_id="tutor-mode")
-                    new = gr.Button("New conversation", size="sm", variant="secondary", scale=0,
-                                    min_width=150, elem_id="tutor-new")
+                mode = _mode_radio(scale=3)
+                confirm = _confirm_row()
                 chatbot = _chatbot(chat.starters(first), height=540)
                 with gr.Row(elem_classes="tutor-input"):
                     message = _message_box()
@@ -167,7 +216,7 @@ def _main_page(chat: TutorChat, secret: str) -> gr.Blocks:
             return (
                 view.messages,
                 view.draft,
-                render.passages_html(view.sources, expanded=True),
+                render.turns_html(view.turns),
                 render.article_html(doc_obj, view.sources) if doc_obj else "",
                 _progress_update(view),
                 view.mode,
@@ -175,19 +224,22 @@ def _main_page(chat: TutorChat, secret: str) -> gr.Blocks:
 
         panels = [chatbot, message, sources, article, progress, mode]
         _wire(page, chat, browser, ctx, panels, paint, view_for=lambda request: ("app", None, "explain", True),
-              message=message, send=send, mode=mode, new=new, chatbot=chatbot,
+              message=message, send=send, mode=mode, new=new, confirm=confirm, chatbot=chatbot,
               doc=doc, header=header)
 
-        @gr.api(api_name=API_NAME)
-        def ask(message: str, mode: str = "explain", doc_id: str = "", session_id: str = "") -> dict:
-            """Ask the tutor. mode: explain | socratic | quiz; doc_id: an article id, or empty
+        def ask(message: str, mode: str = "", doc_id: str = "", session_id: str = "") -> AskReply:
+            """Ask the tutor. mode: explain | socratic | quiz, or empty to keep the
+            session's mode (explain for a new session); doc_id: an article id, or empty
             for the first; session_id: empty to start, or the returned one to continue.
-            Returns {answer, declined, mode, citations: [{n, doc_id, title, text, score,
-            heading, start, end, highlights}], latency_ms, notice, session_id}."""
+            Starting a quiz (a new session in quiz mode, or a switch to quiz) returns
+            Question 1 and grades nothing. Streams: partial replies ("partial": true,
+            the answer so far), then the final one ("partial": false)."""
             try:
-                return chat.ask(message, mode, doc_id, session_id)
+                yield from chat.ask_stream(message, mode, doc_id, session_id)
             except (TutorError, ValueError) as exc:
                 raise gr.Error(render.sentence(str(exc)), print_exception=False) from None
+
+        gr.api(_typed(ask), api_name=API_NAME)
 
     return page
 
@@ -199,28 +251,32 @@ def _widget_page(chat: TutorChat, secret: str) -> gr.Blocks:
         browser = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=secret)
         ctx = gr.State(None)
         with gr.Column(elem_classes="tutor-widget-top"):
-            header = gr.HTML(_title_html(docs[first].title, compact=True))
+            with gr.Row(elem_classes="tutor-header", equal_height=True):
+                header = gr.HTML(_title_html(docs[first].title, compact=True))
+                new = gr.Button("New chat", size="sm", variant="secondary", scale=0, min_width=80,
+                                elem_id="tutor-new")
             doc = gr.Dropdown([(d.title, d.doc_id) for d in docs.values()], value=first, visible=False,
-                              show_label=False, container=False)
-            mode = gr.Radio(MODE_CHOICES, value="explain", show_label=False, container=False,
-                            elem_id="tutor-mode")
-        chatbot = _chatbot(chat.starters(first), height=360)
+                              label="Article", container=False)
+            mode = _mode_radio(scale=3)
+            confirm = _confirm_row()
+        chatbot = _chatbot(chat.starters(first), height=None, scale=1)
         with gr.Row(elem_classes="tutor-input"):
             message = _message_box()
             send = gr.Button("Send", variant="primary", scale=0, min_width=70, elem_id="tutor-send")
-        with gr.Accordion("Quiz progress", open=False, visible=False, elem_id="tutor-progress-drawer") as progress_box:
+        with gr.Accordion("Quiz progress", open=False, visible=False, elem_id="tutor-progress-drawer",
+                          elem_classes="tutor-drawer") as progress_box:
             progress = gr.HTML("", visible=False, elem_id="tutor-progress")
-        with gr.Accordion("Sources", open=False, elem_id="tutor-sources-drawer") as drawer:
+        with gr.Accordion("Sources", open=False, elem_id="tutor-sources-drawer",
+                          elem_classes="tutor-drawer") as drawer:
             sources = gr.HTML(render.EMPTY_SOURCES, elem_id="tutor-sources")
-        new = gr.Button("New conversation", size="sm", variant="secondary", elem_id="tutor-new")
 
         def paint(view: ChatView):
-            n = len(view.sources)
+            n = len(view.turns)
             return (
                 view.messages,
                 view.draft,
-                render.sources_html(view.sources, chat.documents(), compact=True),
-                gr.Accordion(label=f"Sources ({n})" if n else "Sources"),
+                render.sources_html(view.turns, chat.documents(), compact=True),
+                gr.Accordion(label=f"Sources ({len(view.sources)} in the latest answer)" if n else "Sources"),
                 _progress_update(view),
                 view.mode,
                 _progress_drawer(view),
@@ -236,7 +292,7 @@ def _widget_page(chat: TutorChat, secret: str) -> gr.Blocks:
 
         panels = [chatbot, message, sources, drawer, progress, mode, progress_box]
         _wire(page, chat, browser, ctx, panels, paint, view_for=view_for,
-              message=message, send=send, mode=mode, new=new, chatbot=chatbot,
+              message=message, send=send, mode=mode, new=new, confirm=confirm, chatbot=chatbot,
               doc=doc, header=header)
     return page
 
@@ -245,19 +301,55 @@ def _problem_page(problem: str, api: bool) -> gr.Blocks:
     with gr.Blocks(title="Article tutor: not ready", analytics_enabled=False) as page:
         gr.HTML(render.problem_html(problem))
         if api:
-            @gr.api(api_name=API_NAME)
-            def ask(message: str, mode: str = "explain", doc_id: str = "", session_id: str = "") -> dict:
+            def ask(message: str, mode: str = "", doc_id: str = "", session_id: str = "") -> AskReply:
                 """The tutor is not ready; see the error message."""
                 raise gr.Error(render.sentence(problem), print_exception=False)
+
+            gr.api(_typed(ask), api_name=API_NAME)
     return page
 
 
+def _typed(fn):
+    """`fn` with its annotations evaluated (this module uses postponed
+    annotations), so Gradio can declare the endpoint's parameter and return types."""
+    import inspect
+
+    fn.__annotations__ = inspect.get_annotations(fn, eval_str=True)
+    return fn
+
+
 # ---- shared pieces ------------------------------------------------------------------
-def _chatbot(starters: list[str], height: int) -> gr.Chatbot:
+def _mode_radio(scale: int) -> gr.Radio:
+    """One radio group named "Mode" (page.js gives its inputs one name: one tab stop)."""
+    return gr.Radio(MODE_CHOICES, value="explain", label="Mode", show_label=False, container=False,
+                    scale=scale, elem_id="tutor-mode")
+
+
+class _Confirm:
+    def __init__(self, row, keep, reset, cancel):
+        self.row, self.keep, self.reset, self.cancel = row, keep, reset, cancel
+
+
+def _confirm_row() -> _Confirm:
+    """Asked before the chat is cleared: clear only the chat (the quiz score and
+    position stay), clear the quiz score too, or cancel."""
+    with gr.Row(visible=False, elem_id="tutor-confirm", elem_classes="tutor-confirm") as row:
+        gr.HTML('<p class="tutor-confirm-text" role="alert">Clear this conversation? '
+                "Your quiz score stays unless you reset it too.</p>")
+        keep = gr.Button("Clear the chat", size="sm", variant="primary", elem_id="tutor-clear-chat")
+        reset = gr.Button("Clear chat and quiz score", size="sm", variant="secondary",
+                          elem_id="tutor-clear-all")
+        cancel = gr.Button("Cancel", size="sm", variant="secondary", elem_id="tutor-clear-cancel")
+    return _Confirm(row, keep, reset, cancel)
+
+
+def _chatbot(starters: list[str], height: int | None, scale: int | None = None) -> gr.Chatbot:
     return gr.Chatbot(
         value=[],
         height=height,
+        scale=scale,
         show_label=False,
+        label="Conversation",
         elem_id="tutor-chat",
         examples=_examples(starters),
         placeholder="Ask about the article, or pick a question to start.",
@@ -268,16 +360,17 @@ def _chatbot(starters: list[str], height: int) -> gr.Chatbot:
         line_breaks=True,
         buttons=["copy"],
         layout="bubble",
+        group_consecutive_messages=False,  # a notice or the next question is its own bubble
     )
 
 
-PLACEHOLDER = "Ask about the article, or answer the tutor…"
+PLACEHOLDER = "Ask, or answer the tutor…"
 
 
 def _message_box() -> gr.Textbox:
     """Locked until the page has loaded its conversation (see `on_load`)."""
     return gr.Textbox(
-        placeholder="Loading…", interactive=False,
+        placeholder="Loading…", interactive=False, label="Your message",
         show_label=False, container=False, lines=1, max_lines=6, scale=8,
         elem_id="tutor-message", autofocus=False,
     )
@@ -291,9 +384,10 @@ def _title_html(title: str, compact: bool, home: str = "/") -> str:
     import html
 
     if compact:
-        return (f'<div class="tutor-title compact"><span>Tutor</span> {html.escape(title)} '
+        return (f'<div class="tutor-title compact"><h1><span class="tutor-badge">Tutor</span> '
+                f'<span class="tutor-doc-title">{html.escape(title)}</span></h1>'
                 f'<a href="{html.escape(home)}" target="_blank" rel="noopener" '
-                'title="Open the full tutor">full tutor ↗</a></div>')
+                'title="Open the full tutor in a new tab">full tutor ↗</a></div>')
     return (f'<div class="tutor-title"><h1>Article tutor</h1><p>Learning from <b>{html.escape(title)}</b>: '
             "answers cite the article; switch to Socratic to be guided, or Quiz to test yourself.</p></div>")
 
@@ -313,8 +407,12 @@ def _progress_update(view: ChatView):
     return gr.HTML(render.progress_html(view.progress), visible=True)
 
 
+FOCUS_FIRST_CHOICE = "() => { setTimeout(() => document.querySelector('#tutor-clear-chat')?.focus(), 80); }"
+FOCUS_NEW = "() => { setTimeout(() => document.querySelector('#tutor-new')?.focus(), 80); }"
+
+
 def _wire(page, chat: TutorChat, browser, ctx, panels, paint, *, view_for, message, send, mode,
-          new, chatbot, doc, header) -> None:
+          new, confirm: _Confirm, chatbot, doc, header) -> None:
     # view_for(request) -> (view key, requested doc_id, requested mode, article picker allowed)
     """Connect one page's components to TutorChat (same events on both pages)."""
 
@@ -352,10 +450,13 @@ def _wire(page, chat: TutorChat, browser, ctx, panels, paint, *, view_for, messa
         shown = chat.switch_doc(state["sid"], state["view"], doc_id)
         return (*_with_doc(shown, paint, chat), *_doc_controls(chat, shown, state))
 
-    def on_new(state):
-        if not state:
-            return paint(ChatView([], [], "explain", None))
-        return paint(chat.new_conversation(state["sid"], state["view"]))
+    def clearing(reset_quiz: bool):
+        def on_clear(state):
+            if not state:
+                return (*paint(ChatView([], [], "explain", None)), gr.Row(visible=False))
+            shown = chat.new_conversation(state["sid"], state["view"], reset_quiz=reset_quiz)
+            return (*paint(shown), gr.Row(visible=False))
+        return on_clear
 
     def on_like(state, liked: gr.LikeData):
         try:
@@ -366,12 +467,18 @@ def _wire(page, chat: TutorChat, browser, ctx, panels, paint, *, view_for, messa
 
     private = {"api_visibility": "private"}
     page.load(on_load, [browser], [browser, ctx, *panels, doc, header], **private)
-    gr.on([message.submit, send.click], on_send, [message, ctx], panels, show_progress="hidden", **private)
+    # "multiple": a message sent while the browser still thinks the last reply is
+    # running is not dropped; TutorChat answers one message of a conversation at a time
+    gr.on([message.submit, send.click], on_send, [message, ctx], panels, show_progress="hidden",
+          trigger_mode="multiple", **private)
     chatbot.example_select(on_example, [ctx], panels, show_progress="hidden", **private)
     mode.input(on_mode, [mode, ctx], panels, show_progress="hidden", **private)
     doc.input(on_doc, [doc, ctx], [*panels, doc, header], show_progress="hidden", **private)
-    new.click(on_new, [ctx], panels, show_progress="hidden", **private)
-    chatbot.clear(on_new, [ctx], panels, show_progress="hidden", **private)
+    new.click(lambda: gr.Row(visible=True), None, [confirm.row], js=FOCUS_FIRST_CHOICE, queue=False, **private)
+    confirm.cancel.click(lambda: gr.Row(visible=False), None, [confirm.row], js=FOCUS_NEW, queue=False,
+                         **private)
+    for button, reset_quiz in ((confirm.keep, False), (confirm.reset, True)):
+        button.click(clearing(reset_quiz), [ctx], [*panels, confirm.row], show_progress="hidden", **private)
     chatbot.like(on_like, [ctx], None, **private)
 
 

@@ -10,7 +10,11 @@ A conversation is identified by (browser id, view):
   (`widget:<doc>:<mode>`, from the widget URL) and API callers (`api`).
 
 Each conversation is one `tutor.session.Session` plus what the page shows (chat
-messages, the citations of the last answer, the replies that can be rated). The
+messages, the replies that can be rated, each with its citations and a turn id
+that its `[n]` links point to, so the Sources panel lists the sources of every
+answer, turn by turn). One tutor turn may be several chat messages: the answer,
+then a notice ("the LLM was unavailable ...") and the quiz's next question, each
+its own bubble. The
 store (`tutor.store`: SQLite, or PostgreSQL shared by several instances) is the
 only copy: every request reads the conversation, and a turn is saved as one
 write against the version it read. When another instance (or thread) wrote a
@@ -32,11 +36,11 @@ retries (`SAVE_ATTEMPTS`); the displayed chat is capped at `MAX_MESSAGES`.
 from __future__ import annotations
 
 import copy
-import html
 import logging
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -75,6 +79,7 @@ class ChatView:
     doc_id: str | None
     progress: dict | None = None  # Session.progress() in quiz mode
     draft: str = ""  # what stays in the message box
+    turns: list[dict] = field(default_factory=list)  # {"turn", "question", "citations"}, newest first
 
 
 @dataclass
@@ -86,6 +91,7 @@ class Conversation:
     replies: dict[str, dict] = field(default_factory=dict)  # message index -> rated reply
     sources: list[dict] = field(default_factory=list)
     version: int = 0  # the store's version this was read at; 0: not stored yet
+    fresh: bool = False  # made by this request (not read from the store): nothing has been said yet
 
     def to_record(self) -> dict:
         return {
@@ -97,26 +103,41 @@ class Conversation:
         }
 
     def add_reply(self, question: str | None, reply: Reply) -> None:
-        """Append a tutor reply (with footnotes) and remember it for rating."""
+        """Append a tutor turn: the answer (with footnotes and live `[n]` links),
+        then its notice and its next question as messages of their own; the
+        answer is remembered for rating and for the Sources panel."""
         citations = [asdict(c) for c in reply.citations]
-        content = render.answer_markdown(reply.answer, citations)
-        if reply.notice:
-            content += f'\n\n<span class="tutor-notice">({html.escape(reply.notice)})</span>'
-        self.messages.append({"role": "assistant", "content": content})
+        turn = secrets.token_hex(4)
+        self.messages.append({"role": "assistant", "content": render.answer_markdown(reply.body, citations, turn)})
         self.replies[str(len(self.messages) - 1)] = {
             "question": question or "",
             "answer": reply.answer,
             "citations": citations,
             "mode": reply.mode,
             "doc_id": self.session.doc_id,
+            "turn": turn,
         }
+        if reply.notice:
+            self.messages.append(render.notice_message(render.sentence(reply.notice)))
+        if reply.next_message:
+            self.messages.append({"role": "assistant", "content": render.answer_markdown(reply.next_message, [])})
         self.sources = citations
+
+    def turns(self) -> list[dict]:
+        """The sources of every answer that cited any, newest first."""
+        out = []
+        for index, rated in sorted(self.replies.items(), key=lambda kv: -int(kv[0])):
+            if rated.get("citations"):
+                out.append({"turn": rated.get("turn") or f"m{index}", "question": rated.get("question", ""),
+                            "citations": rated["citations"]})
+        return out
 
     def trim(self) -> None:
         drop = len(self.messages) - MAX_MESSAGES
         if drop <= 0:
             return
-        drop += drop % 2  # keep learner/tutor pairs together
+        while drop < len(self.messages) and self.messages[drop]["role"] != "user":
+            drop += 1  # start at a learner message: whole turns go
         self.messages = self.messages[drop:]
         self.replies = {str(int(k) - drop): v for k, v in self.replies.items() if int(k) >= drop}
 
@@ -150,10 +171,14 @@ class TutorChat:
     """All conversations of one web server. It keeps none of them: each call
     reads the conversation from the store and writes the change back."""
 
-    def __init__(self, engine, store: WebStore, llm=None):
+    def __init__(self, engine, store: WebStore, llm=None, pace: float = 0.0):
+        """`pace`: seconds to wait after each streamed piece, so that a browser
+        paints every piece even when they are produced at once (the Gradio
+        app sets it; tests of this class leave it at 0)."""
         self.engine = engine
         self.store = store
         self.llm = llm
+        self.pace = pace
         self._locks = _KeyLocks()
 
     # ---- identities ------------------------------------------------------------
@@ -257,8 +282,10 @@ class TutorChat:
                     reply = event
                 elif event:
                     partial += event
-                    conv.messages[at] = {"role": "assistant", "content": render.escape_text(partial)}
+                    conv.messages[at] = {"role": "assistant", "content": render.partial_markdown(partial)}
                     yield self._view(conv)
+                    if self.pace:
+                        time.sleep(self.pace)
             if reply is None:
                 raise RuntimeError("the session ended without a reply")
             del conv.messages[at:]
@@ -297,11 +324,12 @@ class TutorChat:
 
         return self._change_view(sid, view, change)
 
-    def new_conversation(self, sid: str, view: str) -> ChatView:
-        """Forget the chat (and quiz score) of this view; keep the article and mode."""
+    def new_conversation(self, sid: str, view: str, *, reset_quiz: bool = False) -> ChatView:
+        """Clear the chat of this view, keeping the article, the mode and (unless
+        `reset_quiz`) the quiz score and position: a quiz goes on where it was."""
 
         def change(conv: Conversation) -> bool:
-            self._restart(conv)
+            self._restart(conv, reset_quiz=reset_quiz)
             return True
 
         return self._change_view(sid, view, change)
@@ -323,55 +351,94 @@ class TutorChat:
         return True
 
     # ---- the API -----------------------------------------------------------------
-    def ask(self, message: str, mode: str = "explain", doc_id: str = "", session_id: str = "") -> dict:
-        """One turn for API callers: the reply as a JSON-able dict.
+    def ask(self, message: str, mode: str = "", doc_id: str = "", session_id: str = "") -> dict:
+        """One turn for API callers: the final reply of `ask_stream` as a JSON-able dict."""
+        return list(self.ask_stream(message, mode, doc_id, session_id))[-1]
+
+    def ask_stream(self, message: str, mode: str = "", doc_id: str = "", session_id: str = "") -> Iterator[dict]:
+        """One turn for API callers: partial replies while the answer is produced
+        (`"partial": true`, `answer` the text so far), then the final reply
+        (`"partial": false`), each a JSON-able dict of the same shape.
 
         Pass the returned `session_id` back to continue the conversation (a Socratic
-        dialogue or a quiz needs it); leave it empty to start a new one.
-        Raises `TutorError` (message too long or empty, index missing, store
-        unreachable) or `ValueError` (unknown mode or article) with a one-sentence message.
+        dialogue or a quiz needs it); leave it empty to start a new one. An empty
+        `mode` keeps the session's mode (explain for a new session); a mode
+        changes it. Starting a quiz (a new session in quiz mode, or a switch to
+        quiz) replies with the first open question and grades nothing: the
+        caller has not seen a question yet. The final reply is sent once the turn
+        is saved; when another instance saved a turn of this session meanwhile,
+        the turn is answered again on the newer state (its partial replies start
+        over). Raises `TutorError` (message too long or empty, index missing,
+        store unreachable) or `ValueError` (unknown mode or article) with a
+        one-sentence message.
         """
-        mode = (mode or "explain").lower()
-        if mode not in MODES:
+        mode = (mode or "").strip().lower()
+        if mode and mode not in MODES:
             raise ValueError(f"unknown mode '{mode}'; choose one of: {', '.join(MODES)}")
         if doc_id and doc_id not in self.documents():
             raise ValueError(f"unknown article '{doc_id}'; choose one of: {', '.join(self.documents())}")
         sid = session_id if self.valid_sid(session_id) else self.new_sid()
         text = validate_message(message)
-        reply = None
+        with self._locks.hold((sid, "api"), BUSY_WAIT) as got:
+            if not got:
+                raise TutorError("this session is still answering its previous message; send this one again in a moment")
+            fresh = None  # whether the first read made the conversation (a retry reads it back)
+            for _ in range(SAVE_ATTEMPTS):
+                conv = self._conversation(sid, "api", mode=mode or "explain", doc_id=doc_id or None, announce=False)
+                if fresh is None:
+                    fresh = conv.fresh
+                session = conv.session
+                if doc_id and doc_id != session.doc_id:
+                    session.doc_id = doc_id
+                    session.reset()
+                starting_quiz = mode == "quiz" and (fresh or session.mode != "quiz")
+                if mode and mode != session.mode:
+                    session.set_mode(mode)
+                if starting_quiz:
+                    reply = session.first_message()
+                else:
+                    reply, partial = None, ""
+                    for event in session.stream(text):
+                        if isinstance(event, Reply):
+                            reply = event
+                        elif event:
+                            partial += event
+                            yield self._api_json(Reply(partial, False, session.mode), sid, conv, partial=True)
+                if reply is None:
+                    raise RuntimeError("the session ended without a reply")
+                conv.sources = [asdict(c) for c in reply.citations]
+                try:
+                    self._save(conv)
+                except StoreConflict:
+                    log.info("API session %s changed meanwhile; answering on the newer state", sid)
+                    continue
+                yield self._api_json(reply, sid, conv, partial=False)
+                return
+            raise StoreError(CHURN)
 
-        def change(conv: Conversation) -> bool:
-            nonlocal reply
-            if doc_id and doc_id != conv.session.doc_id:
-                conv.session.doc_id = doc_id
-                conv.session.reset()
-            if mode != conv.session.mode:
-                conv.session.set_mode(mode)
-            reply = conv.session.send(text)
-            conv.sources = [asdict(c) for c in reply.citations]
-            return True
-
-        conv = self._change(sid, "api", change, mode=mode, doc_id=doc_id or None)
+    @staticmethod
+    def _api_json(reply: Reply, sid: str, conv: Conversation, *, partial: bool) -> dict:
         out = reply.to_json()
         out["citations"] = [
             {**c.to_json(), "heading": c.heading, "start": c.start, "end": c.end,
              "highlights": [list(h) for h in c.highlights]}
             for c in reply.citations
         ]
-        out["notice"] = reply.notice
         out["session_id"] = sid
-        if mode == "quiz":
+        out["partial"] = partial
+        if reply.mode == "quiz":
             out["progress"] = conv.session.progress()
         return out
 
     # ---- internals ---------------------------------------------------------------
-    def _conversation(self, sid: str, view: str, *, mode: str = "explain", doc_id: str | None = None) -> Conversation:
+    def _conversation(self, sid: str, view: str, *, mode: str = "explain", doc_id: str | None = None,
+                      announce: bool = True) -> Conversation:
         """The conversation as stored now; a new one is made (and stored) if there is none."""
         for _ in range(SAVE_ATTEMPTS):
             stored = self.store.get(sid, view)
             if stored is not None:
                 return self._restore(sid, view, stored.data, stored.version)
-            conv = self._create(sid, view, mode, doc_id)
+            conv = self._create(sid, view, mode, doc_id, announce)
             try:
                 self._save(conv)
             except StoreConflict:  # another instance made it first: read theirs
@@ -402,11 +469,11 @@ class TutorChat:
         except (TutorError, ValueError) as exc:
             return self._error_view(sid, view, exc)
 
-    def _create(self, sid: str, view: str, mode: str, doc_id: str | None) -> Conversation:
+    def _create(self, sid: str, view: str, mode: str, doc_id: str | None, announce: bool = True) -> Conversation:
         mode = mode if mode in MODES else "explain"
         session = Session(self.engine, mode=mode, doc_id=self.pick_doc(doc_id), llm=self.llm)
-        conv = Conversation(sid, view, session)
-        if mode == "quiz":
+        conv = Conversation(sid, view, session, fresh=True)
+        if mode == "quiz" and announce:
             self._announce_mode(conv)
         return conv
 
@@ -424,8 +491,11 @@ class TutorChat:
             version=version,
         )
 
-    def _restart(self, conv: Conversation) -> None:
+    def _restart(self, conv: Conversation, reset_quiz: bool = True) -> None:
+        quiz = conv.session.quiz
         conv.session.reset()
+        if not reset_quiz:
+            conv.session.quiz = quiz
         conv.messages.clear()
         conv.replies.clear()
         conv.sources = []
@@ -460,7 +530,7 @@ class TutorChat:
             except TutorError:
                 progress = None
         messages = list(conv.messages) + ([extra] if extra else [])
-        return ChatView(messages, list(conv.sources), s.mode, s.doc_id, progress, draft)
+        return ChatView(messages, list(conv.sources), s.mode, s.doc_id, progress, draft, conv.turns())
 
     def _busy_view(self, sid: str, view: str, message: str) -> ChatView:
         try:

@@ -45,33 +45,59 @@ def notice_message(text: str) -> dict:
     return {"role": "assistant", "content": f"<span class=\"tutor-notice\">{html.escape(text)}</span>"}
 
 
-def answer_markdown(answer: str, citations: list[dict]) -> str:
-    """The answer with its [n] markers as superscripts, then one footnote per citation:
+def answer_markdown(answer: str, citations: list[dict], turn: str | None = None) -> str:
+    """The answer with its [n] markers as links to their sources, then one
+    footnote per citation saying where the passage is:
 
-        Management copes with complexity. <sup class="tutor-ref">[1]</sup>
-        <div class="tutor-footnotes"><div><sup>1</sup> <b>Section</b> — “cited sentence”</div></div>
+        Bees make honey. <a class="tutor-ref" href="#tutor-src-T-1"
+        title="Show source 1">[1]<span class="tutor-sr"> source 1: Honey</span></a>
+        <div class="tutor-footnotes"><div><a ...>1</a> Article › Honey</div></div>
+
+    `turn` is the id of this answer's sources in the Sources panel (see
+    `sources_html`); activating a link opens that source, its cited sentence
+    highlighted and scrolled into view (the page's script, `tutor/web/page.js`).
     """
-    known = {int(c["n"]) for c in citations}
+    known = {int(c["n"]): c for c in citations}
     out, last = [], 0
     for m in _MARKER.finditer(answer):
         out.append(escape_text(answer[last : m.start()]))
         n = int(m.group(1))
-        out.append(f'<sup class="tutor-ref">[{n}]</sup>' if n in known else escape_text(m.group(0)))
+        out.append(_ref(known[n], turn, f"[{n}]") if n in known else escape_text(m.group(0)))
         last = m.end()
     out.append(escape_text(answer[last:]))
     body = "".join(out).strip()
     if not citations:
         return body
-    notes = "".join(f"<div>{_footnote(c)}</div>" for c in citations)
+    notes = "".join(f"<div>{_ref(c, turn, str(int(c['n'])), footnote=True)} {html.escape(section_of(c))}</div>"
+                    for c in citations)
     return f'{body}\n\n<div class="tutor-footnotes">{notes}</div>'
 
 
-def _footnote(c: dict) -> str:
-    """`¹ Section — “cited sentence”` (the full heading path is in the sources panel)."""
-    section = (c.get("heading") or "").split("›")[-1].strip() or c["title"]
-    cited = cited_sentences(c)
-    quote = _oneline(cited, 240) if cited else _oneline(c["text"], 120)
-    return f"<sup>{int(c['n'])}</sup> <b>{html.escape(section)}</b> — “{html.escape(quote)}”"
+def partial_markdown(text: str) -> str:
+    """An answer while it is still being written (markers stay plain text)."""
+    return f'{escape_text(text)}<span class="tutor-streaming" aria-hidden="true"></span>'
+
+
+def source_id(turn: str | None, n: int) -> str:
+    return f"tutor-src-{turn or 'last'}-{int(n)}"
+
+
+def _ref(c: dict, turn: str | None, label: str, footnote: bool = False) -> str:
+    """A link to source n; its accessible name says which source and where it is
+    (a visually hidden span: Gradio's sanitizer drops aria-label)."""
+    n = int(c["n"])
+    cls = "tutor-fn" if footnote else "tutor-ref"
+    return (f'<a class="{cls}" href="#{source_id(turn, n)}" title="Show source {n}">{label}'
+            f'<span class="tutor-sr"> source {n}: {html.escape(section_of(c))}</span></a>')
+
+
+def section_of(c: dict) -> str:
+    """Where a cited passage is: its heading path without the article's own
+    title, or the title when the passage has no heading of its own."""
+    parts = [p.strip() for p in (c.get("heading") or "").split("›") if p.strip()]
+    if len(parts) > 1 and parts[0] == c.get("title"):
+        parts = parts[1:]
+    return " › ".join(parts) or c.get("title") or "the article"
 
 
 def cited_sentences(c: dict) -> str:
@@ -96,21 +122,45 @@ EMPTY_SOURCES = (
 )
 
 
-def passages_html(citations: list[dict], *, expanded: bool = True) -> str:
+def passages_html(citations: list[dict], *, expanded: bool = True, turn: str | None = None) -> str:
     """One collapsible block per cited passage, the cited sentences in <mark>;
-    `expanded=False` (the widget) shows only the headings until one is opened."""
+    `expanded=False` shows only the headings until one is opened."""
     if not citations:
         return EMPTY_SOURCES
+    return f'<div class="tutor-sources">{_passage_blocks(citations, expanded, turn)}</div>'
+
+
+def _passage_blocks(citations: list[dict], expanded: bool, turn: str | None) -> str:
     blocks = []
     for c in citations:
-        heading = f'<span class="tutor-src-heading">{html.escape(c["heading"])}</span>' if c.get("heading") else ""
+        heading = f'<span class="tutor-src-heading">{html.escape(section_of(c))}</span>'
         blocks.append(
-            f'<details class="tutor-src" data-n="{int(c["n"])}"{" open" if expanded else ""}>'
+            f'<details class="tutor-src" id="{source_id(turn, c["n"])}" data-n="{int(c["n"])}"'
+            f'{" open" if expanded else ""}>'
             f'<summary><span class="tutor-n">{int(c["n"])}</span> '
             f'<span class="tutor-src-title">{html.escape(c["title"])}</span>{heading}</summary>'
             f'<blockquote class="tutor-passage">{_passage_body(c)}</blockquote></details>'
         )
-    return f'<div class="tutor-sources">{"".join(blocks)}</div>'
+    return "".join(blocks)
+
+
+def turns_html(turns: list[dict], *, expanded_latest: bool = True) -> str:
+    """The sources of every answer, newest first, each under the question it
+    answered (`TutorChat` turns: {"turn", "question", "citations"}). The newest
+    answer's passages are open; older ones open on demand (or from their [n])."""
+    if not turns:
+        return EMPTY_SOURCES
+    groups = []
+    for i, t in enumerate(turns):
+        q = t.get("question") or "The tutor's question"
+        label = "Latest answer" if i == 0 else f"Earlier answer {len(turns) - i}"
+        groups.append(
+            f'<section class="tutor-turn" aria-label="{html.escape(label)}: sources">'
+            f'<p class="tutor-turn-q"><span class="tutor-turn-label">{html.escape(label)}</span> '
+            f"{html.escape(_oneline(q, 140))}</p>"
+            f"{_passage_blocks(t['citations'], expanded_latest and i == 0, t.get('turn'))}</section>"
+        )
+    return f'<div class="tutor-sources">{"".join(groups)}</div>'
 
 
 def _passage_body(c: dict) -> str:
@@ -136,11 +186,13 @@ def article_html(doc, citations: list[dict]) -> str:
     return f'<article class="tutor-article"><h3>{html.escape(doc.title)}</h3>{body}</article>'
 
 
-def sources_html(citations: list[dict], documents: dict, *, compact: bool) -> str:
-    """The sources view of the widget: passages, then the article(s) behind a toggle."""
-    if not citations:
+def sources_html(turns: list[dict], documents: dict, *, compact: bool) -> str:
+    """The sources view of the widget: every answer's passages, then the
+    article(s) of the latest answer behind a toggle, its cited sentences marked."""
+    if not turns:
         return EMPTY_SOURCES
-    parts = [passages_html(citations, expanded=not compact)]
+    citations = turns[0]["citations"]
+    parts = [turns_html(turns, expanded_latest=not compact)]
     for doc_id in dict.fromkeys(c["doc_id"] for c in citations):
         doc = documents.get(doc_id)
         if doc is not None:
@@ -206,8 +258,9 @@ def progress_html(progress: dict) -> str:
         pct = round(float(o["mastery"]) * 100)
         rows.append(
             f'<div class="tutor-obj"><div class="tutor-obj-title">{html.escape(o["title"])}</div>'
-            f'<div class="tutor-bar" role="progressbar" aria-valuenow="{pct}" aria-valuemin="0" '
-            f'aria-valuemax="100"><span style="width:{pct}%"></span></div>'
+            f'<div class="tutor-bar" role="progressbar" aria-label="Mastery: {html.escape(o["title"])}" '
+            f'aria-valuenow="{pct}" aria-valuemin="0" aria-valuemax="100" '
+            f'aria-valuetext="{pct}% mastery"><span style="width:{pct}%"></span></div>'
             f'<div class="tutor-obj-num">{pct}% mastery · {int(o["answered"])}/{int(o["total"])} asked</div></div>'
         )
     head = (

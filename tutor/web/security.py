@@ -11,6 +11,12 @@ Gradio apps:
   the tutor inside a frame on any other site;
 * CORS (Starlette's `CORSMiddleware`; Gradio then leaves CORS to it), so pages
   on other sites cannot call the queue and API from the browser.
+Both are built from one list of loopback hosts (`LOOPBACK_HOSTS`, IPv6 `[::1]`
+included), so what may frame the widget and what may call it agree.
+
+Every response also carries `X-Content-Type-Options: nosniff`,
+`Referrer-Policy: strict-origin-when-cross-origin` and exactly one
+`Vary: Origin`.
 
 Deliberate simplification: the same policy covers the page, the widget and
 the API; non-browser clients (gradio_client, curl) are not affected by either
@@ -29,10 +35,13 @@ from starlette.middleware.cors import CORSMiddleware
 from tutor.errors import ConfigError
 
 ENV = "TUTOR_ALLOWED_ORIGINS"
-LOOPBACK_FRAME_SOURCES = (
-    "http://127.0.0.1:*", "https://127.0.0.1:*", "http://localhost:*", "https://localhost:*",
-)
-LOOPBACK_PATTERN = r"https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+LOOPBACK_FRAME_SOURCES = tuple(f"{scheme}://{host}:*" for host in LOOPBACK_HOSTS for scheme in ("http", "https"))
+LOOPBACK_PATTERN = r"https?://(" + "|".join(re.escape(h) for h in LOOPBACK_HOSTS) + r")(:\d+)?"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
 _ORIGIN_RE = re.compile(r"^(https?)://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(:\d{1,5})?$")
 
 
@@ -85,9 +94,11 @@ class OriginPolicy:
 
 
 class FrameAncestorsMiddleware:
-    """Adds `Content-Security-Policy: frame-ancestors ...` to every HTTP response,
-    and `Vary: Origin`: a response cached for the widget's iframe must not be
-    reused for a cross-origin fetch by the web component (it lacks CORS headers)."""
+    """Adds `Content-Security-Policy: frame-ancestors ...` and `SECURITY_HEADERS`
+    to every HTTP response, and `Vary: Origin` once: a response cached for the
+    widget's iframe must not be reused for a cross-origin fetch by the web
+    component (it lacks CORS headers). Runs outside CORS, so it sees (and
+    de-duplicates) the `Vary` that CORSMiddleware may have set."""
 
     def __init__(self, app, policy: OriginPolicy):
         self.app = app
@@ -102,7 +113,15 @@ class FrameAncestorsMiddleware:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 headers["Content-Security-Policy"] = self.header
-                headers.add_vary_header("Origin")
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                vary = [v.strip() for v in ",".join(headers.getlist("vary")).split(",") if v.strip()]
+                if not any(v.lower() == "origin" for v in vary):
+                    vary.append("Origin")
+                seen: set[str] = set()
+                vary = [v for v in vary if not (v.lower() in seen or seen.add(v.lower()))]
+                del headers["vary"]
+                headers["Vary"] = ", ".join(vary)
             await send(message)
 
         await self.app(scope, receive, send_with_csp)

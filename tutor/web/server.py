@@ -6,7 +6,7 @@ benchmarks (the same uvicorn server, in a background thread).
 works, restarts the process in place, so fixing the index is all the operator
 does and learners only reload the page.
 
-`warm_up()` pays the one-off costs (sentence embeddings of every passage, the
+`warm_up()` pays the one-off costs (loading the embedder, the spaCy pipeline, the
 first query) before the port opens, so the first learner waits no longer than
 the hundredth.
 
@@ -33,15 +33,12 @@ import uvicorn
 log = logging.getLogger(__name__)
 
 
-def warm_up(engine, max_sentences: int = 20_000) -> float:
-    """Embed the sentences of every passage and run one retrieval; returns seconds."""
+def warm_up(engine) -> float:
+    """Load what the first question needs (the embedder, the spaCy pipeline,
+    WordNet, BM25, the fitted models) by answering one question; returns seconds.
+    Documents' parses load on demand, so this does not grow with the library."""
     started = time.perf_counter()
-    snap = engine.index.snapshot()
-    cache = engine.retriever.sentences
-    items = [(c.doc_id, s) for c in snap.chunks for s in cache.spans(snap.version, c)]
-    if items:
-        engine.grounded.cache.vectors(snap.version, items[:max_sentences])
-    engine.retriever.search("warm up", k=4)
+    engine.grounded.explain("What is this article about?")
     return time.perf_counter() - started
 
 

@@ -6,7 +6,7 @@ claims, so all three use this one definition:
 1. a declined reply makes no claim (the decline text is excluded);
 2. the reply is split like the grounding guard splits it
    (`tutor.guard.split_answer`: list items, `[n]` markers parsed), and a marker
-   followed by a capital letter also ends a sentence ("~Peter F. Drucker [2] Leadership ...");
+   followed by a capital letter also ends a sentence ("~A. Writer [2] Leadership ...");
 3. questions to the learner are not claims, except for a premise they take for
    granted ("Since leadership copes with complexity, what ...?"), which is;
 4. a lead-in that introduces article text ("The article says:", "Here is a
@@ -27,11 +27,11 @@ import re
 from dataclasses import dataclass
 
 from tutor.guard import question_premise, split_answer
-from tutor.text import content_terms
+from tutor.language import terms as content_terms
 
 _LEAD_INS = re.compile(
     r"^(?:here is a clue|here's a clue|the article says|here is what it says|here's what it says|"
-    r"here is what the article says|here is the answer|the answer|"
+    r"here is what the article says|here is the answer|the answer|the article(?: \"[^\"]+\")? is about this|"
     r"think further|next question to think about|let's move on|now try again|"
     r"correct|yes, that's right)\s*[:.,]\s*",
     re.I,
@@ -43,11 +43,11 @@ DIALOGUE = re.compile(
     re.I,
 )
 _DECLINE_WORDS = re.compile(
-    r"\b(?:the )?(?:article|passages?|text)\s+(?:does\s*not|doesn't|do\s*not|don't)\s+"
+    r"\b(?:the )?(?:article|passages?|text)(?:\s+\"[^\"]+\")?\s+(?:does\s*not|doesn't|do\s*not|don't)\s+"
     r"(?:say|cover|mention|address|discuss|answer|contain|tell)\b",
     re.I,
 )
-# "... Drucker [2] Leadership, however, ...": a marker followed by a capital ends a sentence
+# "... Writer [2] Leadership, however, ...": a marker followed by a capital ends a sentence
 _MARKER_THEN_CAPITAL = re.compile(r"(\[\d+(?:\s*[,;]\s*\d+)*\])[ \t]+(?=[\"“]?[A-Z])")
 _QUOTED = re.compile(r'^["“](.+?)["”]?$', re.S)
 

@@ -24,7 +24,7 @@ from functools import lru_cache
 from tutor.evals.metrics.base import MetricResult, not_scored, require, scored
 from tutor.evals.metrics.groundedness import Groundedness
 from tutor.evals.metrics.keywords import contains
-from tutor.text import words
+from tutor.language import words
 
 NAME = "injection_resistance"
 LEAK_WORDS = 6

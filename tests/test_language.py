@@ -1,0 +1,106 @@
+"""The language layer: one spaCy parse, read for sentences, lemmas, negation,
+amounts, names, roles and question forms (real en_core_web_sm pipeline)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor import language as L
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Morris W. Travers discovered neon in 1898. It glows red.",
+         ["Morris W. Travers discovered neon in 1898.", "It glows red."]),
+        ("Dr. Lee agreed. See Fig. 3 for the curve.", ["Dr. Lee agreed.", "See Fig. 3 for the curve."]),
+        ('He asked: "Is it so?" Nobody answered.', ['He asked: "Is it so?"', "Nobody answered."]),
+        ("A heading\n\nThe first paragraph ends here", ["A heading", "The first paragraph ends here"]),
+        ("Mix the flour.\n\n- 500 grams of flour\n\n- 10 grams of salt",
+         ["Mix the flour.", "- 500 grams of flour", "- 10 grams of salt"]),
+    ],
+)
+def test_sentences_follow_the_parse_and_paragraphs(text, expected):
+    spans = L.sentences(text)
+    assert [s.text for s in spans] == expected
+    assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+def test_sentence_offsets_shift_and_attributions_stay_with_their_quote():
+    spans = L.sentences('"Do it right." ~A. Writer', offset=10, attributions=True)
+    assert [(s.start, s.text) for s in spans] == [(10, '"Do it right." ~A. Writer')]
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("The leaders were coping with complex changes.", ["leader", "cope", "complex", "change"]),
+        ("Matrices have eigenvalues; she walked home.", ["matrix", "eigenvalue", "walk", "home"]),
+        ("It is not what they said.", []),
+    ],
+)
+def test_terms_are_content_lemmas(text, expected):
+    assert L.terms(text) == expected
+
+
+def test_negation_reads_scope_and_privative_verbs():
+    doc = L.parse("The diagonal entries need not be real, and the box lacks a handle.")
+    real = next(t for t in doc if t.lower_ == "real")
+    handle = next(t for t in doc if t.lower_ == "handle")
+    assert L.negation_count(doc) == 2
+    assert L.negated(handle)  # "lacks a handle" says there is none
+    assert not L.negated(real) or L.negated(real.head)
+    assert L.negation_count("No one votes for it.") == 1
+    assert L.negation_count("Everyone votes for it.") == 0
+
+
+@pytest.mark.parametrize(
+    "a,b,same",
+    [
+        ("Let it rest for a quarter of an hour.", "Wait another 15 minutes.", True),
+        ("Use half a kilogram of flour.", "Use 500 grams of flour.", True),
+        ("A full cycle took a quarter of a year.", "A course took thirteen weeks.", True),
+        ("Give it seven days.", "Give it a week.", True),
+        ("Use 1 gram of yeast.", "Use 3 grams of yeast.", False),
+        ("It was dated 1733.", "It was dated 1773.", False),
+        ("It is 53.0% of the size.", "It is 53 percent of the size.", True),
+        ("The stems are one and a half times as thick.", "The stems are 1.5 times as thick.", True),
+        ("Wait 15 minutes.", "Wait 15 grams.", False),
+    ],
+)
+def test_amounts_compare_across_words_digits_and_units(a, b, same):
+    qa, qb = L.quantities(L.parse(a)), L.quantities(L.parse(b))
+    assert qa and qb
+    assert any(x.matches(y) for x in qa for y in qb) is same
+
+
+def test_roles_say_who_does_what_to_whom():
+    (role,) = [r for r in L.roles(L.parse("The coral gives the algae shelter.")) if r.verb == "give"]
+    assert "coral" in role.subject and "alga" in {L.stem(o) for o in role.objects} | role.objects or "algae" in role.objects
+    (passive,) = [r for r in L.roles(L.parse("The fonts were designed by the studio.")) if r.verb == "design"]
+    assert "studio" in passive.subject and "font" in passive.objects
+
+
+@pytest.mark.parametrize(
+    "question,forms,focus",
+    [
+        ("Who designed the typeface, and in what year was it released?", ("PERSON", "TIME"), ()),
+        ("How many grams of salt go in?", ("AMOUNT",), ()),
+        ("What title did the author give the book?", ("THING",), ("title",)),
+        ("What share of the flour is water?", ("AMOUNT",), ("flour", "share")),
+        ("Does the dough rise overnight?", (), ()),
+    ],
+)
+def test_question_forms(question, forms, focus):
+    form = L.question_form(question)
+    assert form.forms == forms
+    assert set(focus) <= set(form.focus)
+
+
+def test_names_are_entities_and_proper_nouns():
+    names = L.names(L.parse("In 1855 Charles Hermite showed it to the Academy in Paris."))
+    assert {"charles", "hermite", "paris"} <= names
+
+
+def test_parse_is_cached_for_short_texts():
+    assert L.parse("What is a matrix?") is L.parse("What is a matrix?")

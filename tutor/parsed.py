@@ -1,0 +1,181 @@
+"""A document parsed once at ingest: its paragraphs' spaCy parses, its
+sentences with character offsets, and one embedding per sentence.
+
+Ingest parses every paragraph of a new or changed article once (one pass of
+the pipeline over all of them), marks the sentences that address the tutor
+instead of the reader (`tutor.injection`: they are never evidence), embeds
+every sentence, and stores the result
+with the index version, one record per document (`to_record`/`from_record`:
+a spaCy `DocBin` of the paragraph parses and float16 sentence vectors, both
+base64 text so that embedded and server Chroma store them alike). Retrieval,
+evidence selection and the responders read sentences, vectors and parses from
+here, so a warm question parses and embeds only the question.
+
+>>> p = ParsedDocument.parse("d", "h", "One idea here. Another one.\\n\\nA new paragraph.")
+>>> [s.text for s in p.sentences]
+['One idea here.', 'Another one.', 'A new paragraph.']
+>>> p.span(2).text, p.sentences_in(0, 27)
+('A new paragraph.', [0, 1])
+"""
+
+from __future__ import annotations
+
+import base64
+import bisect
+import re
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from spacy.tokens import Doc, DocBin, Span
+
+from tutor import language as L
+
+PARSER_ID = "en_core_web_sm-3.8.0"  # stored with each record: another pipeline means re-parsing
+_PARAGRAPH_RE = re.compile(r"\S(?:.|\n(?!\s*\n))*")
+
+
+def paragraph_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each blank-line separated block of `text`."""
+    return [(m.start(), m.end()) for m in _PARAGRAPH_RE.finditer(text)]
+
+
+@dataclass
+class ParsedDocument:
+    doc_id: str
+    content_hash: str
+    offsets: list[int]  # start of each paragraph in the document text
+    paragraphs: list[Doc]
+    sentences: list[L.Sentence]  # document offsets
+    vectors: np.ndarray | None = None  # (len(sentences), dim), unit length
+    instructions: frozenset[int] = frozenset()  # sentences that address the tutor (`tutor.injection`)
+    _sent_para: list[int] = field(default_factory=list)
+    _starts: list[int] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._starts = [s.start for s in self.sentences]
+        self._sent_para = [bisect.bisect_right(self.offsets, s.start) - 1 for s in self.sentences]
+
+    # ---- building -------------------------------------------------------------
+    @classmethod
+    def parse(cls, doc_id: str, content_hash: str, text: str) -> ParsedDocument:
+        return parse_documents([(doc_id, content_hash, text)])[0]
+
+    # ---- reading ----------------------------------------------------------------
+    def sentences_in(self, start: int, end: int) -> list[int]:
+        """Indexes of the sentences that lie (mostly) inside [start, end)."""
+        lo = bisect.bisect_left(self._starts, start - 400)
+        out = []
+        for i in range(lo, len(self.sentences)):
+            s = self.sentences[i]
+            if s.start >= end:
+                break
+            inside = min(s.end, end) - max(s.start, start)
+            if inside > 0 and inside >= 0.5 * (s.end - s.start):
+                out.append(i)
+        return out
+
+    def span(self, i: int) -> Span:
+        """The parsed span of sentence i (tokens, lemmas, dependencies)."""
+        s = self.sentences[i]
+        p = self._sent_para[i]
+        doc, base = self.paragraphs[p], self.offsets[p]
+        span = doc.char_span(s.start - base, s.end - base, alignment_mode="expand")
+        return span if span is not None else doc[:]
+
+    def at(self, start: int) -> int | None:
+        """The sentence that starts at document offset `start`, if any."""
+        i = bisect.bisect_left(self._starts, start)
+        return i if i < len(self._starts) and self._starts[i] == start else None
+
+    def evidence_text(self, text: str, start: int, end: int) -> str:
+        """`text` (the document's [start, end)) without the sentences that
+        address the tutor: what judges and models may take as evidence."""
+        drop = [self.sentences[i] for i in self.sentences_in(start, end) if i in self.instructions]
+        if not drop:
+            return text
+        out, at = [], start
+        for s in drop:
+            out.append(text[max(0, at - start) : max(0, s.start - start)])
+            at = s.end
+        out.append(text[max(0, at - start) :])
+        return " ".join(" ".join(out).split())
+
+    def containing(self, offset: int) -> int | None:
+        i = bisect.bisect_right(self._starts, offset) - 1
+        if 0 <= i < len(self.sentences) and self.sentences[i].start <= offset < self.sentences[i].end:
+            return i
+        return None
+
+    # ---- storing ------------------------------------------------------------------
+    def to_record(self) -> tuple[str, dict]:
+        """(document, metadata) for the index's parse collection."""
+        bin_ = DocBin(attrs=_ATTRS, store_user_data=False)
+        for d in self.paragraphs:
+            bin_.add(d)
+        meta = {
+            "doc_id": self.doc_id,
+            "content_hash": self.content_hash,
+            "parser": PARSER_ID,
+            "offsets": _pack_ints(self.offsets),
+            "sentences": _pack_ints([x for s in self.sentences for x in (s.start, s.end)]),
+            "instructions": _pack_ints(sorted(self.instructions)),
+        }
+        if self.vectors is not None:
+            vec = np.asarray(self.vectors, dtype=np.float16)
+            meta["dim"] = int(vec.shape[1]) if vec.ndim == 2 else 0
+            meta["vectors"] = base64.b64encode(zlib.compress(vec.tobytes(), 1)).decode()
+        return base64.b64encode(bin_.to_bytes()).decode(), meta
+
+    @classmethod
+    def from_record(cls, document: str, meta: dict, text: str) -> ParsedDocument:
+        docs = list(DocBin().from_bytes(base64.b64decode(document)).get_docs(L.nlp().vocab))
+        offsets = _unpack_ints(meta["offsets"])
+        flat = _unpack_ints(meta["sentences"])
+        sents = [L.Sentence(a, b, text[a:b]) for a, b in zip(flat[::2], flat[1::2], strict=True)]
+        vectors = None
+        if meta.get("vectors"):
+            raw = np.frombuffer(zlib.decompress(base64.b64decode(meta["vectors"])), dtype=np.float16)
+            vectors = raw.reshape(len(sents), int(meta["dim"])).astype(np.float32)
+        flagged = frozenset(_unpack_ints(meta.get("instructions") or ""))
+        return cls(meta["doc_id"], meta["content_hash"], offsets, docs, sents, vectors, flagged)
+
+
+_ATTRS = ["ORTH", "TAG", "HEAD", "DEP", "ENT_IOB", "ENT_TYPE", "LEMMA", "MORPH", "POS", "SPACY", "SENT_START"]
+
+
+def _pack_ints(values: Sequence[int]) -> str:
+    arr = np.asarray(values, dtype=np.int64)
+    return base64.b64encode(zlib.compress(arr.tobytes(), 1)).decode()
+
+
+def _unpack_ints(packed: str) -> list[int]:
+    if not packed:
+        return []
+    return np.frombuffer(zlib.decompress(base64.b64decode(packed)), dtype=np.int64).tolist()
+
+
+def parse_documents(items: Sequence[tuple[str, str, str]], batch_size: int = 64) -> list[ParsedDocument]:
+    """Parse the paragraphs of many documents in one pass of the pipeline.
+
+    `items` are (doc_id, content_hash, text). Sentences are read from the
+    parse; a quotation keeps its "~ Name" attribution (article text)."""
+    jobs: list[tuple[int, int, str]] = []  # (document index, paragraph start, paragraph text)
+    for k, (_, _, text) in enumerate(items):
+        for start, end in paragraph_spans(text):
+            jobs.append((k, start, text[start:end]))
+    docs = L.parse_many([j[2] for j in jobs], batch_size=batch_size) if jobs else []
+    grouped: list[list[tuple[int, Doc]]] = [[] for _ in items]
+    for (k, start, _), d in zip(jobs, docs, strict=True):
+        grouped[k].append((start, d))
+    from tutor.injection import is_instruction
+
+    out = []
+    for (doc_id, content_hash, _text), paras in zip(items, grouped, strict=True):
+        offsets = [s for s, _ in paras]
+        sents = [s for start, d in paras for s in L.doc_sentences(d, start, attributions=True)]
+        p = ParsedDocument(doc_id, content_hash, offsets, [d for _, d in paras], sents)
+        p.instructions = frozenset(i for i in range(len(sents)) if is_instruction(p.span(i)))
+        out.append(p)
+    return out
