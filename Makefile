@@ -65,8 +65,10 @@ bench-smoke: install-bench   # every benchmark on tiny inputs: checks they run (
 	$(BIN)/python benchmarks/run.py --smoke --out $(VENV)/bench-smoke.json
 
 # Refit every fitted model on the labeled data of all article groups (LOAO reported).
+# Order matters: the passage scorer feeds the evidence ranker, both feed coverage.
 fit: install
 	$(BIN)/python -m tutor.fitting
+	$(BIN)/python scripts/fit_retrieval.py
 	$(BIN)/python scripts/fit_evidence.py
 	$(BIN)/python scripts/fit_coverage.py
 

@@ -214,7 +214,7 @@ def test_cli_ingest_json_and_server_down(tmp_path):
     first = run("ingest", "--json")
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)
-    assert set(data) == {"documents", "chunks_added", "chunks_skipped", "chunks_removed", "failed", "seconds"}
+    assert set(data) == {"documents", "chunks_added", "chunks_skipped", "chunks_removed", "failed", "seconds", "warnings"}
     assert data["chunks_added"] > 0
     second = json.loads(run("ingest", "--json").stdout)
     assert second["chunks_added"] == 0 and second["chunks_skipped"] == data["chunks_added"]

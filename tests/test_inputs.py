@@ -239,7 +239,7 @@ def test_ingest_reports_progress_through_every_phase(tmp_path, embedder):
     Index(Settings(home=tmp_path / "home"), embedder=embedder).ingest(
         [tmp_path], progress=lambda *call: calls.append(call))
     phases = list(dict.fromkeys(phase for phase, _, _ in calls))
-    assert phases == ["loading", "chunking", "embedding"]
+    assert phases == ["loading", "parsing", "chunking", "embedding"]
     for phase in phases:
         done = [d for p, d, _ in calls if p == phase]
         assert done == sorted(done)  # it only moves forward

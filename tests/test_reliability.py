@@ -177,3 +177,24 @@ def test_undecodable_messages_are_refused_in_one_sentence(message):
 
     with pytest.raises(MessageError, match="not text"):
         validate_message(message)
+
+
+@pytest.mark.slow
+def test_chat_json_answers_the_lines_after_an_invalid_utf8_one(fresh_home):
+    """One undecodable line gets its own one-line JSON error; the lines before
+    and after it are answered (a real `tutor chat --json` process)."""
+    import os
+    import subprocess
+    import sys
+
+    lines = b"What does management cope with?\n\xff\xfe bad \xc3(\nWhat does leadership cope with?\n"
+    env = {**os.environ, "TUTOR_HOME": str(fresh_home), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "tutor", "chat", "--json"], input=lines, env=env,
+                          capture_output=True, timeout=240)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-400:]
+    out = [json.loads(x) for x in done.stdout.decode().splitlines()]
+    assert len(out) == 3
+    assert "complexity" in out[0]["answer"]
+    assert out[1] == {"error": "line 2 is not valid UTF-8 (byte 0xff at position 0); send each message as UTF-8 text"}
+    assert "change" in out[2]["answer"]
+    assert b"Traceback" not in done.stderr

@@ -28,12 +28,13 @@ import hashlib
 import json
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -41,7 +42,14 @@ import numpy as np
 
 from tutor.chunking import Chunk, chunk_document
 from tutor.config import Settings
-from tutor.corpus import DEFAULT_MAX_MB, Document, Heading, find_corpus_files, load_document
+from tutor.corpus import (
+    DEFAULT_MAX_MB,
+    Document,
+    Heading,
+    find_corpus_files,
+    load_document,
+    slugify,
+)
 from tutor.errors import (
     IndexBrokenError,
     IndexMissingError,
@@ -80,6 +88,7 @@ def make_client(settings: Settings):
                 settings=chroma_settings,
             )
         settings.index_dir.mkdir(parents=True, exist_ok=True)
+        _check_database_file(settings.index_dir / "chroma.sqlite3")
         return chromadb.PersistentClient(path=str(settings.index_dir), settings=chroma_settings)
     except TutorError:
         raise
@@ -91,6 +100,53 @@ def make_client(settings: Settings):
             f"cannot open the index at {where} ({_first_line(exc)}); "
             "check the server or run `tutor ingest --rebuild`"
         ) from None
+
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+QUICK_CHECK_MAX = 64 * 1024 * 1024  # bytes: readers check smaller databases in full
+
+
+def _check_database_file(db: Path, *, thorough: bool = False) -> None:
+    """Refuse an embedded database file that is not SQLite (zero bytes, other
+    bytes over its header) or that SQLite's own `quick_check` finds damaged,
+    before Chroma opens it: Chroma writes to the file as it opens (into a
+    zero-byte file a fresh, empty schema, so the damage would look like a new
+    home). The check reads the whole file, about 1.5 s per 80 MB here, so a
+    reader skips it above `QUICK_CHECK_MAX` (Chroma's own errors are still
+    caught at the boundary); an ingest (`thorough`) always runs it."""
+    if not db.exists():
+        return
+    try:
+        with db.open("rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise IndexBrokenError(f"cannot read the index database {db} ({exc.strerror}); "
+                               "check its permissions or run `tutor ingest --rebuild`") from None
+    if head != _SQLITE_HEADER:
+        what = "is empty" if not head else "is not an SQLite database"
+        raise IndexBrokenError(f"the index database {db} {what} (damaged or badly copied); nothing was written: "
+                               "run `tutor ingest --rebuild PATH...` to move it aside and start afresh")
+    if not thorough and db.stat().st_size > QUICK_CHECK_MAX:
+        return
+    problem = ""
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            rows = con.execute("PRAGMA quick_check(1)").fetchall()
+        finally:
+            con.close()
+        if rows and rows[0][0] != "ok":
+            problem = str(rows[0][0])
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return  # a writer holds it: Chroma will wait or report
+        problem = str(exc)
+    except sqlite3.DatabaseError as exc:
+        problem = str(exc)
+    if problem:
+        problem = " ".join(problem.split())[:120]
+        raise IndexBrokenError(f"the index database {db} is damaged ({problem}); nothing was written: "
+                               "run `tutor ingest --rebuild PATH...` to move it aside and start afresh")
 
 
 def _fatal(exc: BaseException) -> bool:
@@ -119,6 +175,46 @@ def store_errors(where: str, action: str) -> Iterator[None]:
             f"{action} failed for the index at {where} ({_first_line(exc)}); "
             "check that the Chroma server is up, or run `tutor ingest --rebuild`"
         ) from None
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return a == b
+
+
+def _distinct_ids(loaded, old_docs: dict, report) -> list:
+    """Give each loaded article an id no other file in the index uses.
+
+    An article keeps the id the index already gives its file. A new file whose
+    id (its file name) belongs to another file that still exists, two
+    `article.md` in different folders say, gets its folder's name in front
+    ("course-b-article"), with a warning in the report, rather than replacing
+    the other article. When the other file is gone, the new one takes its place
+    (a renamed or moved article)."""
+    by_source = {str(Path(d.source).resolve()): k for k, d in old_docs.items() if d.source}
+    taken = set(old_docs) | {d.doc_id for d, _ in loaded}
+    out = []
+    for document, bank_yaml in loaded:
+        doc_id = document.doc_id
+        mine = by_source.get(str(Path(document.source).resolve()))
+        held = old_docs.get(doc_id)
+        if mine is not None:
+            doc_id = mine
+        elif held is not None and not _same_file(held.source, document.source) and Path(held.source).is_file():
+            stem = slugify(f"{Path(document.source).resolve().parent.name}-{doc_id}") or doc_id
+            doc_id, n = stem, 2
+            while doc_id in taken:
+                doc_id, n = f"{stem}-{n}", n + 1
+            taken.add(doc_id)
+            report.warnings.append({"doc_id": doc_id, "source": document.source, "sentence": "",
+                                    "warning": f"the id '{document.doc_id}' belongs to {held.source}; "
+                                               f"this article is '{doc_id}'"})
+        if doc_id != document.doc_id:
+            document = replace(document, doc_id=doc_id)
+        out.append((document, bank_yaml))
+    return out
 
 
 def text_hash(text: str) -> str:
@@ -246,6 +342,13 @@ class Index:
 
             self._embedder = get_embedder(self.settings.embedding_model)
         return self._embedder
+
+    def _check_and_open(self, rebuild: bool) -> None:
+        """Before an ingest writes: check the whole embedded database (unless it is
+        being rebuilt, which moves a damaged one aside), then open the store."""
+        if not rebuild and not self.settings.chroma_url:
+            _check_database_file(self.settings.index_dir / "chroma.sqlite3", thorough=True)
+        self._open_quietly()
 
     def _open_quietly(self) -> None:
         """Open the store ahead of time; a failure is reported by its first real use."""
@@ -438,8 +541,9 @@ class Index:
         started = time.perf_counter()
         report = IngestReport()
         with ThreadPoolExecutor(max_workers=1) as opener:
-            opener.submit(self._open_quietly)  # open the store while the files load
+            checked = opener.submit(self._check_and_open, rebuild)  # while the files load
             loaded = self._load_sources(paths, report, progress, max_mb)
+        checked.result()  # a damaged database: nothing was written
         report.documents = len(loaded)
 
         if rebuild:
@@ -459,6 +563,7 @@ class Index:
             old = None  # a different model: every chunk must be embedded again
         old_docs = dict(old.documents) if old else {}
         old_chunks = {c.chunk_id: i for i, c in enumerate(old.chunks)} if old else {}
+        loaded = _distinct_ids(loaded, old_docs, report)
 
         docs: dict[str, tuple[StoredDocument, list[Chunk]]] = {}
         to_chunk = sum(len(d.text) for d, _ in loaded)

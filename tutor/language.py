@@ -310,10 +310,13 @@ def words(text: str) -> list[str]:
 
 
 def negated(tok: Token) -> bool:
-    """Is `tok` negated in its clause: a `neg` child, a negative determiner
-    ("no X"), "without X", or the object of a privative verb ("lacks X")."""
+    """Is `tok` negated in its clause: a `neg` child (or, for a predicate
+    complement, a `neg` on its copula), a negative determiner ("no X"),
+    "without X", or the object of a privative verb ("lacks X")."""
     if any(is_negator(c) for c in tok.children):
         return True
+    if tok.dep_ in ("acomp", "attr") and any(is_negator(c) for c in tok.head.children):
+        return True  # "are not worth": the parser hangs the negator on the copula
     if tok.pos_ in ("NOUN", "PROPN"):
         if any(c.lower_ in ("no", "neither", "nor") for c in tok.children if c.dep_ == "det"):
             return True

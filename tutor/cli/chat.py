@@ -13,6 +13,7 @@ first input line is the answer to it. The commands /reset, /mode, /quiz and
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import Annotated
 
@@ -20,7 +21,9 @@ import typer
 
 from tutor.cli import app
 from tutor.cli.options import ChromaUrl, EmbeddingModel, Home, Json, Llm, settings
-from tutor.errors import MessageError
+from tutor.errors import MessageError, TutorError
+
+log = logging.getLogger(__name__)
 
 HELP = """Commands:
   /mode explain|socratic|quiz   switch how the tutor works with you
@@ -58,7 +61,13 @@ def _json_loop(session) -> None:
     opening = session.first_message()
     if opening is not None:  # the quiz asks before it grades
         print(json.dumps(opening.to_json(with_assessment=True)), flush=True)
-    for line in sys.stdin:
+    for number, raw in enumerate(_stdin_lines(), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            print(json.dumps({"error": f"line {number} is not valid UTF-8 (byte 0x{raw[exc.start]:02x} at "
+                                       f"position {exc.start}); send each message as UTF-8 text"}), flush=True)
+            continue
         message = line.strip()
         if not message:
             continue
@@ -69,7 +78,22 @@ def _json_loop(session) -> None:
                 out = session.send(message).to_json(with_assessment=True)
         except (MessageError, ValueError) as exc:
             out = {"error": str(exc)}
+        except TutorError as exc:
+            out = {"error": str(exc)}
+        except Exception:  # noqa: BLE001 - the learner gets a short note, the log the traceback
+            log.exception("answering %r failed", message[:200])
+            out = {"error": "something went wrong answering this message; the conversation goes on"}
         print(json.dumps(out), flush=True)
+
+
+def _stdin_lines():
+    """Standard input as raw lines, so one undecodable line fails alone."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # a text stream that was put in place (tests, embedding)
+        for line in sys.stdin:
+            yield line.encode("utf-8", "surrogateescape")
+        return
+    yield from buffer
 
 
 JSON_COMMANDS = ("reset", "mode", "quiz", "progress")
@@ -116,6 +140,9 @@ def _interactive(session) -> None:
         except (EOFError, KeyboardInterrupt):
             console.print()
             return
+        except UnicodeDecodeError:
+            console.print("[red]That line is not valid UTF-8 text; type it again.[/red]")
+            continue
         if not message:
             continue
         if message.startswith("/"):
@@ -141,8 +168,11 @@ def _interactive(session) -> None:
                 if reply.notice:
                     console.print(f"[dim]({escape(reply.notice)})[/dim]")
                 last = reply
-        except MessageError as exc:
+        except TutorError as exc:
             console.print(f"[red]{escape(str(exc))}[/red]")
+        except Exception:  # noqa: BLE001 - a short note here, the traceback in the log
+            log.exception("answering %r failed", message[:200])
+            console.print("\n[red]Something went wrong answering that; the conversation goes on.[/red]")
 
 
 def _command(session, message: str, console, last) -> str | None:
