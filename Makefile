@@ -1,6 +1,7 @@
 # One target each for run, test, lint, bench. `make run` and `make test` install
-# what they need first (a venv in .venv, the CPU torch pin, Debian's Chromium,
-# and axe-core from npm for the accessibility audit of the browser tests).
+# what they need first (a venv in .venv, the CPU torch pin, Debian's Chromium and
+# PostgreSQL: the tests start their own throwaway PostgreSQL cluster, and axe-core
+# from npm for the accessibility audit of the browser tests).
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -11,7 +12,7 @@ export ANONYMIZED_TELEMETRY := False
 AXE_VERSION ?= 4.10.3
 AXE        := node_modules/axe-core/axe.min.js
 
-.PHONY: install install-bench run chat test test-fast lint bench bench-smoke eval fit browser axe clean
+.PHONY: install install-bench run chat test test-fast lint bench bench-smoke eval fit browser axe postgres clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +33,9 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null)
+
 # axe-core, injected into the pages by tests/axe_audit.py (never from a CDN)
 axe: $(AXE)
 
@@ -45,7 +49,7 @@ run: install
 chat: install
 	$(BIN)/tutor chat
 
-test: install browser axe
+test: install browser axe postgres
 	$(BIN)/python -m pytest
 
 test-fast: install

@@ -27,8 +27,21 @@ default, to compare.
     python benchmarks/load.py                 # 20 learners x 5 turns
     python benchmarks/load.py --think 3         # learners who read the answer first
     python benchmarks/load.py --learners 50 --turns 3 --concurrency 4
+    python benchmarks/load.py --scale           # two instances against one, same run
 
 Prints a table and writes benchmarks/results/load.json.
+
+`--scale`: the deployment of README's "Deploying for many learners" on this
+machine: a throwaway PostgreSQL (tests/servers.py; Debian's `postgresql`), a
+`chroma run` server, the packaged article ingested into it, and two `tutor
+serve` instances sharing both. The same learners then run against three
+addresses, in rotation, `--repeats` times: instance A directly; A behind
+`benchmarks/proxy.py` (one backend); A and B behind the proxy (each new
+learner to the next instance, a learner's turns stay on one). Only the number
+of instances differs between the last two, so their ratio is the gain of the
+second instance; the first shows what the proxy itself costs. Figures are
+medians over the repeats; errors are summed. Writes
+benchmarks/results/load_scale.json.
 """
 
 from __future__ import annotations
@@ -78,8 +91,16 @@ def main(argv: list[str] | None = None) -> int:
                     "per reply); both: a round of each against the same server, shared first")
     ap.add_argument("--port", type=int, default=0, help="default: a free port")
     ap.add_argument("--home", type=Path, help="TUTOR_HOME to use (default: a temporary one)")
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default: benchmarks/results/load.json (load_scale.json with --scale)")
+    ap.add_argument("--scale", action="store_true",
+                    help="two instances (shared PostgreSQL + Chroma server) behind a round-robin proxy "
+                    "against one, side by side")
+    ap.add_argument("--repeats", type=int, default=3, help="--scale: rounds of each setup (median)")
     args = ap.parse_args(argv)
+    if args.scale:
+        return _scale(args)
+    args.out = args.out or RESULTS
 
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "ANONYMIZED_TELEMETRY": "False", "GRADIO_ANALYTICS_ENABLED": "False"}
@@ -170,12 +191,13 @@ def _first_answer(url: str, server: subprocess.Popen, started: float, timeout: f
     raise SystemExit(f"no answer from {url} within {timeout:.0f}s")
 
 
-def _round(url: str, pid: int, args, tls: str) -> dict:
-    """One round of all learners against the running server, summarised."""
-    cpu_before = _cpu_seconds(pid), time.process_time()
+def _round(url: str, pid: int | list[int], args, tls: str) -> dict:
+    """One round of all learners against the running server(s), summarised."""
+    pids = pid if isinstance(pid, list) else [pid]
+    cpu_before = sum(map(_cpu_seconds, pids)), time.process_time()
     latencies, errors = _learners(url, args.learners, args.turns, args.think, tls)
     wall = latencies.pop("_wall")
-    server_cpu = _cpu_seconds(pid) - cpu_before[0]
+    server_cpu = sum(map(_cpu_seconds, pids)) - cpu_before[0]
     client_cpu = time.process_time() - cpu_before[1]
     times = sorted(t for ts in latencies.values() for t in ts)
     by_turn = [sorted(ts[t] for ts in latencies.values() if len(ts) > t) for t in range(args.turns)]
@@ -237,6 +259,114 @@ def _learners(url: str, n: int, turns: int, think: float, client_tls: str = "sha
         t.join()
     latencies["_wall"] = time.perf_counter() - t0
     return latencies, errors
+
+
+SETUPS = ("one, direct", "one, via proxy", "two, via proxy")
+
+
+def _scale(args) -> int:
+    """Two instances on a shared store and index against one: see the module docstring."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import proxy as proxies
+    from tests.servers import Chroma, Postgres, Tutor, postgres_bin, tutor_env
+
+    out = args.out or RESULTS.with_name("load_scale.json")
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        raise SystemExit("error: --scale needs PostgreSQL (apt-get install -y postgresql)")
+    tmp = Path(tempfile.mkdtemp(prefix="tutor-load-scale-"))
+    pg = chroma = None
+    tutors, running = [], []
+    try:
+        print("starting PostgreSQL and a Chroma server ...", flush=True)
+        pg = Postgres(bin_dir)
+        pg.start()
+        chroma = Chroma(tmp / "chroma")
+        shared = {"TUTOR_CHROMA_URL": chroma.url, "TUTOR_DATABASE_URL": pg.create_database("tutor")}
+        subprocess.run([sys.executable, "-m", "tutor", "ingest"], env=tutor_env(tmp / "operator", **shared),
+                       check=True, stdout=subprocess.DEVNULL)
+        print("starting two instances ...", flush=True)
+        for name in ("a", "b"):
+            tutors.append(Tutor(tutor_env(tmp / name, **shared), "--concurrency", str(args.concurrency),
+                                log=tmp / f"{name}.log"))
+        for t in tutors:
+            t.wait_ready()
+            _first_answer(t.url, t.proc, time.perf_counter())  # warm: the first reply is not measured
+        one = proxies.start([tutors[0].url])
+        two = proxies.start([t.url for t in tutors])
+        running = [one, two]
+        targets = {SETUPS[0]: (tutors[0].url, [tutors[0].proc.pid]),
+                   SETUPS[1]: (one.url, [tutors[0].proc.pid]),
+                   SETUPS[2]: (two.url, [t.proc.pid for t in tutors])}
+        rounds: dict[str, list[dict]] = {name: [] for name in SETUPS}
+        for r in range(args.repeats):
+            order = SETUPS if r % 2 == 0 else tuple(reversed(SETUPS))  # neither goes first every time
+            for name in order:
+                url, pids = targets[name]
+                print(f"round {r + 1}/{args.repeats}: {name} ...", flush=True)
+                rounds[name].append(_round(url, pids, args, args.client_tls if args.client_tls != "both" else "shared"))
+        spread = dict(zip((t.url for t in tutors), two.proxy.served, strict=True))
+        rss = {t.url: _peak_rss_mb(t.proc.pid) for t in tutors}
+    finally:
+        for p in running:
+            p.stop()
+        for t in tutors:
+            t.close()
+        if chroma is not None:
+            chroma.close()
+        if pg is not None:
+            pg.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    summary = {name: _summarise(rs) for name, rs in rounds.items()}
+    # the gain per repeat (the two rounds ran back to back), then the median: steadier
+    # on a busy machine than a ratio of medians
+    gains = [two_r["throughput_rps"] / one_r["throughput_rps"]
+             for one_r, two_r in zip(rounds[SETUPS[1]], rounds[SETUPS[2]], strict=True)
+             if one_r["throughput_rps"] and two_r["throughput_rps"]]
+    gain = statistics.median(gains) if gains else None
+    result = {
+        "learners": args.learners, "turns": args.turns, "requests_per_round": args.learners * args.turns,
+        "repeats": args.repeats, "server_concurrency": args.concurrency, "think_s": args.think,
+        "setups": summary, "rounds": rounds, "throughput_gain_two_vs_one": gain,
+        "throughput_gain_per_repeat": gains,
+        "requests_per_instance_two": spread, "peak_rss_mb_per_instance": rss,
+        "store": "postgresql", "index": "chroma server", "responder": "grounded",
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    print(f"\nTwo instances against one ({result['machine']['cpus']} CPUs, {args.learners} learners x "
+          f"{args.turns} turns, concurrency {args.concurrency} per instance, think {args.think:g} s, "
+          f"median of {args.repeats} rounds, shared PostgreSQL + Chroma server)")
+    print(f"  {'setup':<16} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'replies/s':>9} {'server CPU/reply':>17}")
+    for name, r in summary.items():
+        print(f"  {name:<16} {r['errors']:>6} {_f(r['p50_s']):>7} {_f(r['p95_s']):>7} "
+              f"{_f(r['throughput_rps'], 2):>9} {_f(r['server_cpu_s_per_reply'] and r['server_cpu_s_per_reply'] * 1000, 0):>14} ms")
+    if gain:
+        print(f"  throughput, two instances / one (both via the proxy): {gain:.2f}x "
+              f"(median of the repeats: {', '.join(f'{g:.2f}' for g in gains)})")
+    print(f"  requests per instance with two: {list(spread.values())}; "
+          f"peak RSS per instance: {', '.join(f'{v:.0f} MiB' for v in rss.values())}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten: {out}")
+    return 0 if all(r["errors"] == 0 for r in summary.values()) else 1
+
+
+def _summarise(rounds: list[dict]) -> dict:
+    def med(key):
+        values = [r[key] for r in rounds if r[key] is not None]
+        return statistics.median(values) if values else None
+
+    return {"errors": sum(r["errors"] for r in rounds), "answered": sum(r["answered"] for r in rounds),
+            "p50_s": med("p50_s"), "p95_s": med("p95_s"), "max_s": max((r["max_s"] or 0) for r in rounds),
+            "throughput_rps": med("throughput_rps"), "server_cpu_s_per_reply": med("server_cpu_s_per_reply"),
+            "client_cpu_s_per_reply": med("client_cpu_s_per_reply"),
+            "error_samples": [e for r in rounds for e in r["error_samples"]][:5]}
+
+
+def _f(value, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
 
 
 def _peak_rss_mb(pid: int) -> float:

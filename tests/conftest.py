@@ -75,3 +75,19 @@ def session(engine):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL cluster for the run (Debian's package), on a loopback
+    port; tests make their own database in it (`postgres.create_database()`)."""
+    from tests.servers import Postgres, postgres_bin
+
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed: no /usr/lib/postgresql/*/bin/initdb "
+                    "(apt-get install -y postgresql)")
+    pg = Postgres(bin_dir)
+    pg.start()
+    yield pg
+    pg.close()

@@ -288,23 +288,24 @@ def test_like_and_dislike_are_stored_with_question_reply_and_citations(chat):
 
 
 def test_typed_error_becomes_its_message_and_a_crash_a_short_apology(chat, monkeypatch):
+    from tutor.session import Session
+
     sid = chat.new_sid()
     chat.open(sid, "app")
-    conv = chat._conversation(sid, "app")
 
-    def broken(message):
+    def broken(self, message):  # every request rebuilds its Session from the store
         raise IndexBrokenError("the index at /x is damaged; run `tutor ingest --rebuild`")
         yield  # pragma: no cover
 
-    monkeypatch.setattr(conv.session, "stream", broken)
+    monkeypatch.setattr(Session, "stream", broken)
     last = list(chat.respond(sid, "app", KOTTER))[-1].messages[-1]["content"]
     assert "The index at /x is damaged; run `tutor ingest --rebuild`." in last
 
-    def crash(message):
+    def crash(self, message):
         yield "Partial "
         raise RuntimeError("boom\nTraceback (most recent call last)")
 
-    monkeypatch.setattr(conv.session, "stream", crash)
+    monkeypatch.setattr(Session, "stream", crash)
     views = list(chat.respond(sid, "app", KOTTER))
     assert views[1].messages[-1]["content"].startswith("Partial <span")  # streamed deltas reach the page
     last = views[-1].messages[-1]["content"]

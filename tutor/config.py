@@ -1,6 +1,8 @@
 """Settings in one place: flag > environment variable > default.
 
-`TUTOR_HOME` decides where the index, feedback and logs live (default `~/.tutor`).
+`TUTOR_HOME` decides where the index, feedback and logs live (default `~/.tutor`);
+`TUTOR_DATABASE_URL` moves conversations and feedback to PostgreSQL (see
+`tutor.store`), `TUTOR_CHROMA_URL` the index to a Chroma server.
 Packaged data (corpus, prompts, evals) is found next to the installed package
 (`tutor/_data/...` in a wheel) or at the repository root in a checkout.
 """
@@ -41,6 +43,9 @@ class Settings:
     embedding_model: str = field(
         default_factory=lambda: os.environ.get("TUTOR_EMBEDDING_MODEL") or DEFAULT_EMBEDDING_MODEL
     )
+    database_url: str | None = field(
+        default_factory=lambda: os.environ.get("TUTOR_DATABASE_URL") or None
+    )
     llm_timeout: float = field(
         default_factory=lambda: float(os.environ.get("TUTOR_LLM_TIMEOUT") or 30.0)
     )
@@ -51,6 +56,11 @@ class Settings:
     @property
     def index_dir(self) -> Path:
         return self.home / "index"
+
+    @property
+    def store_url(self) -> str:
+        """Where conversations and feedback live: TUTOR_DATABASE_URL, else SQLite under TUTOR_HOME."""
+        return self.database_url or f"sqlite:///{self.home / 'web.sqlite3'}"
 
     @property
     def default_corpus(self) -> Path:

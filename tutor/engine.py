@@ -7,6 +7,10 @@ index that holds only the packaged article is refreshed when the package
 changes. Once a user has ingested anything else, nothing is added or
 refreshed unless asked (`tutor ingest` with no path), and a store that once
 held an index but has none now is reported as broken, never re-filled.
+An index on a Chroma server (`TUTOR_CHROMA_URL`) is shared: the packaged
+article goes into it only when it never held an index, and otherwise it is
+left as the operator's `tutor ingest` made it, so an instance that starts while
+others run joins without writing a new version.
 """
 
 from __future__ import annotations
@@ -68,6 +72,9 @@ class Engine:
             log.info("no index yet: ingesting %s", corpus)
             report = self.index.ingest([corpus], wait=300)  # another process may be doing the same
             return report
+        if self.settings.chroma_url:  # shared: `tutor ingest` decides what it holds
+            self.index.snapshot()
+            return None
         if self._only_packaged(corpus) and self._stale(corpus):
             log.info("packaged corpus changed: re-ingesting %s", corpus)
             return self.index.ingest([corpus], wait=300)

@@ -50,6 +50,22 @@ class MessageError(TutorError):
     """A learner's message was rejected (too long, empty)."""
 
 
+class StoreError(TutorError):
+    """The session and feedback store cannot be used (bad URL, schema too new)."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store's database cannot be reached right now; nothing was written.
+
+    `str()` is the short message for the learner; `detail` is the driver's
+    reason and `where` the (password-free) database URL, for the operator."""
+
+    def __init__(self, message: str, detail: str = "", where: str = ""):
+        super().__init__(message)
+        self.detail = detail
+        self.where = where
+
+
 class IngestBusyError(TutorError):
     """Another ingest holds the home's writer lock."""
 

@@ -438,7 +438,7 @@ class Index:
         version = pointer["current"]
         try:
             chunks_col = self.client.get_collection(f"chunks_{version}", embedding_function=None)
-            got = chunks_col.get(include=["documents", "metadatas", "embeddings"])
+            got = _get_all(chunks_col, ["documents", "metadatas", "embeddings"])
             if int(pointer.get("schema") or 1) >= 2:
                 records = json.loads((chunks_col.metadata or {})["documents"])
             else:
@@ -844,6 +844,26 @@ class Index:
                 self.client.delete_collection(name)
             except Exception:  # noqa: BLE001 - best effort
                 log.debug("could not delete %s", name)
+
+
+_READ_BATCH = 5000  # records per read (embedded Chroma binds one SQL variable per record)
+
+
+def _get_all(collection, include: list[str]) -> dict:
+    """Every record of a collection, read in pages: one `get` of more than about
+    32,000 records fails on embedded Chroma (SQLite's "too many SQL variables"),
+    i.e. on a library of some 800 articles. A version is never written after it
+    is published, so the pages are consistent."""
+    got: dict = {"ids": [], **{k: [] for k in include}}
+    offset = 0
+    while True:
+        part = collection.get(include=include, limit=_READ_BATCH, offset=offset)
+        got["ids"] += part["ids"]
+        for k in include:
+            got[k] += list(part[k]) if part[k] is not None else []
+        if len(part["ids"]) < _READ_BATCH:
+            return got
+        offset += _READ_BATCH
 
 
 def _reachable(pointer: dict) -> set[str]:

@@ -25,10 +25,17 @@ Llm = Annotated[
     str | None,
     typer.Option("--llm", envvar="TUTOR_LLM", help="provider:model, e.g. openai:gpt-4o-mini, ollama:llama3, gguf:/path/model.gguf.", show_default=False),
 ]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="TUTOR_DATABASE_URL", show_default=False,
+                 help="Keep conversations and feedback in PostgreSQL (postgresql://user:password@host:port/db), "
+                 "shared by several instances. Default: SQLite under --home."),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
-def settings(home=None, embedding_model=None, chroma_url=None, llm=None) -> Settings:
+def settings(home=None, embedding_model=None, chroma_url=None, llm=None, database_url=None) -> Settings:
     return Settings().with_overrides(
-        home=home, embedding_model=embedding_model, chroma_url=chroma_url, llm=llm
+        home=home, embedding_model=embedding_model, chroma_url=chroma_url, llm=llm,
+        database_url=database_url,
     )

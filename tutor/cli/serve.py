@@ -13,7 +13,9 @@ from typing import Annotated
 import typer
 
 from tutor.cli import app
-from tutor.cli.options import ChromaUrl, EmbeddingModel, Home, Llm, settings
+from tutor.cli.options import ChromaUrl, DatabaseUrl, EmbeddingModel, Home, Llm, settings
+
+STORE_RETRY = 2.0  # s between attempts to reach a conversation store that is down at start
 
 
 @app.command()
@@ -41,6 +43,7 @@ def serve(
     embedding_model: EmbeddingModel = None,
     chroma_url: ChromaUrl = None,
     llm: Llm = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Serve the tutor in the browser: full page at /, widget at /widget, API /ask."""
     started = time.perf_counter()
@@ -48,11 +51,14 @@ def serve(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from tutor.engine import Engine
     from tutor.errors import TutorError
+    from tutor.store import open_store
     from tutor.web.security import parse_origins
     from tutor.web.server import launch, restart_when_ready, warm_up
 
     origins = parse_origins(allowed_origins or "")
-    cfg = settings(home, embedding_model, chroma_url, llm)
+    cfg = settings(home, embedding_model, chroma_url, llm, database_url)
+    store = open_store(cfg)  # a bad URL fails here, before anything loads
+    _wait_for_store(store)
     # Loading the embedding model (in warm_up) and importing Gradio take seconds
     # each; doing them side by side shortens the wait for the first answer.
     with ThreadPoolExecutor(1) as pool:
@@ -69,7 +75,7 @@ def serve(
         from tutor.responders.llm import LLMResponder
 
         responder = LLMResponder.from_spec(cfg.llm, engine, timeout=cfg.llm_timeout)
-    web = create_app(engine, llm=responder, allowed_origins=origins, concurrency=concurrency,
+    web = create_app(engine, store=store, llm=responder, allowed_origins=origins, concurrency=concurrency,
                      allow_uploads=allow_uploads, max_upload_mb=max_upload_mb)
     if web.state.problem:
         argv = [sys.executable, "-m", "tutor", "serve", "--host", host, "--port", str(port),
@@ -79,6 +85,8 @@ def serve(
                             ("--embedding-model", embedding_model), ("--chroma-url", chroma_url), ("--llm", llm)):
             if value:
                 argv += [flag, str(value)]
+        if cfg.database_url:  # through the environment: a password on the command line shows in `ps`
+            os.environ["TUTOR_DATABASE_URL"] = cfg.database_url
         restart_when_ready(lambda: _index_works(cfg), argv)
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     print(
@@ -87,6 +95,28 @@ def serve(
         flush=True,
     )
     launch(web, host=host, port=port)
+
+
+def _wait_for_store(store) -> None:
+    """Start only once the conversation store answers (migrating it if needed):
+    an instance whose PostgreSQL is down waits, saying so, rather than serving
+    learners it cannot remember. A SQLite file that cannot be opened, or any
+    other problem, is an error."""
+    from tutor.errors import StoreError, StoreUnavailableError
+
+    warned = False
+    while True:
+        try:
+            store.ping()
+            return
+        except StoreUnavailableError as exc:
+            if store.dialect != "postgresql":
+                raise StoreError(f"the conversation store at {exc.where} cannot be opened ({exc.detail})") from None
+            if not warned:
+                print(f"warning: the conversation store at {exc.where} is unreachable ({exc.detail}); "
+                      f"waiting for it (retrying every {STORE_RETRY:g}s)", file=sys.stderr, flush=True)
+                warned = True
+            time.sleep(STORE_RETRY)
 
 
 def _index_works(cfg) -> bool:

@@ -3,8 +3,9 @@
     app = create_app(engine)          # tutor.web.app: build (FastAPI + two Gradio apps)
     launch(app, host, port)           # tutor.web.server: serve
 
-`TutorChat` (tutor.web.chat) holds the conversations and is usable without a
-server; `WebStore` (tutor.web.store) keeps them and the feedback in SQLite.
+`TutorChat` (tutor.web.chat) answers the conversations and is usable without a
+server; `WebStore` (tutor.web.store, i.e. tutor.store.Store) keeps them and the
+feedback, in SQLite or in PostgreSQL shared by several instances.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ from tutor.session import MODES  # noqa: E402
 from tutor.web import render  # noqa: E402
 from tutor.web.chat import ChatView, TutorChat  # noqa: E402
 from tutor.web.security import OriginPolicy, install  # noqa: E402
-from tutor.web.store import WebStore  # noqa: E402
+from tutor.web.store import WebStore, open_store  # noqa: E402
 from tutor.web.uploads import DEFAULT_UPLOAD_MB, Uploads, upload_limit  # noqa: E402
 from tutor.web.uploads import panel as upload_panel  # noqa: E402
 
@@ -123,13 +123,15 @@ def create_app(
 ) -> FastAPI:
     """The whole web app: `/` (full tutor), `/widget`, `/ask` API, `/gradio.js`.
 
-    `store` defaults to `TUTOR_HOME/web.sqlite3`; `llm` is an optional
+    `store` defaults to the one the settings name (`TUTOR_DATABASE_URL`, else
+    `TUTOR_HOME/web.sqlite3`); it must be reachable (the browser-id secret is
+    read from it here, so that every instance encrypts the same way); `llm` is an optional
     `LLMResponder`; `concurrency` is how many replies are computed at once
     (further requests wait in Gradio's queue, none is dropped). `allow_uploads`
     adds "Add an article" to the full page (`tutor.web.uploads`); Gradio's upload
     endpoint takes files of at most `max_upload_mb` there, and none elsewhere.
     """
-    store = store or WebStore(engine.settings.home / "web.sqlite3")
+    store = store or open_store(engine.settings)
     chat = TutorChat(engine, store, llm=llm, pace=STREAM_PACE)
     problem = _index_problem(chat)
     if problem:
@@ -471,8 +473,11 @@ def _wire(page, chat: TutorChat, browser, ctx, panels, paint, *, view_for, messa
         return on_clear
 
     def on_like(state, liked: gr.LikeData):
-        if state and chat.rate(state["sid"], state["view"], liked.index, liked.liked):
-            gr.Info("Thanks, your feedback is saved.", duration=2)
+        try:
+            if state and chat.rate(state["sid"], state["view"], liked.index, liked.liked):
+                gr.Info("Thanks, your feedback is saved.", duration=2)
+        except TutorError as exc:
+            gr.Warning(render.sentence(str(exc)), duration=5)
 
     private = {"api_visibility": "private"}
     page.load(on_load, [browser], [browser, ctx, *panels, doc, header], **private)
@@ -500,7 +505,8 @@ def _with_doc(shown: ChatView, paint, chat: TutorChat):
 
 def _doc_controls(chat: TutorChat, shown: ChatView, state: dict):
     """The article picker (only with several articles, and not in a widget the host
-    page fixed to one article) and the page title."""
+    page fixed to one article; its choices are the index's articles now, so an
+    article ingested after the server started is offered) and the page title."""
     try:
         docs = chat.documents()
     except TutorError:
@@ -508,5 +514,6 @@ def _doc_controls(chat: TutorChat, shown: ChatView, state: dict):
     title = docs[shown.doc_id].title if shown.doc_id in docs else ""
     visible = len(docs) > 1 and state["picker"]
     compact = state["view"] != "app"
-    choices = [(d.title, d.doc_id) for d in docs.values()]  # articles added since the page was built
-    return gr.Dropdown(choices=choices, value=shown.doc_id, visible=visible), _title_html(title, compact, state.get("home", "/"))
+    choices = [(d.title, d.doc_id) for d in docs.values()]
+    return (gr.Dropdown(choices=choices, value=shown.doc_id, visible=visible),
+            _title_html(title, compact, state.get("home", "/")))

@@ -14,42 +14,49 @@ messages, the replies that can be rated, each with its citations and a turn id
 that its `[n]` links point to, so the Sources panel lists the sources of every
 answer, turn by turn). One tutor turn may be several chat messages: the answer,
 then a notice ("the LLM was unavailable ...") and the quiz's next question, each
-its own bubble. It
-is written to SQLite (`WebStore`) after every change and cached in memory
-(least recently used first out), so a restart or eviction loses nothing.
+its own bubble. The
+store (`tutor.store`: SQLite, or PostgreSQL shared by several instances) is the
+only copy: every request reads the conversation, and a turn is saved as one
+write against the version it read. When another instance (or thread) wrote a
+turn in between, the write is refused and the turn is answered again on the
+newer conversation, so no turn is lost and any instance can take any message.
+When the store cannot be reached, nothing of the turn is kept: the learner gets
+a short note and the message stays in the box to send again.
 
 Errors never escape as tracebacks: a typed `TutorError` becomes its own
 one-sentence message in the chat, anything else a short apology (and a log
 line with the traceback for the operator).
 
-Deliberate simplifications: one lock per conversation (a second message sent
-while the first is being answered waits up to `BUSY_WAIT` seconds, then gets a
-"still answering" note); the displayed chat is capped at `MAX_MESSAGES`.
+Deliberate simplifications: within one process, one lock per conversation (a
+second message sent while the first is being answered waits up to `BUSY_WAIT`
+seconds, then gets a "still answering" note); between processes, optimistic
+retries (`SAVE_ATTEMPTS`); the displayed chat is capped at `MAX_MESSAGES`.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import secrets
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 from tutor.config import MAX_MESSAGE_CHARS
-from tutor.errors import TutorError
+from tutor.errors import StoreError, TutorError
 from tutor.reply import Reply
 from tutor.session import MODES, Session, validate_message
 from tutor.web import render
-from tutor.web.store import WebStore
+from tutor.web.store import StoreConflict, WebStore
 
 log = logging.getLogger(__name__)
 
 MAX_MESSAGES = 200
-MAX_CACHED = 2000
 BUSY_WAIT = 30.0
+SAVE_ATTEMPTS = 5  # answers of one turn before giving up on a conversation that keeps changing
 STARTERS = 4
 _SID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
@@ -58,6 +65,8 @@ MODE_NOTES = {
     "socratic": "Socratic mode: ask about the article and I will help you work the answer out from the text, with questions and hints.",
 }
 SORRY = "Sorry, something went wrong while answering. Please try again."
+BUSY = "I am still answering your previous message; send this one again in a moment."
+CHURN = "this conversation is being changed from several places at once; please try again"
 
 
 @dataclass
@@ -81,8 +90,8 @@ class Conversation:
     messages: list[dict] = field(default_factory=list)
     replies: dict[str, dict] = field(default_factory=dict)  # message index -> rated reply
     sources: list[dict] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    fresh: bool = False  # made by this request (not restored): nothing has been said yet
+    version: int = 0  # the store's version this was read at; 0: not stored yet
+    fresh: bool = False  # made by this request (not read from the store): nothing has been said yet
 
     def to_record(self) -> dict:
         return {
@@ -133,20 +142,44 @@ class Conversation:
         self.replies = {str(int(k) - drop): v for k, v in self.replies.items() if int(k) >= drop}
 
 
-class TutorChat:
-    """All conversations of one web server."""
+class _KeyLocks:
+    """One lock per conversation within this process, kept only while someone
+    holds or waits for it (so it is no cache: nothing of a learner is in it)."""
 
-    def __init__(self, engine, store: WebStore, llm=None, max_cached: int = MAX_CACHED, pace: float = 0.0):
+    def __init__(self):
+        self._mutex = threading.Lock()
+        self._locks: dict[tuple[str, str], list] = {}
+
+    @contextmanager
+    def hold(self, key: tuple[str, str], timeout: float) -> Iterator[bool]:
+        with self._mutex:
+            entry = self._locks.setdefault(key, [threading.Lock(), 0])
+            entry[1] += 1
+        got = entry[0].acquire(timeout=timeout)
+        try:
+            yield got
+        finally:
+            if got:
+                entry[0].release()
+            with self._mutex:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._locks[key]
+
+
+class TutorChat:
+    """All conversations of one web server. It keeps none of them: each call
+    reads the conversation from the store and writes the change back."""
+
+    def __init__(self, engine, store: WebStore, llm=None, pace: float = 0.0):
         """`pace`: seconds to wait after each streamed piece, so that a browser
         paints every piece even when they are produced at once (the Gradio
         app sets it; tests of this class leave it at 0)."""
         self.engine = engine
         self.store = store
         self.llm = llm
-        self.max_cached = max_cached
         self.pace = pace
-        self._cache: OrderedDict[tuple[str, str], Conversation] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._locks = _KeyLocks()
 
     # ---- identities ------------------------------------------------------------
     @staticmethod
@@ -178,7 +211,7 @@ class TutorChat:
         try:
             conv = self._conversation(sid, view, mode=mode, doc_id=doc_id)
         except TutorError as exc:
-            return ChatView([render.notice_message(render.sentence(str(exc)))], [], mode, doc_id)
+            return ChatView([_note(exc)], [], mode, doc_id)
         return self._view(conv)
 
     def respond(self, sid: str, view: str, message: str) -> Iterator[ChatView]:
@@ -187,32 +220,55 @@ class TutorChat:
         Empty messages are ignored; a too-long one gets a note and stays in the box.
         """
         text = (message or "").strip()
-        try:
-            conv = self._conversation(sid, view)
-        except TutorError as exc:
-            yield ChatView([render.notice_message(render.sentence(str(exc)))], [], "explain", None, draft=message)
-            return
-        if not text:
-            yield self._view(conv)
-            return
-        if len(text) > MAX_MESSAGE_CHARS:
+        if not text or len(text) > MAX_MESSAGE_CHARS:
+            try:
+                conv = self._conversation(sid, view)
+            except TutorError as exc:
+                yield ChatView([_note(exc)], [], "explain", None, draft=message)
+                return
+            if not text:
+                yield self._view(conv)
+                return
             conv.messages.append(render.notice_message(
                 f"Your message is {len(text):,} characters long; the limit is {MAX_MESSAGE_CHARS:,}. "
                 "Please shorten it and send it again."
             ))
-            self._save(conv)
+            self._save_quietly(conv)
             yield self._view(conv, draft=message)
             return
-        if not conv.lock.acquire(timeout=BUSY_WAIT):
-            yield self._view(conv, draft=message, extra=render.notice_message(
-                "I am still answering your previous message; send this one again in a moment."))
-            return
-        try:
+        with self._locks.hold((sid, view), BUSY_WAIT) as got:
+            if not got:
+                yield self._busy_view(sid, view, message)
+                return
+            yield from self._turn(sid, view, text, message)
+
+    def _turn(self, sid: str, view: str, text: str, message: str) -> Iterator[ChatView]:
+        """Read, answer, save; answer again on the newer conversation if another
+        instance saved a turn meanwhile. Nothing is kept if saving fails."""
+        conv = None
+        for _ in range(SAVE_ATTEMPTS):
+            try:
+                conv = self._conversation(sid, view)
+            except TutorError as exc:
+                yield ChatView([_note(exc)], [], "explain", None, draft=message)
+                return
+            before = copy.deepcopy(conv.to_record())
             yield from self._answer(conv, text)
-        finally:
-            conv.lock.release()
+            try:
+                self._save(conv)
+            except StoreConflict:
+                log.info("conversation %s/%s changed meanwhile; answering on the newer state", sid, view)
+                continue
+            except TutorError as exc:  # the store went away: the turn is not kept
+                kept = self._restore(sid, view, before, conv.version)
+                yield self._view(kept, draft=message, extra=_note(exc))
+                return
+            yield self._view(conv)
+            return
+        yield self._view(conv, draft=message, extra=_note(StoreError(CHURN)))
 
     def _answer(self, conv: Conversation, text: str) -> Iterator[ChatView]:
+        """Add the learner's message and the tutor's reply to `conv` (not saved)."""
         conv.messages.append(render.user_message(text))
         conv.messages.append({"role": "assistant", "content": '<span class="tutor-typing">…</span>'})
         at = len(conv.messages) - 1  # the tutor's message: placeholder, then streamed text
@@ -235,61 +291,55 @@ class TutorChat:
             del conv.messages[at:]
             conv.add_reply(text, reply)
         except TutorError as exc:
-            conv.messages[at:] = [render.notice_message(render.sentence(str(exc)))]
+            conv.messages[at:] = [_note(exc)]
         except Exception:  # noqa: BLE001  (the learner gets a short note, the log the traceback)
             log.exception("answering %r failed", text[:200])
             conv.messages[at:] = [render.notice_message(SORRY)]
         conv.trim()
-        self._save(conv)
-        yield self._view(conv)
 
     def switch_mode(self, sid: str, view: str, mode: str) -> ChatView:
         """Change mode; in quiz mode the tutor asks the first (or next) question."""
         mode = (mode or "").lower()
-        try:
-            conv = self._conversation(sid, view)
-            with conv.lock:
-                if mode != conv.session.mode:
-                    conv.session.set_mode(mode)
-                    self._announce_mode(conv)
-                    self._save(conv)
-        except (TutorError, ValueError) as exc:
-            return self._error_view(sid, view, exc)
-        return self._view(conv)
+
+        def change(conv: Conversation) -> bool:
+            if mode == conv.session.mode:
+                return False
+            conv.session.set_mode(mode)
+            self._announce_mode(conv)
+            return True
+
+        return self._change_view(sid, view, change)
 
     def switch_doc(self, sid: str, view: str, doc_id: str) -> ChatView:
         """Another article: a new conversation about it, in the same mode."""
-        try:
-            conv = self._conversation(sid, view)
+
+        def change(conv: Conversation) -> bool:
             if doc_id not in self.documents():
                 raise ValueError(f"there is no article '{doc_id}' in the index")
-            with conv.lock:
-                if doc_id != conv.session.doc_id:
-                    conv.session.doc_id = doc_id
-                    self._restart(conv)
-        except (TutorError, ValueError) as exc:
-            return self._error_view(sid, view, exc)
-        return self._view(conv)
+            if doc_id == conv.session.doc_id:
+                return False
+            conv.session.doc_id = doc_id
+            self._restart(conv)
+            return True
+
+        return self._change_view(sid, view, change)
 
     def new_conversation(self, sid: str, view: str, *, reset_quiz: bool = False) -> ChatView:
         """Clear the chat of this view, keeping the article, the mode and (unless
         `reset_quiz`) the quiz score and position: a quiz goes on where it was."""
-        try:
-            conv = self._conversation(sid, view)
-            with conv.lock:
-                self._restart(conv, reset_quiz=reset_quiz)
-        except TutorError as exc:
-            return self._error_view(sid, view, exc)
-        return self._view(conv)
+
+        def change(conv: Conversation) -> bool:
+            self._restart(conv, reset_quiz=reset_quiz)
+            return True
+
+        return self._change_view(sid, view, change)
 
     def rate(self, sid: str, view: str, index: int, liked) -> bool:
-        """Store a like/dislike of the reply at chat position `index`; False if not ratable."""
+        """Store a like/dislike of the reply at chat position `index`; False if
+        not ratable. Raises `TutorError` when the store cannot be reached."""
         if liked not in (True, False):
             return False
-        try:
-            conv = self._conversation(sid, view)
-        except TutorError:
-            return False
+        conv = self._conversation(sid, view)
         rated = conv.replies.get(str(index))
         if rated is None:
             return False
@@ -315,8 +365,11 @@ class TutorChat:
         `mode` keeps the session's mode (explain for a new session); a mode
         changes it. Starting a quiz (a new session in quiz mode, or a switch to
         quiz) replies with the first open question and grades nothing: the
-        caller has not seen a question yet. Raises `TutorError` (message too long
-        or empty, index missing) or `ValueError` (unknown mode or article) with a
+        caller has not seen a question yet. The final reply is sent once the turn
+        is saved; when another instance saved a turn of this session meanwhile,
+        the turn is answered again on the newer state (its partial replies start
+        over). Raises `TutorError` (message too long or empty, index missing,
+        store unreachable) or `ValueError` (unknown mode or article) with a
         one-sentence message.
         """
         mode = (mode or "").strip().lower()
@@ -326,35 +379,42 @@ class TutorChat:
             raise ValueError(f"unknown article '{doc_id}'; choose one of: {', '.join(self.documents())}")
         sid = session_id if self.valid_sid(session_id) else self.new_sid()
         text = validate_message(message)
-        conv = self._conversation(sid, "api", mode=mode or "explain", doc_id=doc_id or None, announce=False)
-        if not conv.lock.acquire(timeout=BUSY_WAIT):
-            raise TutorError("this session is still answering its previous message; send this one again in a moment")
-        try:
-            session = conv.session
-            fresh = conv.fresh
-            conv.fresh = False
-            if doc_id and doc_id != session.doc_id:
-                session.doc_id = doc_id
-                session.reset()
-            starting_quiz = mode == "quiz" and (fresh or session.mode != "quiz")
-            if mode and mode != session.mode:
-                session.set_mode(mode)
-            if starting_quiz:
-                reply = session.first_message()
-            else:
-                reply, partial = None, ""
-                for event in session.stream(text):
-                    if isinstance(event, Reply):
-                        reply = event
-                    elif event:
-                        partial += event
-                        yield self._api_json(Reply(partial, False, session.mode), sid, conv, partial=True)
-            assert reply is not None
-            conv.sources = [asdict(c) for c in reply.citations]
-            self._save(conv)
-            yield self._api_json(reply, sid, conv, partial=False)
-        finally:
-            conv.lock.release()
+        with self._locks.hold((sid, "api"), BUSY_WAIT) as got:
+            if not got:
+                raise TutorError("this session is still answering its previous message; send this one again in a moment")
+            fresh = None  # whether the first read made the conversation (a retry reads it back)
+            for _ in range(SAVE_ATTEMPTS):
+                conv = self._conversation(sid, "api", mode=mode or "explain", doc_id=doc_id or None, announce=False)
+                if fresh is None:
+                    fresh = conv.fresh
+                session = conv.session
+                if doc_id and doc_id != session.doc_id:
+                    session.doc_id = doc_id
+                    session.reset()
+                starting_quiz = mode == "quiz" and (fresh or session.mode != "quiz")
+                if mode and mode != session.mode:
+                    session.set_mode(mode)
+                if starting_quiz:
+                    reply = session.first_message()
+                else:
+                    reply, partial = None, ""
+                    for event in session.stream(text):
+                        if isinstance(event, Reply):
+                            reply = event
+                        elif event:
+                            partial += event
+                            yield self._api_json(Reply(partial, False, session.mode), sid, conv, partial=True)
+                if reply is None:
+                    raise RuntimeError("the session ended without a reply")
+                conv.sources = [asdict(c) for c in reply.citations]
+                try:
+                    self._save(conv)
+                except StoreConflict:
+                    log.info("API session %s changed meanwhile; answering on the newer state", sid)
+                    continue
+                yield self._api_json(reply, sid, conv, partial=False)
+                return
+            raise StoreError(CHURN)
 
     @staticmethod
     def _api_json(reply: Reply, sid: str, conv: Conversation, *, partial: bool) -> dict:
@@ -373,20 +433,41 @@ class TutorChat:
     # ---- internals ---------------------------------------------------------------
     def _conversation(self, sid: str, view: str, *, mode: str = "explain", doc_id: str | None = None,
                       announce: bool = True) -> Conversation:
-        key = (sid, view)
-        with self._cache_lock:
-            conv = self._cache.get(key)
-            if conv is not None:
-                self._cache.move_to_end(key)
+        """The conversation as stored now; a new one is made (and stored) if there is none."""
+        for _ in range(SAVE_ATTEMPTS):
+            stored = self.store.get(sid, view)
+            if stored is not None:
+                return self._restore(sid, view, stored.data, stored.version)
+            conv = self._create(sid, view, mode, doc_id, announce)
+            try:
+                self._save(conv)
+            except StoreConflict:  # another instance made it first: read theirs
+                continue
+            return conv
+        raise StoreError(CHURN)
+
+    def _change(self, sid: str, view: str, change: Callable[[Conversation], bool], **new) -> Conversation:
+        """Apply `change` to the stored conversation and save it (when it returns
+        True), again on the newer state if another instance saved meanwhile."""
+        with self._locks.hold((sid, view), BUSY_WAIT) as got:
+            if not got:
+                raise StoreError(BUSY.rstrip("."))
+            for _ in range(SAVE_ATTEMPTS):
+                conv = self._conversation(sid, view, **new)
+                if not change(conv):
+                    return conv
+                try:
+                    self._save(conv)
+                except StoreConflict:
+                    continue
                 return conv
-        record = self.store.load(sid, view)
-        conv = self._restore(sid, view, record) if record else self._create(sid, view, mode, doc_id, announce)
-        with self._cache_lock:
-            conv = self._cache.setdefault(key, conv)
-            self._cache.move_to_end(key)
-            while len(self._cache) > self.max_cached:
-                self._cache.popitem(last=False)
-        return conv
+        raise StoreError(CHURN)
+
+    def _change_view(self, sid: str, view: str, change: Callable[[Conversation], bool]) -> ChatView:
+        try:
+            return self._view(self._change(sid, view, change))
+        except (TutorError, ValueError) as exc:
+            return self._error_view(sid, view, exc)
 
     def _create(self, sid: str, view: str, mode: str, doc_id: str | None, announce: bool = True) -> Conversation:
         mode = mode if mode in MODES else "explain"
@@ -394,10 +475,9 @@ class TutorChat:
         conv = Conversation(sid, view, session, fresh=True)
         if mode == "quiz" and announce:
             self._announce_mode(conv)
-        self._save(conv)
         return conv
 
-    def _restore(self, sid: str, view: str, record: dict) -> Conversation:
+    def _restore(self, sid: str, view: str, record: dict, version: int) -> Conversation:
         state = record.get("state") or {}
         session = Session(self.engine, doc_id=state.get("doc_id"), llm=self.llm)
         session.load_state(state)
@@ -408,6 +488,7 @@ class TutorChat:
             messages=list(record.get("messages") or []),
             replies=dict(record.get("replies") or {}),
             sources=list(record.get("sources") or []),
+            version=version,
         )
 
     def _restart(self, conv: Conversation, reset_quiz: bool = True) -> None:
@@ -420,7 +501,6 @@ class TutorChat:
         conv.sources = []
         if conv.session.mode == "quiz":
             self._announce_mode(conv)
-        self._save(conv)
 
     def _announce_mode(self, conv: Conversation) -> None:
         if conv.session.mode == "quiz":
@@ -431,7 +511,15 @@ class TutorChat:
             conv.messages.append(render.notice_message(MODE_NOTES[conv.session.mode]))
 
     def _save(self, conv: Conversation) -> None:
-        self.store.save(conv.sid, conv.view, conv.to_record())
+        """One write of the whole conversation, against the version it was read at."""
+        conv.version = self.store.put(conv.sid, conv.view, conv.to_record(), version=conv.version)
+
+    def _save_quietly(self, conv: Conversation) -> None:
+        """For notes that need not survive (a too-long message): a failure is ignored."""
+        try:
+            self._save(conv)
+        except (StoreConflict, TutorError):
+            pass
 
     def _view(self, conv: Conversation, draft: str = "", extra: dict | None = None) -> ChatView:
         s = conv.session
@@ -444,10 +532,22 @@ class TutorChat:
         messages = list(conv.messages) + ([extra] if extra else [])
         return ChatView(messages, list(conv.sources), s.mode, s.doc_id, progress, draft, conv.turns())
 
+    def _busy_view(self, sid: str, view: str, message: str) -> ChatView:
+        try:
+            conv = self._conversation(sid, view)
+        except TutorError as exc:
+            return ChatView([_note(exc)], [], "explain", None, draft=message)
+        return self._view(conv, draft=message, extra=render.notice_message(BUSY))
+
     def _error_view(self, sid: str, view: str, exc: Exception) -> ChatView:
-        note = render.notice_message(render.sentence(str(exc)))
-        conv = self._cache.get((sid, view))
-        if conv is None:
+        note = _note(exc)
+        try:
+            conv = self._conversation(sid, view)
+        except TutorError:
             return ChatView([note], [], "explain", None)
         return self._view(conv, extra=note)
 
+
+def _note(exc: Exception) -> dict:
+    """An error as a note in the chat: its message as one sentence."""
+    return render.notice_message(render.sentence(str(exc)))

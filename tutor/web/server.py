@@ -11,8 +11,10 @@ first query) before the port opens, so the first learner waits no longer than
 the hundredth.
 
 Deliberate simplification: one process, one uvicorn worker. Conversations are
-in SQLite and the index can live on a Chroma server (`TUTOR_CHROMA_URL`), so
-more capacity means more processes behind a proxy with sticky sessions.
+in the store (SQLite, or PostgreSQL with `TUTOR_DATABASE_URL`) and the index
+can live on a Chroma server (`TUTOR_CHROMA_URL`), so more capacity means more
+processes behind a proxy that keeps each open page on one instance (Gradio's
+event queue is per process); see README, "Deploying for many learners".
 """
 
 from __future__ import annotations
