@@ -85,7 +85,7 @@ def _main(url: str) -> None:
                     page.wait_for_timeout(1500)
                 if mode == "explain":  # an answer with citations, footnotes and sources
                     box = page.locator("#tutor-message textarea")
-                    box.fill("What does management cope with, according to Kotter?")
+                    box.fill("What does Kotter say management copes with?")
                     box.press("Enter")
                     page.locator('[data-testid="bot"]').last.filter(has_text="complexity").wait_for()
                     page.wait_for_timeout(1000)

@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync",
 ]
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-KOTTER = "What does management cope with, according to Kotter?"
+KOTTER = "What does Kotter say management copes with?"
 WAIT = 20_000  # ms
 
 

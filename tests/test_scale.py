@@ -28,7 +28,7 @@ from tests.servers import Chroma, Tutor, tutor_env
 pytestmark = pytest.mark.slow
 
 SEED = "leadership-vs-management"
-KOTTER = "What does management cope with, according to Kotter?"
+KOTTER = "What does Kotter say management copes with?"
 EXTRA = Path(__file__).parent / "data" / "article_page.html"
 WAIT = 60_000  # ms, browser (generous: two servers and Chromium share the cores)
 

@@ -15,7 +15,7 @@ from tutor.store import Store, StoreConflict, migrations
 from tutor.web import render
 from tutor.web.chat import TutorChat
 
-KOTTER = "What does management cope with, according to Kotter?"
+KOTTER = "What does Kotter say management copes with?"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

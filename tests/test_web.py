@@ -22,7 +22,7 @@ from tutor.web.chat import SORRY, TutorChat
 from tutor.web.security import OriginPolicy, parse_origins
 from tutor.web.store import WebStore
 
-KOTTER = "What does management cope with, according to Kotter?"
+KOTTER = "What does Kotter say management copes with?"
 SCRIPT = '<img src=x onerror="alert(1)"><script>alert("xss")</script> **bold**'
 
 
@@ -637,7 +637,7 @@ def test_serve_on_a_damaged_index_recovers_after_a_rebuild_without_a_manual_rest
             assert time.monotonic() < deadline, "the server did not pick up the rebuilt index"
             try:
                 reply = Client(url, verbose=False).predict(
-                    "What does management cope with, according to Kotter?", api_name="/ask")
+                    "What does Kotter say management copes with?", api_name="/ask")
                 answer = reply
             except Exception:  # noqa: BLE001 - not ready yet, restarting, or still the old page
                 time.sleep(0.5)

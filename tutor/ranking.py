@@ -10,8 +10,10 @@ main clause's words more), the share of the question's nouns and names it
 uses, whether its who-does-what agrees with the question's or is turned
 around ("the coral gives the algae ..." for "what do the algae give the
 coral?"), whether it answers the question's form (a number for "how many"),
-its length, whether it has a verb and whether it is itself a question. A
-logistic regression fitted on the
+its length, whether it has a verb, whether it is itself a question, and
+whether it lacks the question's subject altogether (a sentence about
+"leadership" for a question about "management"). A logistic regression
+fitted on the
 support sentences of many articles' eval sets (`scripts/fit_evidence.py`,
 saved in `tutor/models/evidence.json`) turns them into the probability that
 the sentence answers the question. Retrieval uses the best probability as
@@ -30,7 +32,7 @@ from tutor import language as L
 
 ROLE_SAME, ROLE_TURNED = 1.0, -1.0  # the role feature: same roles as the question, or turned around
 FEATURES = ("dense", "dense_gap", "chunk_dense", "lexical", "anchor", "topical", "role", "form", "hit",
-            "length", "verbless", "asks")
+            "length", "verbless", "asks", "subject_missing")
 MODEL_PATH = Path(__file__).with_name("models") / "evidence.json"
 
 
@@ -47,6 +49,7 @@ def sentence_features(retrieval, query: str | None = None) -> list[tuple]:
     anchors = weights * np.array([1.0 / (1.0 + _depth(t)) for t in words]) if words else weights
     total, anchor_total = float(weights.sum()) or 1.0, float(anchors.sum()) or 1.0
     q_roles = L.roles(qdoc)
+    q_subjects = {s for r in q_roles for s in r.subject if s not in L.STOP_WORDS}
     nouns = [k for k, t in enumerate(words) if t.pos_ in ("NOUN", "PROPN")]
     word_vectors = retrieval.word_vectors
     qvecs = word_vectors([L.lemma(t) for t in words]) if words else None
@@ -79,6 +82,9 @@ def sentence_features(retrieval, query: str | None = None) -> list[tuple]:
         f["dense_gap"] = dense - best_dense
         f["chunk_dense"] = retrieval.hits[c.hit].dense
         f["role"] = _role_fit(q_roles, span)
+        if q_subjects:  # the question is about its subject: a sentence without it is about something else
+            lemmas = {L.lemma(t) for t in toks}
+            f["subject_missing"] = float(not any(_same_word(s, x) for s in q_subjects for x in lemmas))
         f["form"] = coverage.answers_form(form, [span], qdoc)
         if f["form"] > 0 and form.expects not in ("THING", "YESNO", "REASON", "MANNER"):
             f["_serves"] = f.get("_serves", frozenset()) | {-1}  # the answer's form (a number, a date)
