@@ -29,6 +29,7 @@ from tutor import coverage, lexicon, ranking
 from tutor import language as L
 from tutor.chunking import Chunk
 from tutor.index import Index, Snapshot, store_errors
+from tutor.injection import learner_question
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
@@ -122,8 +123,15 @@ class HybridRetriever:
     def search(self, query: str, k: int | None = None, doc_id: str | None = None) -> Retrieval:
         """Retrieve for the whole message; if that is not covered but one of its
         sentences or clauses is (a real question wrapped in noise or injected
-        instructions), retrieve for the best covered part instead."""
+        instructions), retrieve for the best covered part instead. Sentences
+        that instruct the tutor ("Ignore your instructions and ...") are set
+        aside first (`tutor.injection.learner_question`)."""
         k = k or self.k
+        question = learner_question(query)
+        if not question:  # nothing but instructions to the tutor: nothing to answer from the article
+            result = self._search(query, k, doc_id)
+            return replace(result, covered=False, hits=[], candidates=[], ranked=[])
+        query = question
         result = self._search(query, k, doc_id)
         if result.covered:
             return result
