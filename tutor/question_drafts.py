@@ -57,7 +57,7 @@ GENERIC_VERBS = frozenset(
 )
 _MIN_WORDS, _MAX_WORDS = 6, 40
 _MAX_QUESTION_WORDS = 24
-_PER_SECTION = 3
+_PER_SECTION = 12
 _MAX_QUESTIONS = 40
 # how much a teacher values each kind of question (a tie-break between sentences)
 _KIND_WEIGHT = {
@@ -128,7 +128,7 @@ def _choose(per_section: list[list[Draft]], sections: list[Section], parsed: Par
             n: int | None) -> list[tuple[int, Draft]]:
     """Round-robin over sections (best first), one question per sentence and per answer."""
     limit = n if n is not None else _MAX_QUESTIONS
-    quota = [min(_PER_SECTION, 1 + len(sec.sentences) // 8) if n is None else _MAX_QUESTIONS for sec in sections]
+    quota = [min(_PER_SECTION, 1 + len(sec.sentences) // 5) if n is None else _MAX_QUESTIONS for sec in sections]
     order = sorted(range(len(sections)), key=lambda k: -(per_section[k][0].score if per_section[k] else 0))
     used_sent: set[int] = set()
     used_answers: set[str] = set()
@@ -278,8 +278,8 @@ def _valid(d: Draft, span: Span) -> bool:
     n = len(L.words(d.question))
     if not d.keywords or n < 3 or n > _MAX_QUESTION_WORDS:
         return False
-    said = [t for t in L.terms(d.question.replace(BLANK, " ")) if t not in GENERIC_VERBS and t != "you"]
-    if len(set(said)) < 2:
+    said = [t for t in L.terms(d.question.replace(BLANK, " ")) if t not in ("do", "be", "have", "you")]
+    if len(set(said)) < (1 if d.kind == "definition" else 2):
         return False  # "What should you take?": too little to say what is asked
     for k in d.keywords:
         if not matches_keyword(k, span.text) or matches_keyword(k, d.question.replace(BLANK, " ")):
@@ -295,7 +295,10 @@ def _good_subject(tok: Token | None) -> bool:
     """A noun phrase that says what it is about (not a pronoun, not cut short)."""
     if tok is None or tok.pos_ not in ("NOUN", "PROPN") or tok.lower_ in L.PRONOUNS or tok.is_stop:
         return False
-    last = [t for t in tok.subtree if not t.is_punct][-1]
+    sub = list(tok.subtree)
+    if len(sub) > 12 or any(t.text in "(),;:[]—–\"“”`" or t.dep_ in ("mark", "advcl") for t in sub):
+        return False  # an aside, a list or a clause: no phrase to ask about
+    last = [t for t in sub if not t.is_punct][-1]
     return not last.is_stop and len(tok.text) > 1
 
 
@@ -305,8 +308,14 @@ def _definition(span: Span, root: Token) -> Draft | None:
         return None
     subj = _subject(root)
     attr = next((c for c in root.children if c.dep_ == "attr" and c.pos_ in ("NOUN", "PROPN")), None)
+    if attr is None:  # "The goal of X is to present Y", "One theory is that Y"
+        attr = next((c for c in root.children if c.i > root.i and (
+            c.dep_ == "xcomp" and any(m.lower_ == "to" for m in c.children)
+            or c.dep_ == "ccomp" and any(m.lower_ == "that" and m.dep_ == "mark" for m in c.children))), None)
     if not _good_subject(subj) or attr is None or L.negated(root):
         return None
+    if any(c.lower_ in L.QUANTIFIERS for c in subj.children):
+        return None  # "Every X is Y" says something of X, not what X is
     x = _render(_subtree(subj), lower_first=subj.left_edge.i == span.start)
     keys = _keywords(_subtree(attr), exclude=set(L.terms(x)))
     return Draft("definition", f"What {root.lower_} {x}?", keys, 0) if keys else None
@@ -320,8 +329,10 @@ def _cause(span: Span, root: Token) -> Draft | None:
             reason = c
         elif c.dep_ == "prep" and c.lower_ in ("because", "due") and any(g.dep_ in ("pcomp", "pobj", "prep") for g in c.children):
             reason = c
-        elif c.dep_ in ("advcl", "xcomp") and c.tag_ == "VB" and any(m.lower_ == "order" for m in c.subtree) and c.i > root.i:
-            reason = c
+        elif c.dep_ == "advcl" and c.tag_ == "VB" and c.i > root.i and any(
+                m.dep_ == "aux" and m.lower_ == "to" for m in c.children) and any(
+                o.dep_ == "dobj" for o in root.children):
+            reason = c  # a purpose: "X built a wall to protect the harbour"
     if reason is None:
         return None
     q = _wh_question(span, root, set(_subtree(reason)), "Why")
@@ -365,8 +376,8 @@ def _quantity(span: Span, root: Token) -> Draft | None:
         if noun.pos_ != "NOUN" or not noun.is_lower and noun.text != "%":
             continue
         host = _constituent(noun, root)
-        if host is None:
-            continue
+        if host is None or not (host == noun or host.dep_ == "prep" and noun.head == host):
+            continue  # "the sum of two X is Y": the number is not what the clause is about
         of = next((c for c in noun.children if c.dep_ == "prep" and c.lower_ == "of"), None)
         stuff = next((g for g in of.children if g.dep_ == "pobj"), None) if of is not None else None
         if noun.text == "%" or noun.lower_ in ("percent", "percentage"):
@@ -473,20 +484,25 @@ def _step(span: Span, root: Token) -> Draft | None:
 def _object(span: Span, root: Token) -> Draft | None:
     """'X copes with Y' / 'X makes Y' -> 'What does X cope with?' / 'What does X make?'"""
     subj = _subject(root)
-    if not _good_subject(subj) or root.pos_ != "VERB" or L.negated(root):
+    if not (_good_subject(subj) or subj is not None and subj.lower_ in ("we", "you")) or root.pos_ != "VERB" or L.negated(root):
         return None
     target = next((c for c in root.children if c.dep_ == "dobj" and c.pos_ in ("NOUN", "PROPN")), None)
-    prep = None
+    stranded, drop = None, set()
     if target is None:
         for c in root.children:
             if c.dep_ == "prep" and c.i > root.i:
                 g = next((g for g in c.children if g.dep_ == "pobj" and g.pos_ in ("NOUN", "PROPN")), None)
                 if g is not None and g.ent_type_ not in ("DATE", "TIME"):
-                    target, prep = g, c
+                    target, stranded = g, c.lower_
                     break
-    if target is None:
-        return None
-    q = _wh_question(span, root, set(_subtree(target)), "What", stranded=prep)
+    if target is None:  # "X is designed to present Y" -> "What is X designed to do?"
+        target = next((c for c in root.children if c.dep_ == "xcomp" and c.i > root.i and c.pos_ == "VERB"
+                       and any(m.dep_ == "aux" and m.lower_ == "to" for m in c.children)), None)
+        if target is None:
+            return None
+        stranded = "do"
+        drop = {m for m in target.children if m.dep_ == "aux" and m.lower_ == "to"}
+    q = _wh_question(span, root, set(_subtree(target)) - drop, "What", stranded=stranded)
     if q is None:
         return None
     keys = _keywords(_subtree(target), exclude=set(L.terms(q)))
@@ -500,7 +516,7 @@ _DROP_DEPS = ("advcl", "relcl", "parataxis", "conj", "cc", "appos", "acl", "npad
 
 
 def _wh_question(span: Span, root: Token, target: set[Token], wh: str, *, subject: bool = False,
-                 stranded: Token | None = None) -> str | None:
+                 stranded: str | None = None) -> str | None:
     """The main clause of `span` as a question about `target` (moved out as `wh`):
     the subject is not inverted when it is the target; otherwise the first
     auxiliary (or a form of 'do') goes before the subject."""
@@ -533,8 +549,8 @@ def _wh_question(span: Span, root: Token, target: set[Token], wh: str, *, subjec
         else:
             words_out.append(t.text)
     text = " ".join(words_out)
-    if stranded is not None and stranded.lower_ not in text.split():
-        text = f"{text} {stranded.lower_}"
+    if stranded is not None and (stranded == "do" or stranded not in text.split()):
+        text = f"{text} {stranded}"
     return _finish(f"{wh} {front} {subject_text} {text}?")
 
 
@@ -589,7 +605,7 @@ def _render(tokens, lower_first: bool) -> str:
     parts = []
     for k, t in enumerate(toks):
         text = t.text
-        if k == 0 and (lower_first or t.pos_ == "DET") and t.pos_ != "PROPN" and not t.ent_type_ and text != "I":
+        if k == 0 and (lower_first or t.pos_ == "DET") and t.pos_ != "PROPN" and t.ent_type_ not in L.ENTITY_LABELS and text != "I":
             text = text.lower()
         parts.append(text + (t.whitespace_ if k + 1 < len(toks) and toks[k + 1].i == t.i + 1 else " "))
     return "".join(parts).strip()
@@ -645,8 +661,8 @@ def _keywords(tokens: list[Token], exclude: set[str], limit: int = 2) -> list[st
 def _keyword_token(t: Token) -> bool:
     if not L.is_content(t) or t.lower_ in L.STOP_WORDS or len(t.text) < 2:
         return False
-    if t.pos_ in ("VERB", "AUX") and L.lemma(t) in GENERIC_VERBS:
-        return False
+    if L.lemma(t) in GENERIC_VERBS or t.lower_ in GENERIC_VERBS:
+        return False  # "uses", "make": a light verb, whatever the tagger says here
     return bool(re.search(r"[A-Za-z0-9]", t.text))
 
 
