@@ -127,6 +127,10 @@ class Engine:
         return stored is not None and not stored.bank_yaml and bool(stored.draft_yaml)
 
     def topics(self, doc_id: str) -> list[str]:
+        """The learning objectives of a hand-written bank (a drafted bank's are
+        just the section headings, which a decline lists anyway)."""
+        if self.bank_is_drafted(doc_id):
+            return []
         bank = self.bank(doc_id)
         return [o.title for o in bank.objectives] if bank else []
 
