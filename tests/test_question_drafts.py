@@ -171,3 +171,33 @@ def test_drafted_questions_are_answered_from_the_article(path, embedder):
     assert score.answered >= TARGET_ANSWERED, score.failures
     assert score.duplicates == 0
     assert score.sections_covered == score.sections
+
+
+# ---- with an LLM: its drafts are kept only when quote and keyword check out ----------------
+
+
+def test_llm_drafts_are_checked_and_topped_up_from_the_parse():
+    import json
+
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from tutor.drafting import draft
+
+    document = load_document(SEED)
+    quote = "Management is doing things right; leadership is doing the right things."
+    items = [
+        {"objective": "Define both", "question": "How does Drucker contrast the two?", "answer": quote,
+         "quote": quote, "keyword": "right things"},
+        {"objective": "Made up", "question": "What do managers hate?", "quote": "Managers hate change.",
+         "keyword": "change"},  # not in the article
+        {"objective": "Wrong keyword", "question": "What is management?", "quote": quote,
+         "keyword": "complexity"},  # not in its quote
+    ]
+    model = FakeListChatModel(responses=["Here you are:\n" + json.dumps(items)])
+    bank, note = draft(document, n=4, chat_model=model)
+    check_bank(bank, document, source="draft")
+    assert len(bank.questions) == 4 and note.startswith("1 LLM questions kept")
+    llm = [q for q in bank.questions if q.id.startswith("q-llm")]
+    assert [q.question for q in llm] == ["How does Drucker contrast the two?"]
+    assert all(q.id.startswith("q-draft") for q in bank.questions if q not in llm)
+    assert not any(quote in q.quotes[0] for q in bank.questions if q not in llm), "no second question on that quote"

@@ -40,18 +40,20 @@ def draft(document, n: int | None = None, chat_model=None) -> tuple[QuestionBank
     for objective, q in llm_questions:
         objectives.setdefault(objective, []).append(q)
     needed = max(0, wanted - len(llm_questions))
-    taken = {quote for _, item in llm_questions for quote in item.quotes}
-    extra = [q for q in parsed.questions if not set(q.quotes) & taken][:needed]
+    taken = {squash_whitespace(quote) for _, item in llm_questions for quote in item.quotes}
+    extra = [q for q in parsed.questions  # one question per sentence: skip those the LLM asked about
+             if not any(t in squash_whitespace(x) or squash_whitespace(x) in t for t in taken for x in q.quotes)][:needed]
     titles = {o.id: o.title for o in parsed.objectives}
     for q in extra:
         objectives.setdefault(titles[q.objective_id], []).append(q)
-    bank = QuestionBank(
-        doc_id=document.doc_id,
-        objectives=[
-            Objective(id=slugify(title)[:48] or f"objective-{i}", title=title, questions=qs)
-            for i, (title, qs) in enumerate(objectives.items(), 1)
-        ],
-    )
+    out, ids = [], set()
+    for i, (title, qs) in enumerate(objectives.items(), 1):
+        oid = qs[0].objective_id if qs[0].objective_id else slugify(title)[:48] or f"objective-{i}"
+        while oid in ids:  # long titles can share their first 48 characters
+            oid = f"{oid}-{i}"
+        ids.add(oid)
+        out.append(Objective(id=oid, title=title, questions=qs))
+    bank = QuestionBank(doc_id=document.doc_id, objectives=out)
     check_bank(bank, document, source="draft")
     return bank, f"{len(llm_questions)} LLM questions kept (quotes verified), {len(extra)} drafted from the parse added"
 
