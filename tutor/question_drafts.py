@@ -59,6 +59,7 @@ _MIN_WORDS, _MAX_WORDS = 6, 40
 _MAX_QUESTION_WORDS = 24
 _PER_SECTION = 12
 _MAX_QUESTIONS = 40
+_CANDIDATES = 80  # sentences per section tried as questions, most central first
 # how much a teacher values each kind of question (a tie-break between sentences)
 _KIND_WEIGHT = {
     "definition": 3.0, "cause": 2.5, "comparison": 2.2, "quantity": 2.0, "date": 2.0, "name": 1.6,
@@ -96,9 +97,11 @@ def draft_from_parse(document, parsed: ParsedDocument, n: int | None = None) -> 
     per_section: list[list[Draft]] = []
     for sec in sections:
         drafts = []
-        for i in sec.sentences:
+        central = {i: _centrality(parsed.span(i), weights, sec) for i in sec.sentences}
+        # the most central sentences only: bounds the cost on a long section
+        for i in sorted(sec.sentences, key=lambda i: (-central[i], i))[:_CANDIDATES]:
             for d in _drafts_for(parsed.span(i), i, sec):
-                d.score = _centrality(parsed.span(i), weights, sec) + _KIND_WEIGHT[d.kind]
+                d.score = central[i] + _KIND_WEIGHT[d.kind]
                 drafts.append(d)
         if not drafts and sec.sentences:
             cloze = _best_cloze(parsed, sec, weights)
