@@ -6,7 +6,8 @@ How versions work (the same in embedded and server mode):
 * every ingest that changes something writes a *new* collection,
   `chunks_<ver>`, copying embeddings of unchanged chunks from the current
   version and embedding only new text; the version's documents (text, title,
-  headings, question bank) are in that collection's metadata (indexes of
+  headings, hand-written question bank, or the bank drafted from the parse
+  when there is none: `tutor.question_drafts`) are in that collection's metadata (indexes of
   schema 1 also had a `docs_<ver>` collection; they are still read);
 * beside it, `parses_<ver>` holds one record per document: the spaCy parse of
   its paragraphs and one embedding per sentence (`tutor.parsed`), made once at

@@ -6,11 +6,11 @@ parse and drafts the questions a teacher would ask about each section:
 * definitions ("X is a Y ...")            -> "What is X?"
 * causes and purposes ("... because Z")   -> "Why does X ...?"
 * comparisons ("X is larger than Y")      -> "How does X compare with Y?"
-* quantities and dates ("... in 1961", "650 characters")
+* quantities and dates ("... in 1850", "12 rooms")
                                           -> "When did ...?", "How many ... ?"
 * names ("<person> wrote ...")            -> "Who wrote ...?"
 * steps (imperative sentences)            -> "What should you ... ?"
-* what a thing does ("X copes with Y")    -> "What does X cope with?"
+* what a thing does ("X depends on Y")    -> "What does X depend on?"
 
 Each question keeps its reference answer (the sentence), the sentence as the
 supporting quote (verbatim, so `check_bank` accepts it), keywords taken from
@@ -27,8 +27,8 @@ few rules here move the asked-for constituent to the front and add do-support,
 the way an English grammar describes wh-questions.
 
 Deliberate simplifications: only the main clause of a sentence is turned into a
-question; a sentence whose subject is a pronoun is not asked about (the
-question would not say what it is about); the small parser is sometimes wrong,
+question; a sentence whose subject is a pronoun other than "we" or "you" is
+not asked about (the question would not say what it is about); the small parser is sometimes wrong,
 so every question is checked afterwards (the quote is verbatim, every keyword is
 in the quote and absent from the question) and dropped otherwise.
 """
@@ -335,7 +335,7 @@ def _cause(span: Span, root: Token) -> Draft | None:
         elif c.dep_ == "advcl" and c.tag_ == "VB" and c.i > root.i and any(
                 m.dep_ == "aux" and m.lower_ == "to" for m in c.children) and any(
                 o.dep_ == "dobj" for o in root.children):
-            reason = c  # a purpose: "X built a wall to protect the harbour"
+            reason = c  # a purpose: "X did Y to reach Z"
     if reason is None:
         return None
     q = _wh_question(span, root, set(_subtree(reason)), "Why")
@@ -371,7 +371,7 @@ def _comparison(span: Span, root: Token) -> Draft | None:
 
 
 def _quantity(span: Span, root: Token) -> Draft | None:
-    """'X has 650 characters' -> 'How many characters does X have?'"""
+    """'X has 12 rooms' -> 'How many rooms does X have?'"""
     for tok in span:
         if tok.dep_ != "nummod" or not tok.like_num or tok.ent_type_ in ("DATE", "TIME", "ORDINAL") or tok.lower_ == "one":
             continue
@@ -412,7 +412,7 @@ def _number_text(tok: Token) -> str:
 
 
 def _date(span: Span, root: Token) -> Draft | None:
-    """'X happened in 1961' -> 'When did X happen?'"""
+    """'X happened in 1850' -> 'When did X happen?'"""
     for c in root.children:
         if c.dep_ != "prep" or c.lower_ not in ("in", "on", "at", "during", "since", "until", "by", "before", "after"):
             continue
@@ -469,7 +469,7 @@ def _place(span: Span, root: Token) -> Draft | None:
 
 
 def _step(span: Span, root: Token) -> Draft | None:
-    """An instruction ('Knead the dough for ten minutes.') -> 'What should you knead ...?'"""
+    """An instruction ('Paint the door with care.') -> 'What should you paint with care?'"""
     if root.tag_ != "VB" or _subject(root) is not None or any(c.dep_ in ("aux", "auxpass") for c in root.children):
         return None
     if root.i != _first_word(span).i:
@@ -485,7 +485,7 @@ def _step(span: Span, root: Token) -> Draft | None:
 
 
 def _object(span: Span, root: Token) -> Draft | None:
-    """'X copes with Y' / 'X makes Y' -> 'What does X cope with?' / 'What does X make?'"""
+    """'X depends on Y' / 'X builds Y' -> 'What does X depend on?' / 'What does X build?'"""
     subj = _subject(root)
     if not (_good_subject(subj) or subj is not None and subj.lower_ in ("we", "you")) or root.pos_ != "VERB" or L.negated(root):
         return None
