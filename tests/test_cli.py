@@ -105,7 +105,9 @@ def test_questions_draft(capsys, tmp_path):
     target = tmp_path / "draft.yaml"
     code, _, err = run(capsys, "questions", "draft", str(CORPUS / "leadership-vs-management.md"), "--n", "4", "--out", str(target))
     assert code == 0, err
-    assert "q-draft-01" in target.read_text() and "4 cloze questions" in err
+    text = target.read_text()
+    assert "q-draft-01" in text and "q-draft-04" in text and "q-draft-05" not in text
+    assert "4 questions drafted from the article's parse" in err
     code, _, err = run(capsys, "questions", "draft", str(tmp_path / "missing.md"))
     assert code == 1 and "missing.md" in err
 

@@ -9,7 +9,6 @@ import yaml
 
 from tutor.corpus import load_document
 from tutor.errors import QuestionBankError
-from tutor.language import terms as content_terms
 from tutor.questions import (
     BLANK,
     QuestionBank,
@@ -244,17 +243,25 @@ def test_draft_bank_validates_against_its_document(document, tmp_path):
     path = tmp_path / "draft.questions.yaml"
     path.write_text(dump_bank(draft), encoding="utf-8")
     assert load_bank(path, document) == draft
+    assert len(draft_bank(document, n=3).questions) == 3
 
 
-def test_draft_bank_is_deterministic_and_blanks_a_key_term(document):
+def test_draft_bank_is_deterministic_and_asks_about_content(document):
+    from tutor.question_drafts import keyword_is_content
+
     first, second = draft_bank(document), draft_bank(document)
     assert dump_bank(first) == dump_bank(second)
-    title_terms = set(content_terms(document.title))
+    asked = [q for q in first.questions if BLANK not in q.question]
+    assert len(asked) >= len(first.questions) / 2, "mostly wh-questions, cloze only as a fallback"
     for q in first.questions:
-        assert q.quotes[0] in document.text
-        assert BLANK in q.question and q.keywords[0] not in q.question.lower().split()
-        assert not set(content_terms(q.keywords[0])) & title_terms
-    assert len({q.keywords[0] for q in first.questions}) == len(first.questions)
+        assert q.quotes[0] in document.text and q.answer == q.quotes[0]
+        assert q.keywords and all(keyword_is_content(k) for k in q.keywords), q
+        assert not any(matches_keyword(k, q.question.replace(BLANK, " ")) for k in q.keywords), q
+        assert q.hint
+    for q in asked:
+        assert q.question.endswith("?") and q.question.split()[0] in (
+            "What", "Why", "How", "When", "Who", "Where", "Into", "In", "With", "At", "For", "On", "From"), q
+    assert len({q.answer for q in first.questions}) == len(first.questions), "no two questions share an answer"
 
 
 def test_draft_bank_on_other_formats(tmp_path):
@@ -267,5 +274,6 @@ def test_draft_bank_on_other_formats(tmp_path):
     )
     doc = load_document(path)
     draft = draft_bank(doc, n=2)
-    assert len(draft.questions) == 2
+    assert len(draft.questions) == 2  # the third sentence is misparsed ("compete" as a noun): not asked
+    assert draft.questions[0].question == "Why does a garden need water and light?"  # to grow plants
     check_bank(draft, doc)

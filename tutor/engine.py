@@ -112,20 +112,32 @@ class Engine:
         return self.index.snapshot().documents
 
     def bank(self, doc_id: str):
-        """The validated question bank of a document, or None."""
+        """The validated question bank of a document, or None: the hand-written
+        bank beside the article when there is one, else the bank drafted from
+        the article at ingest (`tutor.question_drafts`)."""
         from tutor.questions import parse_bank
 
         snap = self.index.snapshot()
         stored = snap.documents.get(doc_id)
-        if stored is None or not stored.bank_yaml:
+        text = stored and (stored.bank_yaml or stored.draft_yaml)
+        if not text:
             return None
         key = (snap.version, doc_id)
         with self._lock:
             if key not in self._banks:
-                self._banks[key] = parse_bank(stored.bank_yaml, stored, source=f"{doc_id} bank")
+                self._banks[key] = parse_bank(text, stored, source=f"{doc_id} bank")
             return self._banks[key]
 
+    def bank_is_drafted(self, doc_id: str) -> bool:
+        """The document's bank was drafted at ingest, not written by a person."""
+        stored = self.index.snapshot().documents.get(doc_id)
+        return stored is not None and not stored.bank_yaml and bool(stored.draft_yaml)
+
     def topics(self, doc_id: str) -> list[str]:
+        """The learning objectives of a hand-written bank (a drafted bank's are
+        just the section headings, which a decline lists anyway)."""
+        if self.bank_is_drafted(doc_id):
+            return []
         bank = self.bank(doc_id)
         return [o.title for o in bank.objectives] if bank else []
 

@@ -6,7 +6,8 @@ How versions work (the same in embedded and server mode):
 * every ingest that changes something writes a *new* collection,
   `chunks_<ver>`, copying embeddings of unchanged chunks from the current
   version and embedding only new text; the version's documents (text, title,
-  headings, question bank) are in that collection's metadata (indexes of
+  headings, hand-written question bank, or the bank drafted from the parse
+  when there is none: `tutor.question_drafts`) are in that collection's metadata (indexes of
   schema 1 also had a `docs_<ver>` collection; they are still read);
 * beside it, `parses_<ver>` holds one record per document: the spaCy parse of
   its paragraphs and one embedding per sentence (`tutor.parsed`), made once at
@@ -232,7 +233,8 @@ class StoredDocument:
     content_hash: str
     headings: tuple[Heading, ...]
     meta: dict
-    bank_yaml: str | None
+    bank_yaml: str | None  # the hand-written bank beside the article, as read
+    draft_yaml: str | None = None  # drafted at ingest from the parse when there is no hand-written bank
 
 
 @dataclass
@@ -587,6 +589,8 @@ class Index:
             previous = old_docs.get(document.doc_id)
             if previous is not None and previous.content_hash == document.content_hash:
                 chunks = [c for c in old.chunks if c.doc_id == document.doc_id]
+                if bank_yaml is None:  # the article is unchanged: so is its drafted bank
+                    stored = replace(stored, draft_yaml=previous.draft_yaml)
             else:
                 chunks = []
                 changed.append(document)
@@ -622,6 +626,7 @@ class Index:
         for p in parsed[len(changed):]:  # unchanged, but stored before parses were
             stored, chunks = docs[p.doc_id]
             docs[p.doc_id] = (stored, _attach_terms(chunks, p))
+        self._draft_banks(docs, parsed, reusable)
 
         new_ids = {c.chunk_id for _, chunks in docs.values() for c in chunks}
         report.chunks_skipped = sum(1 for cid in new_ids if cid in old_chunks)
@@ -641,6 +646,23 @@ class Index:
             self._delete_versions(_reachable(base), int(base["current"][1:]))
         report.seconds = time.perf_counter() - started
         return report
+
+    def _draft_banks(self, docs, parsed: list[ParsedDocument], reusable: dict[str, tuple[str, dict]]) -> None:
+        """Draft a question bank from its parse for every document without a
+        hand-written bank whose drafted one is missing or was made by another
+        drafter (new and changed articles: their parse was just made)."""
+        from tutor.question_drafts import bank_yaml, is_current_draft
+
+        fresh = {p.doc_id: p for p in parsed}
+        for doc_id, (stored, chunks) in list(docs.items()):
+            if stored.bank_yaml or is_current_draft(stored.draft_yaml):
+                continue
+            p = fresh.get(doc_id)
+            if p is None and doc_id in reusable:
+                p = ParsedDocument.from_record(*reusable[doc_id], stored.text)
+            if p is None:
+                continue
+            docs[doc_id] = (replace(stored, draft_yaml=bank_yaml(stored, p)), chunks)
 
     def _reset_store(self) -> Path | None:
         """For --rebuild: an embedded store that cannot be read, or that lost the
@@ -890,6 +912,7 @@ def _document_record(stored: StoredDocument) -> dict:
         "headings": json.dumps([h.__dict__ for h in stored.headings]),
         "meta": json.dumps(stored.meta, default=str),
         "bank_yaml": stored.bank_yaml or "",
+        "draft_yaml": stored.draft_yaml or "",
     }
 
 
@@ -904,6 +927,7 @@ def _stored_document(record: dict) -> StoredDocument:
         headings=tuple(Heading(**h) for h in json.loads(record.get("headings") or "[]")),
         meta=json.loads(record.get("meta") or "{}"),
         bank_yaml=record.get("bank_yaml") or None,
+        draft_yaml=record.get("draft_yaml") or None,
     )
 
 
@@ -922,8 +946,6 @@ def _stored_parses(old: Snapshot | None, doc_ids: list[str]) -> dict[str, tuple[
 
 def _attach_terms(chunks: list[Chunk], parsed: ParsedDocument) -> list[Chunk]:
     """Each chunk with the content lemmas of its sentences and its heading path."""
-    from dataclasses import replace
-
     from tutor.language import terms
 
     out = []
@@ -936,8 +958,6 @@ def _attach_terms(chunks: list[Chunk], parsed: ParsedDocument) -> list[Chunk]:
 
 def _with_terms(chunk: Chunk) -> Chunk:
     """A chunk of an index from before terms were stored: lemmatise it now."""
-    from dataclasses import replace
-
     from tutor.language import terms
 
     return replace(chunk, terms=tuple(terms(chunk.text) + [t for h in chunk.heading_path for t in terms(h)]))

@@ -29,8 +29,8 @@ Deliberate simplifications:
   so curly and straight quotation marks must match the article.
 - A keyword matches a word that starts with it or shares its Snowball stem; a
   multi-word keyword matches when all its content stems occur (any order).
-- `draft_bank` picks "key sentences" by counting content terms shared with
-  other sentences and headings; no LLM, no paraphrase.
+- `draft_bank` is a first draft from the article's parse (`tutor.question_drafts`);
+  no LLM.
 """
 
 from __future__ import annotations
@@ -43,11 +43,8 @@ from typing import Protocol
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tutor.corpus import slugify, squash_whitespace
+from tutor.corpus import squash_whitespace
 from tutor.errors import QuestionBankError
-from tutor.language import STOP_WORDS as STOPWORDS
-from tutor.language import Sentence as Span
-from tutor.language import sentences as split_sentences
 from tutor.language import stem, words
 from tutor.language import terms as content_terms
 
@@ -277,106 +274,17 @@ def _blank(text: str, alternative: str) -> str:
 
 # ---- drafting -------------------------------------------------------------------
 
-_MIN_WORDS, _MAX_WORDS = 8, 45
-_WEAK_WORDS = frozenset(
-    "contrast however likewise thus typically instead rather within think thing things take "
-    "make give tend become becomes themselves himself herself itself".split()
-)
 
+def draft_bank(document, n: int | None = None) -> QuestionBank:
+    """A first draft of a bank for `document`, for a person to review: wh-questions
+    built from the article's parse, one objective per section, cloze questions
+    only where no sentence of a section fits a question (`tutor.question_drafts`).
+    `n` caps the number of questions (None: enough to cover every section)."""
+    from tutor.parsed import ParsedDocument
+    from tutor.question_drafts import draft_from_parse
 
-def draft_bank(document, n: int = 8) -> QuestionBank:
-    """Draft `n` cloze questions from the article's key sentences, for review.
-
-    Key sentences carry the most content terms that also occur in other
-    sentences or in headings; each one's blank is its most specific shared word.
-    Questions are grouped into one objective per section heading.
-    """
-    sentences = _body_sentences(document)
-    shared = _shared_terms(sentences, document)
-    chosen = _key_sentences(sentences, shared, n)
-    used = set(content_terms(document.title))  # title words make trivial blanks
-    drafts = []
-    for number, sentence in enumerate(chosen, start=1):
-        word = _blank_word(sentence.text, shared, used)
-        if word:
-            used.add(stem(word))
-            drafts.append((sentence, _draft_question(number, sentence.text, word)))
-    return QuestionBank(doc_id=document.doc_id, objectives=_objectives(drafts, document))
-
-
-def _body_sentences(document) -> list[Span]:
-    """Sentences outside headings, neither questions nor too short or long."""
-    heading_spans = [(h.start, h.end) for h in document.headings]
-    kept = []
-    for s in split_sentences(document.text):
-        in_heading = any(start <= s.start < end for start, end in heading_spans)
-        n_words = len(words(s.text))
-        if not in_heading and not s.text.endswith("?") and _MIN_WORDS <= n_words <= _MAX_WORDS:
-            kept.append(s)
-    return kept
-
-
-def _shared_terms(sentences: list[Span], document) -> Counter:
-    """Term -> in how many sentences it occurs; headings count as extra sentences."""
-    counts: Counter = Counter()
-    for s in sentences:
-        counts.update(set(content_terms(s.text)))
-    for h in document.headings:
-        counts.update(set(content_terms(h.text)))
-    return Counter({term: n for term, n in counts.items() if n >= 2})
-
-
-def _key_sentences(sentences: list[Span], shared: Counter, n: int) -> list[Span]:
-    def score(item: tuple[int, Span]) -> tuple[int, int]:
-        index, s = item
-        return (-len(set(content_terms(s.text)) & shared.keys()), index)
-
-    best = sorted(enumerate(sentences), key=score)[:n]
-    return [s for _, s in sorted(best, key=lambda item: item[0])]
-
-
-def _blank_word(sentence: str, shared: Counter, used: set[str]) -> str | None:
-    """The article's most recurrent word in the sentence that is not yet used.
-
-    Ties go to the longer word; title words and discourse words are never blanked.
-    """
-    candidates = []
-    for position, word in enumerate(re.findall(r"[A-Za-z][A-Za-z-]*[A-Za-z]", sentence)):
-        term, lower = stem(word), word.lower()
-        if len(word) >= 4 and lower not in STOPWORDS and lower not in _WEAK_WORDS and term in shared:
-            candidates.append((-shared[term], -len(word), position, term, word))
-    usable = [c for c in candidates if not _overlaps(c[3], used)]
-    return min(usable)[-1] if usable else None
-
-
-def _overlaps(term: str, used: set[str]) -> bool:
-    """'leader' overlaps 'leadership': one stem is a prefix of the other."""
-    return any(u.startswith(term) or term.startswith(u) for u in used)
-
-
-def _draft_question(number: int, sentence: str, word: str) -> Question:
-    keyword = word.lower()
-    return Question(
-        id=f"q-draft-{number:02d}",
-        question=f"Fill in the blank: {cloze(sentence, [keyword])}",
-        answer=sentence,
-        quotes=[sentence],
-        keywords=[keyword],
-        hint=f'The missing word begins with "{word[:2]}".',
-    )
-
-
-def _objectives(drafts: list[tuple[Span, Question]], document) -> list[Objective]:
-    """One objective per section heading, in article order."""
-    groups: dict[str, tuple[str, list[Question]]] = {}
-    for sentence, question in drafts:
-        heading = _section_heading(document, sentence.start)
-        key = "section-" + (slugify(heading) or "article") if heading else "overview"
-        title = f'Recall the key points of "{heading or document.title}"'
-        groups.setdefault(key, (title, []))[1].append(question)
-    return [Objective(id=key, title=title, questions=qs) for key, (title, qs) in groups.items()]
-
-
-def _section_heading(document, offset: int) -> str | None:
-    before = [h for h in document.headings if h.start < offset]
-    return before[-1].text if before else None
+    parsed = ParsedDocument.parse(document.doc_id, document.content_hash, document.text)
+    bank = draft_from_parse(document, parsed, n=n)
+    if bank is None:
+        raise QuestionBankError(f"{document.doc_id}: no sentence in the article to draft a question from")
+    return bank

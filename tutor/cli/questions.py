@@ -18,11 +18,11 @@ app.add_typer(questions_app, name="questions")
 @questions_app.command("draft")
 def draft_cmd(
     doc: Annotated[Path, typer.Argument(help="The article file (.md, .txt, .html, .pdf).")],
-    n: Annotated[int, typer.Option("--n", min=1, max=50, help="How many questions.")] = 8,
+    n: Annotated[int | None, typer.Option("--n", min=1, max=50, help="At most this many questions (default: enough to cover every section).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write here (default: print).")] = None,
     llm: Llm = None,
 ) -> None:
-    """Draft questions (through the LLM when one is configured, else cloze questions)."""
+    """Draft questions from the article's parse (and through the LLM when one is configured)."""
     from tutor.corpus import load_document
     from tutor.drafting import draft
     from tutor.questions import dump_bank

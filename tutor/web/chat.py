@@ -203,7 +203,10 @@ class TutorChat:
         bank = self.engine.bank(doc_id) if doc_id else None
         if bank is None:
             return ["What is this article about?"]
-        return [o.questions[0].question for o in bank.objectives if o.questions][:STARTERS]
+        from tutor.questions import BLANK
+
+        asked = [next((q.question for q in o.questions if BLANK not in q.question), None) for o in bank.objectives]
+        return [q for q in asked if q][:STARTERS] or ["What is this article about?"]  # a cloze is no opener
 
     # ---- conversations ---------------------------------------------------------
     def open(self, sid: str, view: str, *, mode: str = "explain", doc_id: str | None = None) -> ChatView:
