@@ -151,8 +151,8 @@ class Engine:
         said_terms = set(content_terms(said))
         best, best_score = None, 0.0
         for q in bank.questions:
-            if any(quote in said for quote in q.quotes):
-                continue
+            if any(quote in said for quote in q.quotes) or "_____" in q.question:
+                continue  # already answered, or a cloze: a gap to fill is no question to think about
             terms = set(content_terms(q.question + " " + " ".join(q.quotes)))
             score = len(terms & said_terms) / (len(terms) or 1)
             if score > best_score:

@@ -273,9 +273,12 @@ class Session:
 
         ranked = rank_sentences(retrieval)
         key, target, bank_question = self._key_and_target(question, ranked)
-        withheld = set(content_terms(key.text)) - set(content_terms(question))
+        asked = set(content_terms(question))
+        # neither the guided-to sentence nor the best answer to the learner's own question is given away
+        withheld = (set(content_terms(key.text)) | set(content_terms(ranked[0].text))) - asked
         clue = next(
             (e for e in ranked[:5] if e.score > 0.25 and not _same_sentence(e.text, key.text)
+             and not _same_sentence(e.text, ranked[0].text)
              and not any(_same_sentence(q, e.text) for q in target.quotes)
              and not _reveals(e.text, target.keywords) and not set(content_terms(e.text)) & withheld),
             None,
