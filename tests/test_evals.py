@@ -671,19 +671,22 @@ def test_cli_replies_accuracy_and_confusion(capsys, tmp_path):
 
 
 @pytest.mark.slow
-def test_tutor_eval_on_the_seed_set_meets_the_thresholds(fresh_home):
-    """The promise, end to end: the console script on the default datasets."""
+def test_tutor_eval_on_the_seed_set_holds_its_floors(fresh_home):
+    """The promise, end to end: the console script on the seed's set, gated by
+    the floors CI uses (the whole suite over every package runs in `.ci/run`)."""
     env = dict(os.environ, TUTOR_HOME=str(fresh_home), HF_HUB_OFFLINE="1")
-    proc = subprocess.run([sys.executable, "-m", "tutor", "eval", "--json"], capture_output=True, text=True,
-                          env=env, cwd=REPO, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "tutor", "eval", str(REPO / "evals" / "seed.jsonl"), "--json",
+                           "--thresholds", str(REPO / "evals" / "floors.toml")],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=900)
     data = json.loads(proc.stdout)
     overall = data["summary"]["overall"]
     failing = [f"{c['key']}: {c['error'] or c['failed']}" for c in data["cases"] if c["verdict"] != "pass"]
-    assert data["run"]["datasets"][0]["name"] == "seed" and "claims" not in [d["name"] for d in data["run"]["datasets"]]
+    assert [a["name"] for a in data["articles"]] == ["seed"]
     assert overall["groundedness"]["mean"] >= 0.98, failing
-    assert overall["decline_accuracy"]["mean"] == 1.0, failing
     assert overall["must_include"]["pass_rate"] >= 0.90, failing
     assert overall["errors"] == 0, failing
+    checks = [c for c in data["thresholds"] if c["metric"] == "decline_accuracy"]
+    assert checks and all(c["status"] == "pass" for c in checks)
     assert proc.returncode == 0, [c for c in data["thresholds"] if c["status"] == "fail"]
 
 
