@@ -62,3 +62,11 @@ def test_an_article_without_a_byline_says_so(tmp_path, embedder):
     engine = Engine.open(Settings(home=tmp_path), auto_ingest=False, embedder=embedder)
     reply = engine.grounded.explain("Who wrote this article?")
     assert reply.answer == "The article does not say who wrote it." and not reply.citations
+    # no description either: the summary opens with the article's lead sentence, cited where it stands
+    about = engine.grounded.explain("What is this article about?")
+    lead = "Use this basic dough recipe as starter for all your upcoming breads."
+    assert about.answer.startswith(f'The article "The Basic Bread" is about this: {lead} [1]')
+    doc = engine.documents["article"]
+    for c in about.citations:
+        assert doc.text[c.start:c.end] == c.text
+        assert all(c.start <= a < b <= c.end for a, b in c.highlights)

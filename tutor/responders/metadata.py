@@ -161,21 +161,25 @@ def _summary(doc, snapshot, mode: str) -> Reply:
     citations, parts = [], []
     for s in central:
         chunk = next((c for c in snapshot.chunks if c.doc_id == doc.doc_id and c.start <= s.start and s.end <= c.end), None)
+        chunk = chunk or next((c for c in snapshot.chunks if c.doc_id == doc.doc_id and c.start <= s.start < c.end), None)
         if chunk is None:
             continue
         n = next((c.n for c in citations if c.chunk_id == chunk.chunk_id), len(citations) + 1)
         if n == len(citations) + 1:
             citations.append(Citation(n=n, doc_id=doc.doc_id, title=doc.title, text=chunk.text, score=1.0,
                                       chunk_id=chunk.chunk_id, start=chunk.start, end=chunk.end, heading=chunk.heading))
-        citations[n - 1].highlights.append((s.start, s.end))
+        citations[n - 1].highlights.append((s.start, min(s.end, chunk.end)))
         parts.append((s.text, [n]))
     body = f'The article "{doc.title}" is about this: ' + " ".join(f"{t} [{ns[0]}]" for t, ns in parts)
     return Reply(answer=body, declined=False, mode=mode, citations=citations, sentences=parts)
 
 
 def central_sentences(parsed, doc, n: int = 2) -> list:
-    """The article's n most central sentences (closest to the mean of all its
-    sentence embeddings), in article order; headings and very short lines skipped."""
+    """The article's lead sentence and its n-1 most central others (closest to
+    the mean of all its sentence embeddings), in article order; headings, very
+    short lines and questions skipped. The lead is how most articles say what
+    they are about (the news and encyclopedia lead, a guide's opening line);
+    centrality alone picks a typical sentence, often a detail."""
     if parsed.vectors is None or not len(parsed.sentences):
         return []
     heading_starts = {h.start for h in doc.headings}
@@ -186,5 +190,5 @@ def central_sentences(parsed, doc, n: int = 2) -> list:
     vecs = parsed.vectors[keep]
     centre = vecs.mean(axis=0)
     centre /= np.linalg.norm(centre) or 1.0
-    best = sorted(np.argsort(-(vecs @ centre))[:n].tolist())
-    return [parsed.sentences[keep[i]] for i in best]
+    order = [0] + [i for i in np.argsort(-(vecs @ centre)).tolist() if i != 0]  # the lead first
+    return [parsed.sentences[keep[i]] for i in sorted(order[:n])]
