@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -23,11 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tutor.evals import thresholds as th  # noqa: E402
 
+LATENCY_CEILING_MS = 5000  # p95 per article on the grounded responder, on a shared CI machine
+
 HEADER = """\
 # Regression floors: the gate `.ci/run` applies (`tutor eval --thresholds evals/floors.toml`).
 # Written by `python scripts/write_floors.py RUN.json` from the run of commit {commit};
 # the targets are in evals/thresholds.toml. Where an article misses a target, its floor
-# is what it measured less {margin:g}; everywhere else the target is the floor.
+# is what it measured less {margin:g}; everywhere else the target is the floor. The latency
+# limit is a ceiling against blow-ups only (CI shares its machine): benchmarks/ measures speed.
 """
 
 
@@ -48,7 +52,11 @@ def main() -> None:
     run = json.loads(args.run.read_text(encoding="utf-8"))
     targets_path = args.targets or th.default_thresholds_path()
     out = [HEADER.format(commit=_commit(), margin=args.margin)]
-    out.append("\n" + targets_path.read_text(encoding="utf-8").rstrip() + "\n")
+    targets = targets_path.read_text(encoding="utf-8").rstrip() + "\n"
+    # latency depends on how busy the machine is; benchmarks/ measures it, the gate only catches a blow-up
+    targets = re.sub(r"(\[latency\][^\n]*\n(?:#[^\n]*\n)*max_p95_ms = )\d+",
+                     lambda m: m.group(1) + str(LATENCY_CEILING_MS), targets, count=1)
+    out.append("\n" + targets)
     for article in run["articles"]:
         lowered = []
         for check in article["thresholds"]:
