@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
+from tutor import language as L
 from tutor.config import MAX_MESSAGE_CHARS, Settings
 from tutor.errors import MessageError, UnknownArticleError
 from tutor.followup import is_followup, leans_on_pronoun, resolve
@@ -280,7 +281,8 @@ class Session:
             (e for e in ranked[:5] if e.score > 0.25 and not _same_sentence(e.text, key.text)
              and not _same_sentence(e.text, ranked[0].text)
              and not any(_same_sentence(q, e.text) for q in target.quotes)
-             and not _reveals(e.text, target.keywords) and not set(content_terms(e.text)) & withheld),
+             and not _reveals(e.text, target.keywords) and not set(content_terms(e.text)) & withheld
+             and not _new_numbers(e.text, question)),
             None,
         )
         citations, _ = cite(retrieval, [key] + ([clue] if clue else []))
@@ -309,11 +311,13 @@ class Session:
         learner's; otherwise the best sentence, with its own answer terms."""
         top = ranked[:3]
         bank = self._bank(top[0].doc_id) if top else None
+        if top and bank is not None and self.engine.bank_is_drafted(top[0].doc_id):
+            top = top[:1]  # a drafted question is only worth guiding to when it rests on the answer itself
         pairs = []
         if bank is not None:
             for e in top:
                 for q in bank.questions:
-                    if any(_same_sentence(quote, e.text) for quote in q.quotes):
+                    if "_____" not in q.question and any(_same_sentence(quote, e.text) for quote in q.quotes):
                         pairs.append((e, q))
         if pairs:
             vecs = self.engine.index.embedder.embed([question] + [q.question for _, q in pairs])
@@ -506,6 +510,12 @@ def _looks_like_question(text: str) -> bool:
 def _reveals(text: str, keywords: list[str]) -> bool:
     stems = set(content_terms(text))
     return any(any(s in stems for s in content_terms(alt)) for k in keywords for alt in k.split("|"))
+
+
+def _new_numbers(text: str, question: str) -> bool:
+    """Does `text` state a number the question does not (an amount is usually the answer)?"""
+    asked = {t.lower_ for t in L.parse(question) if t.like_num}
+    return any(t.like_num and t.lower_ not in asked for t in L.parse(text))
 
 
 def _same_sentence(quote: str, sentence: str) -> bool:
