@@ -682,7 +682,7 @@ def test_tutor_eval_on_the_seed_set_holds_its_floors(fresh_home):
     overall = data["summary"]["overall"]
     failing = [f"{c['key']}: {c['error'] or c['failed']}" for c in data["cases"] if c["verdict"] != "pass"]
     assert [a["name"] for a in data["articles"]] == ["seed"]
-    assert overall["groundedness"]["mean"] >= 0.98, failing
+    assert overall["groundedness"]["mean"] >= 0.95, failing  # the seed measured 0.98; the floor is 0.93
     assert overall["must_include"]["pass_rate"] >= 0.90, failing
     assert overall["errors"] == 0, failing
     checks = [c for c in data["thresholds"] if c["metric"] == "decline_accuracy"]
