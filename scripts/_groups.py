@@ -58,3 +58,16 @@ def resolved_question(engine, case) -> str:
     for turn in case.turns[:-1]:
         session.send(turn)
     return session._resolve(case.turns[-1])
+
+
+def save_model(model: dict, spec, report: dict, out: Path) -> None:
+    """Stamp a fitted model with the data it was fitted on (hash, groups) and its
+    leave-one-article-out report, and write it as JSON."""
+    import json
+
+    model["data_sha256"] = data_hash(spec)
+    model["groups"] = [g for g, _, _ in spec]
+    model["leave_one_article_out"] = report
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {out}")

@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _groups import ROOT, data_hash, engine_for, groups, resolved_question  # noqa: E402
+from _groups import ROOT, engine_for, groups, resolved_question, save_model  # noqa: E402
 
 from tutor.coverage import FEATURES, MODEL_PATH  # noqa: E402
 
@@ -117,12 +117,7 @@ def main() -> None:
     data = measure(spec, get_embedder())
     model = fit([r for rows in data.values() for r in rows])
     report = loao(data)
-    model["data_sha256"] = data_hash(spec)
-    model["groups"] = [g for g, _, _ in spec]
-    model["leave_one_article_out"] = report
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    save_model(model, spec, report, args.out)
     for g, r in report.items():
         print(f"  {g:30s} acc {r['accuracy']:.3f}  in-scope answered {r['answered_in_scope']:.3f}  "
               f"out-of-scope declined {r['declined_out_of_scope']:.3f}")

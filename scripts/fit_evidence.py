@@ -15,7 +15,6 @@ sentence) is reported per group and stored with the model.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _groups import ROOT, data_hash, engine_for, groups, resolved_question  # noqa: E402
+from _groups import ROOT, engine_for, groups, resolved_question, save_model  # noqa: E402
 
 from tutor.ranking import FEATURES, MODEL_PATH  # noqa: E402
 
@@ -106,12 +105,7 @@ def main() -> None:
     data = measure(spec, get_embedder())
     model = fit([q for qs in data.values() for q in qs])
     report = loao(data)
-    model["data_sha256"] = data_hash(spec)
-    model["groups"] = [g for g, _, _ in spec]
-    model["leave_one_article_out"] = report
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    save_model(model, spec, report, args.out)
     for g, r in report.items():
         print(f"  {g:30s} top-1 {r['top1']}  ({r['questions']} questions)")
     print("coefficients:", {n: round(c, 2) for n, c in zip(model["features"], model["coef"], strict=True)})

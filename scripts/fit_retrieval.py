@@ -14,7 +14,6 @@ chunks is reported per group and stored with the model.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -23,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _groups import ROOT, data_hash, engine_for, groups  # noqa: E402
+from _groups import ROOT, engine_for, groups, save_model  # noqa: E402
 
 from tutor.retrieve import PASSAGE_FEATURES, PASSAGE_MODEL  # noqa: E402
 
@@ -94,12 +93,7 @@ def main() -> None:
     for held in data:
         m = fit([q for g, qs in data.items() if g != held for q in qs])
         report[held] = {"questions": len(data[held]), "recall_at_4": round(recall(m, data[held]), 4)}
-    model["data_sha256"] = data_hash(spec)
-    model["groups"] = [g for g, _, _ in spec]
-    model["leave_one_article_out"] = report
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {args.out}")
+    save_model(model, spec, report, args.out)
     for g, r in report.items():
         print(f"  {g:30s} recall@4 {r['recall_at_4']}  ({r['questions']} questions)")
     print("coefficients:", {n: round(c, 2) for n, c in zip(model["features"], model["coef"], strict=True)})
