@@ -18,7 +18,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 from axe_audit import audit, blocking, describe  # noqa: E402
-from test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT, _last_bot, _ready, _send  # noqa: E402
+from test_browser import WAIT, _last_bot, _ready, _send  # noqa: E402
 
 JFK_HTML = Path(__file__).resolve().parent.parent / "evals" / "articles" / "jfk-inaugural-address" / "article.html"
 INGEST_WAIT = 180_000  # ms: parsing and embedding on a busy machine
@@ -61,16 +61,6 @@ def tutor(engine, tmp_path_factory):
     server = start(create_app(engine, store=store, allow_uploads=True))
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
