@@ -663,3 +663,20 @@ def _citation(n, text, start, highlight, heading="Article › Kotter"):
 
     return asdict(Citation(n=n, doc_id="d", title="T", text=text, score=0.5, start=start,
                            end=start + len(text), heading=heading, highlights=[highlight]))
+
+
+def test_warm_up_loads_everything_a_first_content_question_needs(seed_home, embedder):
+    """A metadata question alone embeds nothing, so the warm-up also asks about
+    the content: the first learner must not pay for loading the embedder, the
+    support judge or WordNet's index."""
+    from tutor import lexicon
+    from tutor.config import Settings
+    from tutor.engine import Engine
+    from tutor.web.server import warm_up
+
+    engine = Engine.open(Settings(home=seed_home), auto_ingest=False)
+    assert engine.index._embedder is None and engine._scorer is None
+    warm_up(engine)
+    assert engine.index._embedder is not None
+    assert engine._scorer is not None
+    assert "members" in lexicon._data()

@@ -84,10 +84,18 @@ def antonyms(a: str, b: str) -> bool:
     return _key(b) in ant.get(_key(a), frozenset()) or _key(a) in ant.get(_key(b), frozenset())
 
 
+def load() -> None:
+    """Read the word lists and build their index now (a server's warm-up), not
+    on the first question that needs them."""
+    _members()
+
+
 def _members() -> dict[int, frozenset[str]]:
     data = _data()
     if "members" not in data:
         with _LOCK:
+            if "members" in data:
+                return data["members"]
             inv: dict[int, set[str]] = {}
             for word, synsets in data["lemmas"].items():
                 for s in synsets:

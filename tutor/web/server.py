@@ -35,10 +35,21 @@ log = logging.getLogger(__name__)
 
 def warm_up(engine) -> float:
     """Load what the first question needs (the embedder, the spaCy pipeline,
-    WordNet, BM25, the fitted models) by answering one question; returns seconds.
-    Documents' parses load on demand, so this does not grow with the library."""
+    WordNet, BM25, the support judge, the fitted models) by answering two
+    questions, one about the article and one on its content (a metadata
+    question alone never embeds anything); returns seconds. Documents' parses
+    load on demand, so this does not grow with the library."""
+    from tutor import lexicon
+
     started = time.perf_counter()
     engine.grounded.explain("What is this article about?")
+    engine.index.embedder.embed_one("warm up")
+    lexicon.load()
+    docs = engine.documents
+    if docs:
+        first = next(iter(docs.values()))
+        engine.grounded.explain(f"What does the article say about {first.title}?")
+        engine.scorer.score("The article is not easy to read.", [first.text[:400]])
     return time.perf_counter() - started
 
 
