@@ -62,6 +62,47 @@ def test_socratic_asks_in_its_own_words_and_gives_nothing_away(engine, message):
     assert t.prompt in hint.answer and message not in hint.answer
 
 
+TEA = """# Brewing green tea
+
+Green tea leaves are picked in spring and dried quickly so that they stay green.
+The water should be hot but not boiling. Green tea is steeped for three minutes at
+80 degrees Celsius. Longer steeping makes the tea bitter, because more tannins dissolve.
+
+# Serving
+
+The tea is poured into small cups. Some people add a slice of lemon; others drink it plain.
+"""
+
+
+@pytest.fixture(scope="module")
+def tea_engine(tmp_path_factory, embedder):
+    from tutor.config import Settings
+    from tutor.engine import Engine
+    from tutor.index import Index
+
+    home = tmp_path_factory.mktemp("tea-home")
+    article = home / "green-tea.md"
+    article.write_text(TEA, encoding="utf-8")
+    assert not Index(Settings(home=home), embedder=embedder).ingest([article]).failed
+    return Engine.open(Settings(home=home), auto_ingest=False, embedder=embedder)
+
+
+def test_socratic_sources_withhold_what_answers_the_question(tea_engine):
+    """The passage shown beside a guiding question keeps what the answering
+    sentence is about and blanks what it says in answer, numbers included;
+    the hint shows the same passage; only the reveal shows it whole."""
+    s = Session(tea_engine, mode="socratic")
+    reply = s.send("How long is green tea steeped, and how hot is the water?")
+    shown = " ".join(c.text for c in reply.citations)
+    assert reply.citations and "steeped" in shown
+    assert "three" not in shown and "80" not in shown, shown
+    hint = s.send("hint")
+    assert "three minutes" not in " ".join(c.text for c in hint.citations)
+    s.send("no idea")
+    revealed = s.send("I still don't know")
+    assert "three minutes" in " ".join(c.text for c in revealed.citations) + revealed.answer
+
+
 def test_socratic_hint_then_confirm(engine):
     s = Session(engine, mode="socratic")
     s.send("What does leadership cope with?")

@@ -261,6 +261,28 @@ def cloze(quote: str, keywords: list[str]) -> str:
     return out
 
 
+def gapped(sentence: str, question: str) -> str:
+    """`sentence` with every content word and number the question does not
+    already contain blanked (a run of them is one blank): what it says in
+    answer to the question is withheld, what it is about stays readable.
+
+    >>> gapped("The dough rests for 15 minutes in a warm place.", "How long does the dough rest?")
+    'The dough rests for _____ in a _____.'
+    """
+    from tutor import language as L
+
+    asked = {stem(t) for t in content_terms(question)}
+    toks = list(L.parse(sentence))
+    hide = [(L.is_content(t) or t.like_num) and stem(L.lemma(t)) not in asked for t in toks]
+    out = []
+    for i, tok in enumerate(toks):
+        if not hide[i]:
+            out.append(tok.text_with_ws)
+        elif i + 1 == len(toks) or not hide[i + 1]:  # the last word of a run: one blank for the run
+            out.append(BLANK + tok.whitespace_)
+    return "".join(out)
+
+
 def _blank(text: str, alternative: str) -> str:
     literal = _literal_re(alternative)
     if literal.search(text):

@@ -19,7 +19,7 @@ import json
 import re
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 from tutor import language as L
@@ -57,6 +57,7 @@ class Target:
     hints_given: int = 0
     citation: dict | None = None
     prompt: str | None = None  # the tutor's guiding question (Socratic); None: ask `question`
+    shown: dict | None = None  # the citation as shown while the answer is withheld (Socratic)
 
 
 @dataclass
@@ -286,8 +287,11 @@ class Session:
             None,
         )
         citations, _ = cite(retrieval, [key] + ([clue] if clue else []))
-        masked = [_masked_citation(c, target.keywords) for c in citations]
+        # the sentences that may answer the question are shown with their answer withheld
+        answers = [e.text for e in [key, *ranked[:3]] if not (clue and _same_sentence(e.text, clue.text))]
+        masked = [_masked_citation(c, target.keywords, answers, question) for c in citations]
         target.citation = asdict(citations[0])
+        target.shown = asdict(masked[0])
         lead = "Let's work it out from the article rather than me telling you."
         clue_text = f' Here is a clue: "{clue.text}" [{citations[-1].n}]' if clue else ""
         guiding = None
@@ -343,7 +347,10 @@ class Session:
         hint = t.hint if (t.hint and t.hints_given == 1) else None
         if hint is None:
             hint = f'Fill the gap from the article: "{cloze(t.quotes[0], t.keywords)}"'
-        citations = [_masked_citation(Citation(**t.citation), t.keywords)] if t.citation else []
+        if t.shown:
+            citations = [Citation(**t.shown)]
+        else:
+            citations = [_masked_citation(Citation(**t.citation), t.keywords)] if t.citation else []
         return Reply(
             answer=f"{prefix}Hint: {hint} [1] Now try again: {t.prompt or _as_learner_question(t.question)}",
             declined=False,
@@ -607,11 +614,20 @@ def _echoes(question: str, message: str) -> bool:
     return shared / len(a) >= 0.75 or shared / len(b) >= 0.75
 
 
-def _masked_citation(c: Citation, keywords: list[str]) -> Citation:
-    """The passage with the answer's key terms blanked, so the sources panel does not give it away."""
-    from tutor.questions import cloze
+def _masked_citation(c: Citation, keywords: list[str], answers: Sequence[str] = (), question: str = "") -> Citation:
+    """The passage with the answer's key terms blanked, and in each of the
+    `answers` sentences (those that may answer `question`) every word the
+    question does not contain (`questions.gapped`), so the sources panel does
+    not give the answer away."""
+    from tutor.questions import cloze, gapped
 
-    masked = Citation(**{**asdict(c), "text": cloze(c.text, keywords)})
+    text = c.text
+    for sentence in dict.fromkeys(answers):
+        pattern = re.compile(r"\s+".join(re.escape(w) for w in sentence.split()))
+        found = pattern.search(text)
+        if found:
+            text = text[: found.start()] + gapped(found.group(), question) + text[found.end():]
+    masked = Citation(**{**asdict(c), "text": cloze(text, keywords)})
     masked.highlights = []
     return masked
 
