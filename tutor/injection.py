@@ -113,10 +113,59 @@ def _overrules(span: Span) -> bool:
 
 def learner_question(message: str) -> str:
     """The learner's message without the sentences that instruct the tutor
-    (empty when nothing else is left); the message itself when none does."""
+    (empty when nothing else is left) and without requests about how to be
+    taught (`without_teaching_request`); the message itself when it has neither."""
     doc = L.parse(message)
     sents = list(doc.sents)
     kept = [s for s in sents if not (_overrules(s) and not L.is_question(s.text))]
-    if len(kept) == len(sents):
+    if len(kept) != len(sents):
+        message = " ".join(s.text.strip() for s in kept).strip()
+    return without_teaching_request(message)
+
+
+# How the learner wants to be taught, around the question itself: "Don't just
+# tell me: help me reason out why ...", "Quiz me: lead me to work out ...",
+# "..., but don't give away how it ends", "..., without saying the number".
+# They ask for guidance (the Socratic mode's business), not about the article,
+# and their words ("tell", "answer", "number") pull retrieval off the topic.
+# A closed class of tutoring phrases, hand-written: no parser labels them.
+_NOT_TELLING = re.compile(
+    r"(?:,\s*)?\b(?:but\s+)?(?:please\s+)?(?:do\s+not|don'?t|dont|never)\s+(?:just\s+|simply\s+)?"
+    r"(?:tell|give|say|show|reveal|spoil)\s+(?:me|us|it|away|the\s+answer|anything)\b[^:;.!?]*?"
+    r"(?:[:;.!]|,(?=\s*(?:help|lead|guide|quiz|walk|let)\b)|$)",
+    re.I,
+)
+_WITHOUT_TELLING = re.compile(r",?\s*\bwithout\s+(?:just\s+)?(?:saying|giving|telling|revealing|spoiling)\b[^:;.!?]*", re.I)
+_GUIDE_ME = re.compile(
+    r"\b(?:quiz\s+me\s*[:,]\s*)?(?:please\s+)?(?:can\s+you\s+|could\s+you\s+)?"
+    r"(?:help|lead|guide|walk)\s+me\s+(?:to\s+)?"
+    r"(?:(?:work|reason|figure|think|puzzle)\s+(?:it\s+|this\s+)?(?:out|through)|towards?|through|understand)"
+    r"\s*(?:,?\s*step\s+by\s+step\s*,?)?\s*(?:[:,]\s*)?",
+    re.I,
+)
+_QUIZ_ME = re.compile(r"^\s*quiz\s+me\s*[:,]\s*", re.I)
+
+
+def without_teaching_request(message: str) -> str:
+    """`message` without the phrases that ask how to be taught, so that what
+    is left is the question (the message itself when there are none, or when
+    nothing would be left).
+
+    >>> without_teaching_request("Don't just tell me: help me reason out why the sky is blue.")
+    'Why the sky is blue?'
+    >>> without_teaching_request("Quiz me: lead me toward the point of the story, but don't give away how it ends.")
+    'The point of the story.'
+    >>> without_teaching_request("Why don't bakers tell you the oven's real temperature?")
+    "Why don't bakers tell you the oven's real temperature?"
+    """
+    text = _QUIZ_ME.sub("", message)
+    for pattern in (_NOT_TELLING, _WITHOUT_TELLING, _GUIDE_ME):
+        text = pattern.sub(" ", text)
+    text = re.sub(r"\s+([.?!,;:])", r"\1", " ".join(text.split())).strip(" ,;:-")
+    if text == " ".join(message.split()) or len(L.words(text)) < 2:
         return message
-    return " ".join(s.text.strip() for s in kept).strip()
+    if L.words(text)[0] in L.WH_WORDS:  # what was asked for: "(help me work out) why X" asks why X
+        text = text.rstrip(".!?") + "?"
+    elif text[-1] not in ".?!":
+        text += "."
+    return text[0].upper() + text[1:]
