@@ -42,6 +42,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 from spacy.tokens import Doc, Span, Token
 
 from tutor.errors import TutorError
@@ -143,10 +144,19 @@ def parse(text: str) -> Doc:
 
 
 def parse_many(texts: Sequence[str], batch_size: int = 64) -> list[Doc]:
-    """Parse many texts in one pass of the pipeline (ingest)."""
+    """Parse many texts in one pass of the pipeline (ingest). The docs drop
+    the tok2vec tensor (96 floats a token, three times the rest of the parse;
+    nothing here reads it), so a large article's parse fits in memory."""
     pipeline = nlp()
+    out = []
     with _LOCK:
-        return list(pipeline.pipe(list(texts), batch_size=batch_size))
+        for doc in pipeline.pipe(list(texts), batch_size=batch_size):
+            doc.tensor = _NO_TENSOR
+            out.append(doc)
+    return out
+
+
+_NO_TENSOR = np.zeros((0, 0), dtype="float32")
 
 
 def as_doc(text_or_doc: str | Doc | Span) -> Doc | Span:
