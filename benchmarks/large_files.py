@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -152,14 +153,34 @@ def _child(path: str, home: str, stub: bool = False) -> None:
     phases: dict[str, float] = {}
     started = time.perf_counter()
 
+    current = {"phase": "loading"}
+    phase_rss: dict[str, float] = {}  # peak resident MiB while each phase ran (sampled every 0.2 s)
+
     def progress(phase: str, done: int, total: int) -> None:
         phases[phase] = time.perf_counter() - started
+        current["phase"] = phase
 
+    def sample(stop: threading.Event) -> None:
+        page = os.sysconf("SC_PAGE_SIZE") / MB
+        while not stop.wait(0.2):
+            with open("/proc/self/statm") as f:
+                now = int(f.read().split()[1]) * page
+            name = current["phase"]
+            phase_rss[name] = max(phase_rss.get(name, 0.0), now)
+
+    stop = threading.Event()
+    sampler = threading.Thread(target=sample, args=(stop,), daemon=True)
+    sampler.start()
     report = Index(settings, embedder=timed).ingest([Path(path)], max_mb=0, progress=progress)
     seconds = time.perf_counter() - started
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds, "encode_seconds": timed.seconds, "chunks": report.chunks_added,
-                      "failed": report.failed, "peak_rss_mib": rss, "phase_end_seconds": phases}))
+    stop.set()
+    sampler.join()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    rss = usage.ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                      "encode_seconds": timed.seconds, "chunks": report.chunks_added,
+                      "failed": report.failed, "peak_rss_mib": rss, "phase_end_seconds": phases,
+                      "phase_peak_rss_mib": phase_rss}))
 
 
 def ingest_rates(folder: Path, sizes=(1.0, 10.0), log=print, timeout: float = 7200, stub: bool = False) -> dict:
@@ -183,6 +204,8 @@ def ingest_rates(folder: Path, sizes=(1.0, 10.0), log=print, timeout: float = 72
                     chunk_seconds=ends.get("chunking", 0.0) - ends.get("loading", 0.0),
                     embed_store_seconds=data["seconds"] - ends.get("chunking", 0.0))
         data["clean_chunk_seconds_per_mb"] = (data["load_clean_seconds"] + data["chunk_seconds"]) / actual
+        # CPU seconds per MB (the whole child, encode included): steadier than wall time on a busy machine
+        data["cpu_seconds_per_mb"] = data["cpu_seconds"] / actual
         rows[str(mb)] = data
         log(f"large files: {actual:.1f} MB in {data['seconds']:.1f}s ({data['mb_per_s']:.3f} MB/s; "
             f"{data['mb_per_s_without_encode']:.2f} MB/s without encode), peak RSS {data['peak_rss_mib']:.0f} MiB")
@@ -191,12 +214,13 @@ def ingest_rates(folder: Path, sizes=(1.0, 10.0), log=print, timeout: float = 72
         row["cost_per_mb_vs_smallest"] = row["seconds_per_mb_without_encode"] / first["seconds_per_mb_without_encode"]
         row["clean_chunk_cost_per_mb_vs_smallest"] = (row["clean_chunk_seconds_per_mb"]
                                                       / first["clean_chunk_seconds_per_mb"])
+        row["cpu_cost_per_mb_vs_smallest"] = row["cpu_seconds_per_mb"] / first["cpu_seconds_per_mb"]
     return {"sizes": rows, "stub_encoder": stub}
 
 
 def measure(folder: Path, chunk_sizes=(0.5, 5.0), ingest_sizes=(1.0, 10.0), runs: int = 3, log=print,
             stub: bool = False) -> dict:
-    return {"chunking": chunk_scaling(folder, chunk_sizes, runs, log),
+    return {"chunking": chunk_scaling(folder, chunk_sizes, runs, log) if chunk_sizes else {"sizes": {}},
             "ingest": ingest_rates(folder, ingest_sizes, log, stub=stub) if ingest_sizes else {"sizes": {}}}
 
 
@@ -206,27 +230,31 @@ def render(results: dict, console=None) -> None:
 
     console = console or Console(width=140)
     ch = results["chunking"]
-    t = Table(title="Chunking and cleaning against file size (median seconds)")
-    for col in ("file", "clean s", "chunk s", "chunks"):
-        t.add_column(col, justify="right")
-    for row in ch["sizes"].values():
-        t.add_row(f"{row['mb']:.2f} MB", f"{row['clean_seconds']:.3f}", f"{row['chunk_seconds']:.3f}", str(row["chunks"]))
-    console.print(t)
-    console.print(f"cost per MB, big file / small file: chunking {ch['chunk_ratio_per_mb']:.2f}, "
-                  f"cleaning {ch['clean_ratio_per_mb']:.2f} (1.0 is linear)")
+    if ch["sizes"]:
+        t = Table(title="Chunking and cleaning against file size (median seconds)")
+        for col in ("file", "clean s", "chunk s", "chunks"):
+            t.add_column(col, justify="right")
+        for row in ch["sizes"].values():
+            t.add_row(f"{row['mb']:.2f} MB", f"{row['clean_seconds']:.3f}", f"{row['chunk_seconds']:.3f}",
+                      str(row["chunks"]))
+        console.print(t)
+        console.print(f"cost per MB, big file / small file: chunking {ch['chunk_ratio_per_mb']:.2f}, "
+                      f"cleaning {ch['clean_ratio_per_mb']:.2f} (1.0 is linear)")
     if results["ingest"]["sizes"]:
         how = ("stub encoder: encoding left out, all else real" if results["ingest"].get("stub_encoder")
                else "real embedder")
         t = Table(title=f"Ingest of one plain-text file (one run per size, {how})")
         for col in ("file", "seconds", "MB/s", "load+clean s", "chunk s", "embed+store s", "in encode calls s",
-                    "MB/s w/o encode", "cost/MB vs smallest: w/o encode | clean+chunk", "chunks", "peak RSS"):
+                    "MB/s w/o encode", "cost/MB vs smallest: w/o encode | clean+chunk | CPU", "chunks",
+                    "peak RSS"):
             t.add_column(col, justify="right")
         for row in results["ingest"]["sizes"].values():
             t.add_row(f"{row['mb']:.1f} MB", f"{row['seconds']:.1f}", f"{row['mb_per_s']:.3f}",
                       f"{row['load_clean_seconds']:.1f}", f"{row['chunk_seconds']:.1f}",
                       f"{row['embed_store_seconds']:.1f}", f"{row['encode_seconds']:.1f}",
                       f"{row['mb_per_s_without_encode']:.2f}",
-                      f"{row['cost_per_mb_vs_smallest']:.2f} | {row['clean_chunk_cost_per_mb_vs_smallest']:.2f}",
+                      f"{row['cost_per_mb_vs_smallest']:.2f} | {row['clean_chunk_cost_per_mb_vs_smallest']:.2f}"
+                      f" | {row.get('cpu_cost_per_mb_vs_smallest', float('nan')):.2f}",
                       str(row["chunks"]), f"{row['peak_rss_mib']:.0f} MiB")
         console.print(t)
         console.print("Time inside encode calls includes waiting for the GIL while the writer thread adds "
@@ -241,6 +269,7 @@ def main(argv=None) -> int:
     p.add_argument("--runs", type=int, default=3, help="runs per size for the chunking figure")
     p.add_argument("--stub-encoder", action="store_true",
                    help="replace only the encode call by a hash (measures ingest without encoding, fast)")
+    p.add_argument("--ingest-only", action="store_true", help="skip the chunking-scaling figure")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "large_files.json")
     args = p.parse_args(argv)
     if args.child:
@@ -248,7 +277,8 @@ def main(argv=None) -> int:
         return 0
     sizes = [float(s) for s in args.sizes.split(",") if s.strip()] + ([50.0] if args.with_50 else [])
     with tempfile.TemporaryDirectory(prefix="tutor-large-") as tmp:
-        results = measure(Path(tmp), ingest_sizes=tuple(sizes), runs=args.runs,
+        results = measure(Path(tmp), chunk_sizes=() if args.ingest_only else (0.5, 5.0),
+                          ingest_sizes=tuple(sizes), runs=args.runs,
                           log=lambda m: print(m, file=sys.stderr), stub=args.stub_encoder)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
