@@ -18,6 +18,11 @@ from tutor import language as L
         ("A heading\n\nThe first paragraph ends here", ["A heading", "The first paragraph ends here"]),
         ("Mix the flour.\n\n- 500 grams of flour\n\n- 10 grams of salt",
          ["Mix the flour.", "- 500 grams of flour", "- 10 grams of salt"]),
+        # a spaced ellipsis inside a sentence does not end it; before a capital it may
+        ("We waited. . .and the rain stopped. . .at last. Then we left.",
+         ["We waited. . .and the rain stopped. . .at last.", "Then we left."]),
+        ("We dare not tempt them. . . For only then can we rest.",
+         ["We dare not tempt them. . .", "For only then can we rest."]),
     ],
 )
 def test_sentences_follow_the_parse_and_paragraphs(text, expected):

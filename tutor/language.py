@@ -182,6 +182,7 @@ _MARKERS_ONLY = re.compile(r"(?:[\s.,;:!?)\]]*\[(?:passages?\s*)?\d+(?:\s*[,;]\s
 _BLOCK_RE = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*")
 _ATTRIBUTION_START = ("~", "—", "–", "-- ")
 _QUOTE_END = ('"', "”", "’", "'")
+_ELLIPSIS_END = re.compile(r"\.\s?\.$")
 
 
 def sentences(text: str, offset: int = 0, attributions: bool = False) -> list[Sentence]:
@@ -235,6 +236,11 @@ def _continues(text: str, prev: tuple[int, int], start: int, end: int, attributi
     if last and (last.group(1).lower() in _ABBREVIATIONS or (len(last.group(1)) == 1 and last.group(1).isupper())) and text[prev[1]:start].strip() == "":
         return True  # "Fig. 3", "W. Travers": the parser split after an abbreviation
     gap = text[prev[1]:start]
+    if "\n" not in gap and (piece.startswith(".") or (piece[:1].islower() and (
+            _ELLIPSIS_END.search(before) or not re.search(r"[.!?:;\"”’)\]]$", before)))):
+        # a spaced ellipsis (". . .") inside a sentence, where the parser ends a sentence at each dot, or
+        # a lower-case piece after one that has no closing punctuation: neither starts a sentence
+        return True
     if "\n" in gap and not attributions:
         return False
     if attributions and piece.startswith(_ATTRIBUTION_START) and text[prev[0]:prev[1]].rstrip().endswith(_QUOTE_END):
