@@ -232,3 +232,11 @@ def test_parse_json_answer():
     assert parse_json_answer('noise {"a": [1, 2,],} noise') == {"a": [1, 2]}
     assert parse_json_answer("[1, 2]") == [1, 2]
     assert parse_json_answer("no json here") is None
+
+
+def test_a_quoted_sentence_with_a_spaced_ellipsis_is_verbatim():
+    """Citation markers are stripped with the space before them, but the dots of
+    a spaced ellipsis (". . .") stay spaced, so a quote stays verbatim."""
+    from tutor.guard import parse_citations
+
+    assert parse_citations("We waited. . .and the rain stopped [1].") == ("We waited. . .and the rain stopped.", [1])

@@ -106,7 +106,7 @@ def parse_citations(sentence: str) -> tuple[str, list[int]]:
             if int(n) not in numbers:
                 numbers.append(int(n))
     clean = _MARKER_RE.sub("", sentence)
-    clean = re.sub(r"\s+([.!?,;:])", r"\1", clean)
+    clean = re.sub(r"(?<!\.)\s+([.!?,;:])", r"\1", clean)  # not inside a spaced ellipsis (". . .")
     return " ".join(clean.split()).strip(), numbers
 
 
