@@ -102,3 +102,27 @@ def test_grounded_answer_cites_the_article(engine):
 def test_attributed_question_picks_the_sentence_with_its_subject(engine):
     reply = engine.grounded.explain("What does management cope with, according to Kotter?")
     assert reply.answer.startswith("Management, Kotter argues, copes with complexity.")
+
+
+def test_a_cited_sentence_that_runs_past_its_passage_is_shown_whole():
+    """Chunks are cut by size, so a long sentence can start in one and end in
+    the next: the citation widens to the whole quoted sentence, so that what
+    the learner (and the judge) reads holds the quote."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from tutor.chunking import Chunk
+    from tutor.responders.evidence import Evidence, cite
+    from tutor.retrieve import Hit, Retrieval
+
+    text = "First short sentence. A long sentence that starts in one chunk and ends in the next one. Last."
+    cut = text.index("ends")
+    chunk = Chunk("d:0:x", "d", "T", (), 1, 0, cut, text[:cut])
+    snapshot = SimpleNamespace(documents={"d": SimpleNamespace(text=text)})
+    retrieval = Retrieval("q", [Hit(chunk, 1.0, 0.5, 0.5)], True, 0.5, np.zeros(3), snapshot)
+    start = text.index("A long")
+    end = text.index(" Last")
+    citations, numbers = cite(retrieval, [Evidence("d", start, end, text[start:end], 0, 1.0)])
+    assert numbers == [1]
+    assert citations[0].text == text[:end] and (citations[0].start, citations[0].end) == (0, end)

@@ -165,4 +165,10 @@ def cite(retrieval: Retrieval, evidence: list[Evidence]) -> tuple[list[Citation]
         citation = citations[numbers[e.hit] - 1]
         citation.highlights.append((e.start, e.end))
         per_sentence.append(numbers[e.hit])
+    for c in citations:  # a quoted sentence that runs past its passage's edge is shown (and judged) whole
+        lo = min([c.start, *(a for a, _ in c.highlights)])
+        hi = max([c.end, *(b for _, b in c.highlights)])
+        stored = retrieval.snapshot.documents.get(c.doc_id) if retrieval.snapshot else None
+        if (lo, hi) != (c.start, c.end) and stored is not None:
+            c.start, c.end, c.text = lo, hi, stored.text[lo:hi]
     return citations, per_sentence
