@@ -721,3 +721,17 @@ def test_cli_llm_with_and_without_guard(tmp_path, fresh_home, capsys):
     q1 = [c for c in guarded["cases"] if c["id"] == "Q1"][0]
     if q1["responder"] == "llm":  # the model answered (it did not time out): its raw text is kept
         assert "raw_answer" in q1 and "groundedness_before_guard" in guarded["summary"]["overall"]
+
+
+def test_a_widened_citation_counts_only_when_it_is_the_articles_text():
+    from types import SimpleNamespace
+
+    from tutor.evals.runner import _cited_text
+
+    article = "One sentence here. A long quoted sentence that runs past the chunk edge. The end."
+    chunks = {"c1": article[:40]}
+    widened = SimpleNamespace(doc_id="d", start=0, end=72, text=article[:72], chunk_id="c1")
+    forged = SimpleNamespace(doc_id="d", start=0, end=72, text="One sentence here. Something the article never says.",
+                             chunk_id="c1")
+    assert _cited_text(widened, chunks, {"d": article}) == article[:72]
+    assert _cited_text(forged, chunks, {"d": article}) == article[:40]

@@ -194,7 +194,7 @@ def run_case(engine, case: Case, *, scorer, llm=None, k: int = 4, documents=None
         declined=bool(reply.declined),
         mode=reply.mode,
         citations=citations,
-        cited_passages={c.n: chunk_text.get(c.chunk_id, c.text) for c in reply.citations},
+        cited_passages={c.n: _cited_text(c, chunk_text, documents or {}) for c in reply.citations},
         hits=[Hit(h.chunk.doc_id, h.chunk.start, h.chunk.end, chunk_text.get(h.chunk.chunk_id, h.chunk.text))
               for h in retrieval.hits],
         documents=documents or {},
@@ -270,3 +270,14 @@ def is_number(v) -> bool:
 
 
 __all__ = ["CaseResult", "RunResult", "run_eval", "run_case", "summarise", "LOWER_IS_BETTER"]
+
+
+def _cited_text(c, chunk_text: dict[str, str], documents: dict[str, str]) -> str:
+    """What a citation rests on: the passage as the index stores it, or, when
+    the citation was widened to hold a whole quoted sentence, that span of the
+    article, provided it is the article's text at those offsets (a responder
+    cannot make a citation say more than the article does)."""
+    text = documents.get(c.doc_id, "")
+    if c.text and text[c.start : c.end] == c.text:
+        return c.text
+    return chunk_text.get(c.chunk_id, c.text)
