@@ -638,8 +638,9 @@ def test_cli_scorer_leave_one_article_out(capsys, tmp_path):
         assert {c["stat"] for c in r["thresholds"]} == {"balanced_accuracy", "tnr"}
         assert r["n"] == r["tp"] + r["tn"] + r["fp"] + r["fn"] and len(r["mistakes"]) == r["fp"] + r["fn"]
         # regression floors, far below the gate: measured with the nine groups, the
-        # LOAO minimum is 0.486 (the PEP: its faithful claims are heavy paraphrases)
-        assert r["balanced_accuracy"] >= 0.45
+        # LOAO minimum is 0.444 (the PEP: its faithful claims are heavy paraphrases; it was
+        # 0.486 before sentences ran across spaced ellipses, which moved one claim of its 30)
+        assert r["balanced_accuracy"] >= 0.40
     assert sum(r["balanced_accuracy"] for r in rows.values()) / len(rows) >= 0.62
     failed = any(c["status"] == "fail" for r in rows.values() for c in r["thresholds"])
     assert data["passed"] is not failed and code == (1 if failed else 0)
