@@ -61,13 +61,11 @@ def main() -> None:
     for article in run["articles"]:
         lowered = []
         for check in th.check(rules, article["summary"]):
-            check = {"metric": check.metric, "stat": check.stat, "op": check.op, "limit": check.limit,
-                     "value": check.value}
-            if check["op"] != ">=" or check["value"] is None:
+            if check.op != ">=" or check.value is None:
                 continue
-            floor = max(0.0, math.floor((check["value"] - args.margin) * 100) / 100)
-            if floor < check["limit"]:  # missed, or met with less room than the margin
-                lowered.append((check["metric"], check["stat"], floor, check["value"]))
+            floor = max(0.0, math.floor((check.value - args.margin) * 100) / 100)
+            if floor < check.limit:  # missed, or met with less room than the margin
+                lowered.append((check.metric, check.stat, floor, check.value))
         for metric, stat, floor, value in lowered:
             out.append(f'\n[articles."{article["name"]}".{metric}]   # measured {value:.3f}\n'
                        f"min_{stat} = {floor:.2f}\n")
