@@ -9,9 +9,10 @@ How versions work (the same in embedded and server mode):
   headings, hand-written question bank, or the bank drafted from the parse
   when there is none: `tutor.question_drafts`) are in that collection's metadata (indexes of
   schema 1 also had a `docs_<ver>` collection; they are still read);
-* beside it, `parses_<ver>` holds one record per document: the spaCy parse of
-  its paragraphs and one embedding per sentence (`tutor.parsed`), made once at
-  ingest and copied for unchanged documents; readers load a document's record
+* beside it, `parses_<ver>` holds each document's parse in parts of whole
+  paragraphs: their spaCy parse and one embedding per sentence
+  (`tutor.parsed`), made once at ingest and copied for unchanged documents;
+  readers load a document's parts
   the first time retrieval needs it (schema 2 indexes have none: their
   documents are parsed on first use);
 * only when the new version is complete does one metadata update of the
@@ -60,7 +61,7 @@ from tutor.errors import (
     QuestionBankError,
     TutorError,
 )
-from tutor.parsed import PARSER_ID, ParsedDocument, parse_documents
+from tutor.parsed import PARSER_ID, ParsedDocument, parse_documents, part_id
 
 log = logging.getLogger(__name__)
 
@@ -280,11 +281,9 @@ class Snapshot:
         out: dict[str, ParsedDocument] = {}
         if self.parses is not None:
             with store_errors(str(self.version), "reading parses"):
-                got = self.parses.get(ids=doc_ids, include=["documents", "metadatas"])
-            for pid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-                stored = self.documents.get(pid)
-                if stored is not None and meta.get("parser") == PARSER_ID and meta.get("vectors"):
-                    out[pid] = ParsedDocument.from_record(text, meta, stored.text)
+                stored = _parse_records(self.parses, [d for d in doc_ids if d in self.documents])
+            for pid, records in stored.items():
+                out[pid] = ParsedDocument.from_records([(d, m) for _, d, m in records], self.documents[pid].text)
         todo = [d for d in doc_ids if d not in out and d in self.documents]
         if todo:  # an index from before parses were stored: parse and embed now
             fresh = parse_documents([(d, self.documents[d].content_hash, self.documents[d].text) for d in todo])
@@ -647,7 +646,7 @@ class Index:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _draft_banks(self, docs, parsed: list[ParsedDocument], reusable: dict[str, tuple[str, dict]]) -> None:
+    def _draft_banks(self, docs, parsed: list[ParsedDocument], reusable: dict[str, list[tuple[str, str, dict]]]) -> None:
         """Draft a question bank from its parse for every document without a
         hand-written bank whose drafted one is missing or was made by another
         drafter (new and changed articles: their parse was just made)."""
@@ -659,7 +658,7 @@ class Index:
                 continue
             p = fresh.get(doc_id)
             if p is None and doc_id in reusable:
-                p = ParsedDocument.from_record(*reusable[doc_id], stored.text)
+                p = ParsedDocument.from_records([(d, m) for _, d, m in reusable[doc_id]], stored.text)
             if p is None:
                 continue
             docs[doc_id] = (replace(stored, draft_yaml=bank_yaml(stored, p)), chunks)
@@ -766,22 +765,17 @@ class Index:
             metadata={"model_id": model_id, "dim": dim, "schema": SCHEMA, "documents": json.dumps(records)},
         )
 
-    def _create_parses(self, version: str, old, reusable: dict[str, tuple[str, dict]]):
+    def _create_parses(self, version: str, old, reusable: dict[str, list[tuple[str, str, dict]]]):
         """The version's parse collection, with the records of unchanged documents copied."""
         col = self.client.create_collection(f"parses_{version}", embedding_function=None)
-        ids = list(reusable)
-        for lo in range(0, len(ids), _BATCH):
-            part = ids[lo : lo + _BATCH]
-            col.add(
-                ids=part,
-                documents=[reusable[i][0] for i in part],
-                metadatas=[reusable[i][1] for i in part],
-                embeddings=np.zeros((len(part), 1), dtype=np.float32),
-            )
+        for batch in _record_batches(r for records in reusable.values() for r in records):
+            _add_records(col, batch)
         return col
 
     def _fill_parses(self, created: Future, writer: ThreadPoolExecutor, parsed: list[ParsedDocument]) -> None:
-        """Embed every sentence of the newly parsed documents and store their records."""
+        """Embed every sentence of the newly parsed documents and store their
+        records. Parts are serialised here while the writer stores the batch
+        before; at most two batches wait, so memory does not grow with the file."""
         if not parsed:
             created.result()
             return
@@ -791,17 +785,12 @@ class Index:
         for p in parsed:
             p.vectors = vectors[at : at + len(p.sentences)]
             at += len(p.sentences)
-
-        def add(part: list[ParsedDocument]) -> None:
-            records = [p.to_record() for p in part]
-            created.result().add(
-                ids=[p.doc_id for p in part],
-                documents=[r[0] for r in records],
-                metadatas=[r[1] for r in records],
-                embeddings=np.zeros((len(part), 1), dtype=np.float32),
-            )
-
-        writes = [writer.submit(add, parsed[lo : lo + 16]) for lo in range(0, len(parsed), 16)]
+        writes: list[Future] = []
+        for batch in _record_batches(r for p in parsed for r in p.to_records()):
+            if len(writes) >= 2:
+                writes.pop(0).result()
+            writes.append(writer.submit(lambda b=batch: _add_records(created.result(), b)))
+        created.result()
         for w in writes:
             w.result()
 
@@ -868,6 +857,7 @@ class Index:
                 log.debug("could not delete %s", name)
 
 
+_PART_READ = 32  # parse parts per read: a few MB each
 _READ_BATCH = 5000  # records per read (embedded Chroma binds one SQL variable per record)
 
 
@@ -931,17 +921,58 @@ def _stored_document(record: dict) -> StoredDocument:
     )
 
 
-def _stored_parses(old: Snapshot | None, doc_ids: list[str]) -> dict[str, tuple[str, dict]]:
+def _stored_parses(old: Snapshot | None, doc_ids: list[str]) -> dict[str, list[tuple[str, str, dict]]]:
     """Parse records of `doc_ids` in the old version that can be reused as they are."""
     if old is None or old.parses is None or not doc_ids:
         return {}
-    got = old.parses.get(ids=doc_ids, include=["documents", "metadatas"])
-    out = {}
-    for pid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
-        stored = old.documents.get(pid)
-        if stored is not None and meta.get("parser") == PARSER_ID and meta.get("content_hash") == stored.content_hash and meta.get("vectors"):
-            out[pid] = (text, meta)
-    return out
+    got = _parse_records(old.parses, [d for d in doc_ids if d in old.documents])
+    return {d: records for d, records in got.items() if records[0][2].get("content_hash") == old.documents[d].content_hash}
+
+
+def _parse_records(parses, doc_ids: list[str]) -> dict[str, list[tuple[str, str, dict]]]:
+    """Every part (id, document, metadata) of each document's parse, for the
+    documents whose parts are all there, made by this parser, with vectors."""
+    def get(ids: list[str]) -> list[tuple[str, str, dict]]:
+        out = []
+        for lo in range(0, len(ids), _PART_READ):
+            got = parses.get(ids=ids[lo : lo + _PART_READ], include=["documents", "metadatas"])
+            out += zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        return out
+
+    heads = {rid: [(rid, d, m)] for rid, d, m in get(doc_ids)}
+    more = [part_id(rid, k) for rid, r in heads.items() for k in range(1, int(r[0][2].get("parts", 1)))]
+    for rid, d, m in get(more):
+        if m.get("doc_id") in heads:
+            heads[m["doc_id"]].append((rid, d, m))
+    return {
+        rid: records
+        for rid, records in heads.items()
+        if len(records) == int(records[0][2].get("parts", 1))
+        and all(m.get("parser") == PARSER_ID and m.get("vectors") for _, _, m in records)
+    }
+
+
+def _record_batches(records, most: int = 16, most_bytes: int = 16 << 20):
+    """`records` (id, document, metadata) in batches of at most `most`
+    records or about `most_bytes` of text, whichever comes first."""
+    batch, size = [], 0
+    for r in records:
+        batch.append(r)
+        size += len(r[1]) + sum(len(v) for v in r[2].values() if isinstance(v, str))
+        if len(batch) >= most or size >= most_bytes:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _add_records(col, batch: list[tuple[str, str, dict]]) -> None:
+    col.add(
+        ids=[r[0] for r in batch],
+        documents=[r[1] for r in batch],
+        metadatas=[r[2] for r in batch],
+        embeddings=np.zeros((len(batch), 1), dtype=np.float32),
+    )
 
 
 def _attach_terms(chunks: list[Chunk], parsed: ParsedDocument) -> list[Chunk]:

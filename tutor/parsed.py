@@ -5,9 +5,14 @@ Ingest parses every paragraph of a new or changed article once (one pass of
 the pipeline over all of them), marks the sentences that address the tutor
 instead of the reader (`tutor.injection`: they are never evidence), embeds
 every sentence, and stores the result
-with the index version, one record per document (`to_record`/`from_record`:
-a spaCy `DocBin` of the paragraph parses and float16 sentence vectors, both
-base64 text so that embedded and server Chroma store them alike). Retrieval,
+with the index version (`to_records`/`from_records`). A document is stored in
+parts of whole paragraphs, about `PART_SENTENCES` sentences each, so that no
+record grows with the article: a 50 MB file is a few hundred records of a few
+MB, each written, copied and indexed by Chroma on its own, instead of one
+string of hundreds of MB. A part holds a spaCy `DocBin` of its paragraphs and
+float16 vectors of their sentences, both base64 text so that embedded and
+server Chroma store them alike; the first part's id is the document's id, the
+others' `<doc_id>#<k>` (ids are slugs, which never hold "#"). Retrieval,
 evidence selection and the responders read sentences, vectors and parses from
 here, so a warm question parses and embeds only the question.
 
@@ -24,7 +29,7 @@ import base64
 import bisect
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -109,37 +114,76 @@ class ParsedDocument:
         return None
 
     # ---- storing ------------------------------------------------------------------
-    def to_record(self) -> tuple[str, dict]:
-        """(document, metadata) for the index's parse collection."""
-        bin_ = DocBin(attrs=_ATTRS, store_user_data=False)
-        for d in self.paragraphs:
-            bin_.add(d)
-        meta = {
-            "doc_id": self.doc_id,
-            "content_hash": self.content_hash,
-            "parser": PARSER_ID,
-            "offsets": _pack_ints(self.offsets),
-            "sentences": _pack_ints([x for s in self.sentences for x in (s.start, s.end)]),
-            "instructions": _pack_ints(sorted(self.instructions)),
-        }
+    def to_records(self, part_sentences: int = 0) -> Iterator[tuple[str, str, dict]]:
+        """(id, document, metadata) of each part, made one at a time."""
+        bounds = self._parts(part_sentences or PART_SENTENCES)
+        dim = 0
+        vec = None
         if self.vectors is not None:
             vec = np.asarray(self.vectors, dtype=np.float16)
-            meta["dim"] = int(vec.shape[1]) if vec.ndim == 2 else 0
-            meta["vectors"] = base64.b64encode(zlib.compress(vec.tobytes(), 1)).decode()
-        return base64.b64encode(bin_.to_bytes()).decode(), meta
+            dim = int(vec.shape[1]) if vec.ndim == 2 else 0
+        for k, (plo, phi, slo, shi) in enumerate(bounds):
+            bin_ = DocBin(attrs=_ATTRS, store_user_data=False)
+            for d in self.paragraphs[plo:phi]:
+                bin_.add(d)
+            meta = {
+                "doc_id": self.doc_id,
+                "content_hash": self.content_hash,
+                "parser": PARSER_ID,
+                "part": k,
+                "parts": len(bounds),
+                "offsets": _pack_ints(self.offsets[plo:phi]),
+                "sentences": _pack_ints([x for s in self.sentences[slo:shi] for x in (s.start, s.end)]),
+                "instructions": _pack_ints(sorted(i for i in self.instructions if slo <= i < shi)),
+            }
+            if vec is not None:
+                meta["dim"] = dim
+                meta["vectors"] = base64.b64encode(zlib.compress(vec[slo:shi].tobytes(), 1)).decode()
+            yield part_id(self.doc_id, k), base64.b64encode(bin_.to_bytes()).decode(), meta
+
+    def _parts(self, most: int) -> list[tuple[int, int, int, int]]:
+        """(first paragraph, end paragraph, first sentence, end sentence) of
+        each part: whole paragraphs, cut once a part holds `most` sentences."""
+        out, plo, slo = [], 0, 0
+        for p in range(len(self.paragraphs)):
+            shi = bisect.bisect_left(self._sent_para, p + 1)  # sentences of paragraphs < p + 1
+            if shi - slo >= most and p + 1 < len(self.paragraphs):
+                out.append((plo, p + 1, slo, shi))
+                plo, slo = p + 1, shi
+        out.append((plo, len(self.paragraphs), slo, len(self.sentences)))
+        return out
 
     @classmethod
-    def from_record(cls, document: str, meta: dict, text: str) -> ParsedDocument:
-        docs = list(DocBin().from_bytes(base64.b64decode(document)).get_docs(L.nlp().vocab))
-        offsets = _unpack_ints(meta["offsets"])
-        flat = _unpack_ints(meta["sentences"])
-        sents = [L.Sentence(a, b, text[a:b]) for a, b in zip(flat[::2], flat[1::2], strict=True)]
-        vectors = None
-        if meta.get("vectors"):
-            raw = np.frombuffer(zlib.decompress(base64.b64decode(meta["vectors"])), dtype=np.float16)
-            vectors = raw.reshape(len(sents), int(meta["dim"])).astype(np.float32)
-        flagged = frozenset(_unpack_ints(meta.get("instructions") or ""))
-        return cls(meta["doc_id"], meta["content_hash"], offsets, docs, sents, vectors, flagged)
+    def from_records(cls, records: Sequence[tuple[str, dict]], text: str) -> ParsedDocument:
+        """Join a document's parts (document, metadata), in any order. A record
+        from before parts were stored is a document's only part."""
+        parts = sorted(records, key=lambda r: int(r[1].get("part", 0)))
+        want = int(parts[0][1].get("parts", 1)) if parts else 0
+        if not parts or [int(m.get("part", 0)) for _, m in parts] != list(range(want)):
+            raise ValueError(f"incomplete parse: {len(parts)} of {want} parts")
+        vocab = L.nlp().vocab
+        docs, offsets, sents, vectors, flagged = [], [], [], [], set()
+        for document, meta in parts:
+            docs += DocBin().from_bytes(base64.b64decode(document)).get_docs(vocab)
+            offsets += _unpack_ints(meta["offsets"])
+            flat = _unpack_ints(meta["sentences"])
+            here = [L.Sentence(a, b, text[a:b]) for a, b in zip(flat[::2], flat[1::2], strict=True)]
+            if meta.get("vectors"):
+                raw = np.frombuffer(zlib.decompress(base64.b64decode(meta["vectors"])), dtype=np.float16)
+                vectors.append(raw.reshape(len(here), int(meta["dim"])))
+            flagged.update(_unpack_ints(meta.get("instructions") or ""))
+            sents += here
+        joined = np.concatenate(vectors).astype(np.float32) if len(vectors) == len(parts) else None
+        meta = parts[0][1]
+        return cls(meta["doc_id"], meta["content_hash"], offsets, docs, sents, joined, frozenset(flagged))
+
+
+PART_SENTENCES = 2000  # sentences per stored part: a few MB of parse and vectors
+
+
+def part_id(doc_id: str, k: int) -> str:
+    """The id of part `k` of a document's parse record."""
+    return doc_id if k == 0 else f"{doc_id}#{k}"
 
 
 _ATTRS = ["ORTH", "TAG", "HEAD", "DEP", "ENT_IOB", "ENT_TYPE", "LEMMA", "MORPH", "POS", "SPACY", "SENT_START"]
