@@ -233,6 +233,20 @@ def test_matches_keyword(keyword, text, expected):
     assert matches_keyword(keyword, text) is expected
 
 
+@pytest.mark.parametrize(
+    "keyword, expected",
+    [("complexity", True), ("complex", True), ("resources", True), ("change", False), ("gravity", False)],
+)
+def test_matches_keyword_reads_a_parsed_span_without_parsing_it_again(keyword, expected, monkeypatch):
+    import tutor.language as L
+
+    paragraph = L.parse_many(["Nothing here. It copes with complexity and shares its resources. The end."])[0]
+    span = list(paragraph.sents)[1]
+    real = L.parse
+    monkeypatch.setattr(L, "parse", lambda text: pytest.fail(f"parsed {text!r}") if text == span.text else real(text))
+    assert matches_keyword(keyword, span) is expected
+
+
 # ---- drafting ----------------------------------------------------------------------
 
 

@@ -285,7 +285,7 @@ def _valid(d: Draft, span: Span) -> bool:
     if len(set(said)) < (1 if d.kind == "definition" else 2):
         return False  # "What should you take?": too little to say what is asked
     for k in d.keywords:
-        if not matches_keyword(k, span.text) or matches_keyword(k, d.question.replace(BLANK, " ")):
+        if not matches_keyword(k, span) or matches_keyword(k, d.question.replace(BLANK, " ")):
             return False
     return True
 

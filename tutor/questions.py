@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -47,6 +47,9 @@ from tutor.corpus import squash_whitespace
 from tutor.errors import QuestionBankError
 from tutor.language import stem, words
 from tutor.language import terms as content_terms
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Span
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 10x faster
 
@@ -235,21 +238,27 @@ def _literal_re(alternative: str) -> re.Pattern:
     return re.compile(rf"(?<!\w){phrase}[\w'’-]*", re.IGNORECASE)
 
 
-def _stems(text: str) -> set[str]:
+def _stems(text: str | Doc | Span) -> set[str]:
     """Stems of the content lemmas (and, for a text of function words only, of every word)."""
-    return {stem(t) for t in (content_terms(text) or words(text))}
+    return {stem(t) for t in (content_terms(text) or words(_plain(text)))}
 
 
-def matches_keyword(keyword: str, text: str) -> bool:
-    """True when any alternative of `keyword` occurs in `text` (prefix or same stems)."""
-    have = _stems(text) | {stem(w) for w in words(text)}
+def matches_keyword(keyword: str, text: str | Doc | Span) -> bool:
+    """True when any alternative of `keyword` occurs in `text` (prefix or same
+    stems). `text` may be a parsed span: its parse is used, none is made."""
+    plain = _plain(text)
+    have = _stems(text) | {stem(w) for w in words(plain)}
     for alternative in keyword_alternatives(keyword):
-        if _literal_re(alternative).search(text):
+        if _literal_re(alternative).search(plain):
             return True
         wanted = _stems(alternative)
         if wanted and wanted <= have:
             return True
     return False
+
+
+def _plain(text: str | Doc | Span) -> str:
+    return text if isinstance(text, str) else text.text
 
 
 def cloze(quote: str, keywords: list[str]) -> str:
