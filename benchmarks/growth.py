@@ -101,7 +101,7 @@ def parse_args(argv=None):
     ap.add_argument("--quick", action="store_true", help="1 ingest, 1 warm pass")
     ap.add_argument("--articles", type=Path, default=ARTICLES, help="development article packages")
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--keep", action="store_true", help="keep the temp folder")
+    ap.add_argument("--keep", action="store_true", help="keep the temp folder, with each size's home (to profile it afterwards)")
     args = ap.parse_args(argv)
     try:
         args.sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
@@ -352,7 +352,8 @@ def run(args, log=print) -> dict:
             del engine
             gc.collect()
             results.append(row)
-            shutil.rmtree(work / f"size-{size}", ignore_errors=True)
+            if not args.keep:
+                shutil.rmtree(work / f"size-{size}", ignore_errors=True)
     finally:
         if args.keep:
             log(f"kept: {work}")
