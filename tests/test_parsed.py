@@ -31,10 +31,12 @@ def test_a_long_document_is_stored_in_parts_of_whole_paragraphs():
     assert [r[0] for r in records] == ["d", "d#1", "d#2", "d#3"]  # 6 sentences a part (2 paragraphs), then 3
     assert [len(m["sentences"]) > 0 for _, _, m in records] == [True] * 4
     q = ParsedDocument.from_records([(d, m) for _, d, m in reversed(records)], text)  # any order
+    assert q.docs == [None] * 7  # nothing decoded until a parse is needed
+    assert q.span(20).text == "Then it ends." and q.docs[:6] == [None] * 6  # only the last part
     assert [(s.start, s.end) for s in q.sentences] == [(s.start, s.end) for s in p.sentences]
     assert q.offsets == p.offsets and len(q.paragraphs) == 7
     assert np.allclose(q.vectors, p.vectors, atol=1e-2) and q.instructions == {1, 19}
-    assert q.span(20).text == "Then it ends." and q.span(20).doc is q.paragraphs[6]
+    assert q.span(20).doc is q.paragraphs[6] and None not in q.docs
     with pytest.raises(ValueError, match="incomplete parse: 3 of 4 parts"):
         ParsedDocument.from_records([(d, m) for _, d, m in records[:3]], text)
 

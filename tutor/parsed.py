@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import bisect
 import re
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -51,16 +52,42 @@ class ParsedDocument:
     doc_id: str
     content_hash: str
     offsets: list[int]  # start of each paragraph in the document text
-    paragraphs: list[Doc]
+    docs: list[Doc | None]  # each paragraph's parse; None: still in `_encoded` (read lazily)
     sentences: list[L.Sentence]  # document offsets
     vectors: np.ndarray | None = None  # (len(sentences), dim), unit length
     instructions: frozenset[int] = frozenset()  # sentences that address the tutor (`tutor.injection`)
+    _encoded: dict[int, tuple[int, str]] = field(default_factory=dict)  # first paragraph -> (end, DocBin)
     _sent_para: list[int] = field(default_factory=list)
     _starts: list[int] = field(default_factory=list)
+    _decoding: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def __post_init__(self):
         self._starts = [s.start for s in self.sentences]
         self._sent_para = [bisect.bisect_right(self.offsets, s.start) - 1 for s in self.sentences]
+
+    @property
+    def paragraphs(self) -> list[Doc]:
+        """Every paragraph's parse (decoding the parts not read yet)."""
+        return [self.paragraph(p) for p in range(len(self.offsets))]
+
+    def paragraph(self, p: int) -> Doc:
+        """Paragraph p's parse. A stored part is decoded the first time one of
+        its paragraphs is needed: a question reads the sentence vectors of
+        every document it retrieves from but the parse of only a few."""
+        doc = self.docs[p]
+        if doc is not None:
+            return doc
+        with self._decoding:
+            if self.docs[p] is not None:  # another thread decoded it meanwhile
+                return self.docs[p]
+            first = max(k for k in self._encoded if k <= p)
+            end, encoded = self._encoded[first]
+            decoded = list(DocBin().from_bytes(base64.b64decode(encoded)).get_docs(L.nlp().vocab))
+            if len(decoded) != end - first:
+                raise ValueError(f"parse part of {self.doc_id} holds {len(decoded)} paragraphs, not {end - first}")
+            self.docs[first:end] = decoded
+            del self._encoded[first]
+            return self.docs[p]
 
     # ---- building -------------------------------------------------------------
     @classmethod
@@ -85,7 +112,7 @@ class ParsedDocument:
         """The parsed span of sentence i (tokens, lemmas, dependencies)."""
         s = self.sentences[i]
         p = self._sent_para[i]
-        doc, base = self.paragraphs[p], self.offsets[p]
+        doc, base = self.paragraph(p), self.offsets[p]
         span = doc.char_span(s.start - base, s.end - base, alignment_mode="expand")
         return span if span is not None else doc[:]
 
@@ -124,8 +151,8 @@ class ParsedDocument:
             dim = int(vec.shape[1]) if vec.ndim == 2 else 0
         for k, (plo, phi, slo, shi) in enumerate(bounds):
             bin_ = DocBin(attrs=_ATTRS, store_user_data=False)
-            for d in self.paragraphs[plo:phi]:
-                bin_.add(d)
+            for p in range(plo, phi):
+                bin_.add(self.paragraph(p))
             meta = {
                 "doc_id": self.doc_id,
                 "content_hash": self.content_hash,
@@ -145,12 +172,13 @@ class ParsedDocument:
         """(first paragraph, end paragraph, first sentence, end sentence) of
         each part: whole paragraphs, cut once a part holds `most` sentences."""
         out, plo, slo = [], 0, 0
-        for p in range(len(self.paragraphs)):
+        n = len(self.offsets)
+        for p in range(n):
             shi = bisect.bisect_left(self._sent_para, p + 1)  # sentences of paragraphs < p + 1
-            if shi - slo >= most and p + 1 < len(self.paragraphs):
+            if shi - slo >= most and p + 1 < n:
                 out.append((plo, p + 1, slo, shi))
                 plo, slo = p + 1, shi
-        out.append((plo, len(self.paragraphs), slo, len(self.sentences)))
+        out.append((plo, n, slo, len(self.sentences)))
         return out
 
     @classmethod
@@ -161,11 +189,11 @@ class ParsedDocument:
         want = int(parts[0][1].get("parts", 1)) if parts else 0
         if not parts or [int(m.get("part", 0)) for _, m in parts] != list(range(want)):
             raise ValueError(f"incomplete parse: {len(parts)} of {want} parts")
-        vocab = L.nlp().vocab
-        docs, offsets, sents, vectors, flagged = [], [], [], [], set()
+        encoded, offsets, sents, vectors, flagged = {}, [], [], [], set()
         for document, meta in parts:
-            docs += DocBin().from_bytes(base64.b64decode(document)).get_docs(vocab)
-            offsets += _unpack_ints(meta["offsets"])
+            here_offsets = _unpack_ints(meta["offsets"])
+            encoded[len(offsets)] = (len(offsets) + len(here_offsets), document)
+            offsets += here_offsets
             flat = _unpack_ints(meta["sentences"])
             here = [L.Sentence(a, b, text[a:b]) for a, b in zip(flat[::2], flat[1::2], strict=True)]
             if meta.get("vectors"):
@@ -175,7 +203,8 @@ class ParsedDocument:
             sents += here
         joined = np.concatenate(vectors).astype(np.float32) if len(vectors) == len(parts) else None
         meta = parts[0][1]
-        return cls(meta["doc_id"], meta["content_hash"], offsets, docs, sents, joined, frozenset(flagged))
+        return cls(meta["doc_id"], meta["content_hash"], offsets, [None] * len(offsets), sents, joined,
+                   frozenset(flagged), encoded)
 
 
 PART_SENTENCES = 2000  # sentences per stored part: a few MB of parse and vectors
