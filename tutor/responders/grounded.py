@@ -102,6 +102,7 @@ class GroundedResponder:
 CONTRADICTIONS = {"role swap", "negation mismatch", "quantity mismatch", "wrong attribution"}
 _LEAD_MARKS = frozenset({"since", "because", "as", "if", "given"})
 _PREMISE_WH = frozenset({"why", "how"})
+_LEARNER = frozenset({"i", "we", "you"})
 
 
 def question_premise(question: str) -> str | None:
@@ -117,6 +118,8 @@ def question_premise(question: str) -> str | None:
     >>> question_premise("What does the article say about budgets?") is None
     True
     >>> question_premise("Why is that option appealing?") is None
+    True
+    >>> question_premise("How do I install the fonts on Windows?") is None
     True
     """
     from tutor.retrieve import strip_attribution
@@ -190,6 +193,8 @@ def _premise_text(tokens) -> str | None:
     first = words[0] if words else None
     if first is not None and first.lower_ in L.PRONOUNS and first.lower_ not in ("one",):
         return None  # "that option", "it": the premise points back into the dialogue
+    if first is not None and first.lower_ in _LEARNER:
+        return None  # "How do I install X?" asks for a way to do it; it claims nothing about the article's world
     return text
 
 
