@@ -189,8 +189,12 @@ def disk_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def measure_server(home: Path, first: str, first_time: list[str], log) -> dict:
-    """Cold start, first questions and RSS of a real `tutor serve` on `home`."""
+def measure_server(home: Path, first: tuple[str, str], first_time: list[tuple[str, str]], log) -> dict:
+    """Cold start, first questions and RSS of a real `tutor serve` on `home`.
+
+    Questions are (question, doc_id): the web API pins a conversation to one
+    article (the first when doc_id is empty), so a real article's question is
+    asked of that article; otherwise it would be declined by another one."""
     import httpx
     from gradio_client import Client
 
@@ -216,12 +220,12 @@ def measure_server(home: Path, first: str, first_time: list[str], log) -> dict:
         cold = time.perf_counter() - started
         client = Client(url, verbose=False)  # its own set-up requests are not timed
         t0 = time.perf_counter()
-        reply = client.predict(first, "explain", "", "", api_name="/ask")
+        reply = client.predict(first[0], "explain", first[1], "", api_name="/ask")
         first_s = time.perf_counter() - t0
         times = []
-        for q in first_time:
+        for q, doc_id in first_time:
             t0 = time.perf_counter()
-            client.predict(q, "explain", "", "", api_name="/ask")
+            client.predict(q, "explain", doc_id, "", api_name="/ask")
             times.append(time.perf_counter() - t0)
         rss = _rss_mb(proc.pid)
         log(f"    serve: ready in {cold:.1f}s, first question {first_s:.2f}s, first-time p95 "
@@ -341,9 +345,10 @@ def run(args, log=print) -> dict:
             home, row["ingest"] = measure_ingest(files, work / f"size-{size}", embedder, args.repeats, log)
             row["index_bytes"] = disk_bytes(home / "index")
             real_qs = [c["question"] for a in chosen for c in a["questions"][:SEED_WARM if a is seed else None]]
-            first = chosen[0]["questions"][0]["question"] if chosen[0]["questions"] else synthetic_qs[0]
-            first_time = [a["questions"][-1]["question"] for a in chosen if a["questions"]] \
-                + synthetic_qs[:FIRST_TIME_SYNTHETIC]
+            first = (chosen[0]["questions"][0]["question"], chosen[0]["doc_id"]) if chosen[0]["questions"] \
+                else (synthetic_qs[0], "")
+            first_time = [(a["questions"][-1]["question"], a["doc_id"]) for a in chosen if a["questions"]] \
+                + [(q, "") for q in synthetic_qs[:FIRST_TIME_SYNTHETIC]]
             row["server"] = measure_server(home, first, first_time, log)
             gc.collect()
             engine = Engine.open(Settings(home=home), auto_ingest=False, embedder=embedder)

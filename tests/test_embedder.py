@@ -41,3 +41,42 @@ def test_bucketed_embeddings_match_one_at_a_time_in_order(embedder):
     assert together.shape == (4, embedder.dim)
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
     assert np.allclose(together, alone, atol=1e-4)
+
+
+class _Counting:
+    """A stand-in embedder that records what it is asked to embed."""
+
+    dim = 4
+
+    def __init__(self):
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts):
+        self.calls.append(list(texts))
+        return np.array([[len(t), t.count("a"), 1.0, 0.0] for t in texts], dtype=np.float32)
+
+
+def test_remembered_vectors_are_embedded_once_in_one_call(monkeypatch):
+    import tutor.embedder as E
+
+    fake = _Counting()
+    first = E.embed_remembered(fake, ["bread", "dough", "bread"])
+    assert fake.calls == [["bread", "dough"]]  # each new text once, in one call
+    assert first.shape == (3, 4) and np.array_equal(first[0], first[2])
+    again = E.embed_remembered(fake, ["dough", "banana"])
+    assert fake.calls[-1] == ["banana"] and np.array_equal(again[0], first[1])
+    assert E.embed_remembered(fake, []).shape == (0, 4)
+    monkeypatch.setattr(E, "MEMO_SIZE", 3)  # full: start over rather than grow
+    E.embed_remembered(fake, ["oven", "salt"])
+    assert set(fake.__dict__["_memo"]) == {"oven", "salt"}
+
+
+def test_a_new_question_embeds_its_words_in_few_calls(engine, monkeypatch):
+    """The ranker, the coverage check and the support judge share one memo, so
+    a question never asked before costs a few encode calls, not one per sentence."""
+    embedder = engine.index.embedder
+    calls = []
+    real = embedder.embed
+    monkeypatch.setattr(embedder, "embed", lambda texts, *a, **k: calls.append(len(texts)) or real(texts, *a, **k))
+    engine.grounded.explain("Which responsibilities of managers does the theorist contrast with aligning people?")
+    assert 1 <= len(calls) <= 6, calls

@@ -105,6 +105,34 @@ class Embedder:
         return self.embed([text])[0]
 
 
+MEMO_SIZE = 100_000  # remembered vectors per embedder (~150 MB at 384-d), then start over
+_MEMO_LOCK = threading.Lock()
+
+
+def embed_remembered(embedder, texts: list[str]) -> np.ndarray:
+    """`embedder.embed(texts)`, remembering each text's vector on the embedder.
+
+    For single words and short texts that several steps embed (the ranker and
+    the coverage check align question words with passage words, and the
+    support judge aligns claims with the same passages): one memo per
+    embedder, so a word is embedded once per process, and the words a step
+    has not seen go to the model in one call."""
+    with _MEMO_LOCK:
+        memo = embedder.__dict__.setdefault("_memo", {})
+        known = {t: memo[t] for t in texts if t in memo}
+    todo = [t for t in dict.fromkeys(texts) if t not in known]
+    if todo:
+        fresh = dict(zip(todo, np.array(embedder.embed(todo), dtype=np.float32), strict=True))
+        known.update(fresh)
+        with _MEMO_LOCK:
+            if len(memo) + len(fresh) > MEMO_SIZE:
+                memo.clear()
+            memo.update(fresh)
+    if not texts:
+        return np.zeros((0, int(getattr(embedder, "dim", 0) or 0)), dtype=np.float32)
+    return np.stack([known[t] for t in texts])
+
+
 def length_batches(
     lengths: list[int], size: int = BATCH_SIZE, fill: float = FILL, min_gap: int = MIN_GAP
 ) -> list[list[int]]:

@@ -37,6 +37,7 @@ class Engine:
             self.retriever, topics=self.topics, follow_up=self.follow_up_question, scorer=lambda: self.scorer
         )
         self._banks: dict[tuple[str, str], object] = {}
+        self._terms: dict[tuple[str, str], list] = {}  # (version, doc_id) -> `_question_terms`
         self._lock = threading.Lock()
         self._scorer = None
 
@@ -125,7 +126,9 @@ class Engine:
         key = (snap.version, doc_id)
         with self._lock:
             if key not in self._banks:
-                self._banks[key] = parse_bank(text, stored, source=f"{doc_id} bank")
+                # its keywords were checked at ingest: a hand-written bank by `load_bank`,
+                # a drafted one by the drafter against its quote
+                self._banks[key] = parse_bank(text, stored, source=f"{doc_id} bank", keywords_checked=True)
             return self._banks[key]
 
     def bank_is_drafted(self, doc_id: str) -> bool:
@@ -145,19 +148,38 @@ class Engine:
         """A bank question close to what was just said that it does not already answer."""
         from tutor.language import terms as content_terms
 
-        bank = self.bank(doc_id)
-        if not bank:
+        asked = self._question_terms(doc_id)
+        if not asked:
             return None
         said_terms = set(content_terms(said))
         best, best_score = None, 0.0
-        for q in bank.questions:
-            if any(quote in said for quote in q.quotes) or "_____" in q.question:
-                continue  # already answered, or a cloze: a gap to fill is no question to think about
-            terms = set(content_terms(q.question + " " + " ".join(q.quotes)))
+        for q, terms in asked:
+            if any(quote in said for quote in q.quotes):
+                continue  # already answered
             score = len(terms & said_terms) / (len(terms) or 1)
             if score > best_score:
                 best, best_score = q, score
         return best.question if best else None
+
+    def _question_terms(self, doc_id: str) -> list:
+        """(question, content lemmas of it and its quotes) for each bank
+        question that is no cloze (a gap to fill is no question to think
+        about); parsed in one batch the first time, then kept per version."""
+        from tutor import language as L
+
+        bank = self.bank(doc_id)
+        if not bank:
+            return []
+        key = (self.index.snapshot().version, doc_id)
+        with self._lock:
+            got = self._terms.get(key)
+        if got is None:
+            asked = [q for q in bank.questions if "_____" not in q.question]
+            docs = L.parse_many([q.question + " " + " ".join(q.quotes) for q in asked])
+            got = [(q, set(L.terms(d))) for q, d in zip(asked, docs, strict=True)]
+            with self._lock:
+                self._terms[key] = got
+        return got
 
     def default_doc(self) -> str | None:
         docs = self.documents

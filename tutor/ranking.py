@@ -52,21 +52,26 @@ def sentence_features(retrieval, query: str | None = None) -> list[tuple]:
     q_subjects = {s for r in q_roles for s in r.subject if s not in L.STOP_WORDS}
     nouns = [k for k, t in enumerate(words) if t.pos_ in ("NOUN", "PROPN")]
     word_vectors = retrieval.word_vectors
-    qvecs = word_vectors([L.lemma(t) for t in words]) if words else None
     form = retrieval.form or L.question_form(qdoc)
     best_dense = max(c.dense for c in cands)
-    out = []
+    read = []
     for c in cands:
         parsed = snap.parsed(c.doc_id)
         span = parsed.span(c.number)
         toks = [t for t in span if L.is_content(t)]
-        dense = c.dense
         prev = _antecedent(parsed, c.number, span)
         if prev is not None:
             toks += [t for t in parsed.span(prev) if L.is_content(t)]
-            if parsed.vectors is not None:
-                before = float(parsed.vectors[prev] @ retrieval.query_vector)
-                dense = max(dense, (dense + before) / 2)
+        read.append((c, parsed, span, toks, prev))
+    # one call embeds every word not seen before (a call per sentence cost ~20 ms each)
+    qvecs = word_vectors([L.lemma(t) for t in words] + [L.lemma(t) for *_, toks, _ in read for t in toks]
+                         )[: len(words)] if words else None
+    out = []
+    for c, parsed, span, toks, prev in read:
+        dense = c.dense
+        if prev is not None and parsed.vectors is not None:
+            before = float(parsed.vectors[prev] @ retrieval.query_vector)
+            dense = max(dense, (dense + before) / 2)
         f = dict.fromkeys(FEATURES, 0.0)
         f["topical"] = 0.0 if nouns else 1.0
         if words and toks:

@@ -28,6 +28,7 @@ from spacy.tokens import Doc
 from tutor import coverage, lexicon, ranking
 from tutor import language as L
 from tutor.chunking import Chunk
+from tutor.embedder import embed_remembered
 from tutor.index import Index, Snapshot, store_errors
 from tutor.injection import learner_question
 
@@ -102,7 +103,6 @@ class HybridRetriever:
         self.candidates = candidates
         self.mmr_lambda = mmr_lambda
         self._bm25: _Bm25 | None = None
-        self._words: dict[str, np.ndarray] = {}
 
     def _bm25_for(self, snapshot: Snapshot) -> _Bm25:
         if self._bm25 is None or self._bm25.version != snapshot.version:
@@ -110,15 +110,8 @@ class HybridRetriever:
         return self._bm25
 
     def word_vectors(self, words: list[str]) -> np.ndarray:
-        """Embeddings of single words (lemmas), cached: for aligning words."""
-        todo = [w for w in dict.fromkeys(words) if w not in self._words]
-        if todo:
-            if len(self._words) > 100_000:
-                self._words.clear()
-            self._words.update(zip(todo, self.index.embedder.embed(todo), strict=True))
-        if not words:
-            return np.zeros((0, self.index.embedder.dim), dtype=np.float32)
-        return np.stack([self._words[w] for w in words])
+        """Embeddings of single words (lemmas), remembered: for aligning words."""
+        return embed_remembered(self.index.embedder, words)
 
     def search(self, query: str, k: int | None = None, doc_id: str | None = None) -> Retrieval:
         """Retrieve for the whole message; if that is not covered but one of its

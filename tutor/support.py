@@ -128,7 +128,9 @@ class SupportScorer:
         return self._embedder
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        return np.asarray(self.embedder.embed(list(texts)), dtype=np.float32)
+        from tutor.embedder import embed_remembered
+
+        return embed_remembered(self.embedder, list(texts))  # shares the retriever's word vectors
 
     def _prepare(self, passages: Sequence[str]) -> A.Passages:
         key = tuple(passages)
