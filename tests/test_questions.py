@@ -291,3 +291,17 @@ def test_draft_bank_on_other_formats(tmp_path):
     assert len(draft.questions) == 2  # the third sentence is misparsed ("compete" as a noun): not asked
     assert draft.questions[0].question == "Why does a garden need water and light?"  # to grow plants
     check_bank(draft, doc)
+
+
+def test_a_stored_bank_skips_only_the_keyword_check(document):
+    """An index's banks had their keywords checked at ingest; read back, the
+    cheap checks (ids, verbatim quotes) still run."""
+    from tutor.questions import parse_bank
+
+    wrong_keyword = yaml.safe_dump(minimal_bank(keywords=["gravity"]))
+    with pytest.raises(QuestionBankError, match="keyword 'gravity' occurs in neither"):
+        parse_bank(wrong_keyword, document)
+    assert parse_bank(wrong_keyword, document, keywords_checked=True).questions[0].keywords == ["gravity"]
+    wrong_quote = yaml.safe_dump(minimal_bank(quotes=["Words the article never uses."]))
+    with pytest.raises(QuestionBankError, match="quote not found verbatim"):
+        parse_bank(wrong_quote, document, keywords_checked=True)
