@@ -109,3 +109,29 @@ def test_names_are_entities_and_proper_nouns():
 
 def test_parse_is_cached_for_short_texts():
     assert L.parse("What is a matrix?") is L.parse("What is a matrix?")
+
+
+@pytest.mark.parametrize(
+    "text, markers",
+    [
+        ("1. Provide a working space for 20 people.", ["1"]),
+        ("Intro:\n2) Educate students.", ["2"]),
+        ("(3) Then rest it for 45 minutes.", ["3"]),
+        ("We waited 2. Then we left.", []),  # a number that ends a sentence
+        ("Step 3) Knead for 10 minutes.", []),  # a label inside the line
+        ("In 1855. Hermite showed it.", []),
+    ],
+)
+def test_list_markers_are_labels_not_amounts(text, markers):
+    doc = L.parse_many([text])[0]
+    assert [t.text for t in doc if L.is_list_marker(t)] == markers
+
+
+def test_a_numbered_list_does_not_answer_how_much():
+    from tutor import coverage
+
+    form = L.question_form(L.parse("What share of the budget goes to training?"))
+    listed = L.parse_many(["1. Provide a working space where people can connect."])[0]
+    counted = L.parse_many(["About 40 percent goes to training."])[0]
+    assert coverage.answers_form(form, [listed[:]]) == 0.0
+    assert coverage.answers_form(form, [counted[:]]) == 1.0

@@ -211,6 +211,8 @@ def answers_form(form: L.QuestionForm, spans: Sequence[Span], question: Doc | Sp
 
 
 def _answers(kind: str, toks) -> bool:
+    if kind in ("AMOUNT", "TIME"):
+        toks = [t for t in toks if not L.is_list_marker(t)]  # "1. Provide ...": a label, no amount
     if kind == "AMOUNT":
         return any(t.like_num or t.pos_ == "NUM" or t.ent_type_ in L.NUMERIC_LABELS for t in toks)
     if kind == "TIME":

@@ -287,6 +287,17 @@ def _stemmer(module):
     return module.stemmer("english")
 
 
+def is_list_marker(tok: Token) -> bool:
+    """The number of a numbered list item ("1." or "2)" opening a line): a
+    label, not an amount or a date."""
+    if not tok.like_num or tok.i + 1 >= len(tok.doc) or tok.doc[tok.i + 1].text not in (".", ")"):
+        return False
+    before = tok.doc[tok.i - 1] if tok.i > 0 else None
+    if before is not None and before.text == "(":
+        before = tok.doc[before.i - 1] if before.i > 0 else None
+    return before is None or "\n" in before.text or "\n" in before.whitespace_ or before.is_space
+
+
 def is_negator(tok: Token) -> bool:
     return tok.dep_ == "neg" or tok.lower_.replace("’", "'") in NEGATORS
 
