@@ -41,3 +41,21 @@ def test_standalone_questions_are_not_followups():
     assert is_followup("And salt?") and not leans_on_pronoun("And salt?")
     assert is_followup("Who said it?") and leans_on_pronoun("Who said it?")
     assert resolve("What is salt for?", "What does the dough need?", None) == "What is salt for?"
+
+
+def test_the_engine_keeps_banks_and_follow_up_terms_of_the_current_version_only(fresh_home, embedder, tmp_path):
+    from tutor.config import Settings
+    from tutor.engine import Engine
+
+    engine = Engine.open(Settings(home=fresh_home), auto_ingest=False, embedder=embedder)
+    doc_id = next(iter(engine.documents))
+    assert engine.bank(doc_id) is not None and engine.follow_up_question(doc_id, "leadership copes with change")
+    before = engine.index.snapshot(max_age=0).version
+    extra = tmp_path / "extra.md"
+    extra.write_text("# Extra\n\nA short second article about rivers and their floods.\n", encoding="utf-8")
+    engine.index.ingest([extra])
+    after = engine.index.snapshot(max_age=0).version
+    assert after != before
+    engine.bank(doc_id)
+    engine.follow_up_question(doc_id, "leadership copes with change")
+    assert {v for v, _ in engine._banks} == {after} and {v for v, _ in engine._terms} == {after}

@@ -128,6 +128,7 @@ class Engine:
             if key not in self._banks:
                 # its keywords were checked at ingest: a hand-written bank by `load_bank`,
                 # a drafted one by the drafter against its quote
+                _keep_version(self._banks, snap.version)
                 self._banks[key] = parse_bank(text, stored, source=f"{doc_id} bank", keywords_checked=True)
             return self._banks[key]
 
@@ -178,6 +179,7 @@ class Engine:
             docs = L.parse_many([q.question + " " + " ".join(q.quotes) for q in asked])
             got = [(q, set(L.terms(d))) for q, d in zip(asked, docs, strict=True)]
             with self._lock:
+                _keep_version(self._terms, key[0])
                 self._terms[key] = got
         return got
 
@@ -188,6 +190,13 @@ class Engine:
     def require_docs(self) -> None:
         if not self.documents:
             raise IndexMissingError("the index holds no articles; run `tutor ingest PATH`")
+
+
+def _keep_version(cache: dict, version: str) -> None:
+    """Drop the entries of other index versions from a (version, doc_id) cache:
+    a long-running server re-ingested many times keeps only the current one."""
+    for key in [k for k in cache if k[0] != version]:
+        del cache[key]
 
 
 def _inside(path: Path, root: Path) -> bool:
