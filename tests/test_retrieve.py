@@ -126,3 +126,31 @@ def test_a_cited_sentence_that_runs_past_its_passage_is_shown_whole():
     citations, numbers = cite(retrieval, [Evidence("d", start, end, text[start:end], 0, 1.0)])
     assert numbers == [1]
     assert citations[0].text == text[:end] and (citations[0].start, citations[0].end) == (0, end)
+
+
+def test_dense_search_is_exact_and_keeps_to_the_chosen_article(fresh_home, embedder, tmp_path):
+    """The dense search ranks every chunk of the snapshot by cosine (no
+    approximation), and one article's search returns only that article's chunks."""
+    import numpy as np
+
+    from tutor.config import Settings
+    from tutor.engine import Engine
+    from tutor.index import Index
+
+    other = tmp_path / "kilns.md"
+    other.write_text("# Kilns\n\nA kiln fires clay at high heat. Potters load the kiln with care.\n\n"
+                     "The firing takes a day, and the kiln cools for another.\n", encoding="utf-8")
+    Index(Settings(home=fresh_home), embedder=embedder).ingest([other])
+    engine = Engine.open(Settings(home=fresh_home), auto_ingest=False, embedder=embedder)
+    snap = engine.index.snapshot()
+    assert len(snap.documents) == 2
+    q = embedder.embed_one("What does management cope with?")
+    got = engine.retriever._dense(snap, q, None)
+    scores = snap.embeddings @ q
+    assert got == [int(i) for i in np.argsort(-scores, kind="stable")[: len(got)]]
+    assert len(got) == min(engine.retriever.candidates, len(snap.chunks))
+    kiln = next(d for d in snap.documents if d != snap.chunks[got[0]].doc_id)
+    only = engine.retriever._dense(snap, q, kiln)
+    assert only and {snap.chunks[i].doc_id for i in only} == {kiln}
+    assert only == sorted(only, key=lambda i: -scores[i])
+    assert engine.retriever._dense(snap, q, "no-such-article") == []

@@ -254,9 +254,20 @@ class Snapshot:
     embed: Callable | None = None  # texts -> vectors, for documents stored without sentence vectors
     _parsed: dict = field(default_factory=dict, repr=False)
     _parse_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _by_doc: dict | None = field(default=None, repr=False)
 
     def __post_init__(self):
         self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+
+    def doc_positions(self, doc_id: str) -> np.ndarray:
+        """Positions (into `chunks` and `embeddings`) of one document's chunks."""
+        by_doc = self._by_doc
+        if by_doc is None:
+            grouped: dict[str, list[int]] = {}
+            for i, c in enumerate(self.chunks):
+                grouped.setdefault(c.doc_id, []).append(i)
+            by_doc = self._by_doc = {d: np.asarray(v, dtype=np.int64) for d, v in grouped.items()}
+        return by_doc.get(doc_id, np.zeros(0, dtype=np.int64))
 
     def parsed(self, doc_id: str) -> ParsedDocument:
         """The document's parse and sentence vectors (loaded once per version)."""
