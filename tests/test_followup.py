@@ -59,3 +59,24 @@ def test_the_engine_keeps_banks_and_follow_up_terms_of_the_current_version_only(
     engine.bank(doc_id)
     engine.follow_up_question(doc_id, "leadership copes with change")
     assert {v for v, _ in engine._banks} == {after} and {v for v, _ in engine._terms} == {after}
+
+
+@pytest.mark.parametrize(
+    "message,previous,answer,expected",
+    [
+        # a question of its own after "And": its pointers are resolved, nothing is spliced
+        ("And where was it about to be checked in?", "Where was the complete C implementation of the PEP uploaded?",
+         None, "Where was the complete C implementation about to be checked in?"),
+        # "he" is the person the turn named (here in the answer), "it" is not that person
+        ("And when did he show that their eigenvalues are real?", "Who are Hermitian matrices named after?",
+         "Hermitian matrices are named after Charles Hermite, who showed it in 1855.",
+         "When did Charles Hermite show that Hermitian matrices' eigenvalues are real?"),
+        ("And what does he pledge to do for it?", "What does Kennedy call the United Nations?", None,
+         "What does Kennedy pledge to do for the United Nations?"),
+        # a bare "that" is what the previous question asked about
+        ("And what is that as a percentage?", "How much salt does the recipe use?", "10 grams.",
+         "What is salt as a percentage?"),
+    ],
+)
+def test_a_followup_question_of_its_own_only_resolves_its_pointers(message, previous, answer, expected):
+    assert resolve(message, previous, answer) == expected

@@ -77,14 +77,82 @@ def resolve(message: str, previous: str | None, answer: str | None = None, embed
             return _new_focus(_LEAD.match(text).group(0) + item, previous, embed)
         return _replace(doc, ordinal[0], item) if item else message
     if _LEAD.match(text):
-        return _new_focus(text, previous, embed)
+        rest = _LEAD.sub("", text).strip()
+        rdoc = L.parse(rest)
+        if not _asks_itself(rdoc):
+            return _new_focus(text, previous, embed)
+        # "And where was it checked in?": a question of its own; only its pointers lean back
+        doc, message = rdoc, rest[:1].upper() + rest[1:]
     refs = _references(doc)
     if refs:
-        plural = refs[0].lower_ in ("they", "them", "these", "those", "their")
-        target = _antecedent(previous, answer, plural)
-        if target:
-            return _replace(doc, _reference_span(refs[0]), target, possessive=refs[0].lower_ in ("its", "their"))
+        out, done = message, False
+        for ref in sorted(refs, key=lambda t: -t.i):  # from the end, so earlier offsets stay valid
+            target = _target(ref, previous, answer)
+            if target:
+                out = _replace_text(out, doc, _reference_span(ref), target, possessive=ref.lower_ in ("its", "their"))
+                done = True
+        return out if done else message
     return message
+
+
+def _asks_itself(doc: Doc) -> bool:
+    """A clause with its own question word and verb ("what does he pledge?"),
+    not a new focus ("the technical experts?", "managers?")."""
+    toks = [t for t in doc if not t.is_punct]
+    return bool(toks) and toks[0].lower_ in L.WH_WORDS and any(t.pos_ in ("VERB", "AUX") for t in toks[1:])
+
+
+_PERSONAL = frozenset("he she him her".split())
+_DEMONSTRATIVE = frozenset("that this".split())
+
+
+def _target(ref: Token, previous: str, answer: str | None) -> str | None:
+    """What a pointer stands for: a person for "he"/"she", the thing the
+    previous question asked about for a bare "that"/"this" ("How much salt
+    ...?" "And what is that as a percentage?"), else the previous question's
+    subject or object agreeing in number."""
+    low = ref.lower_
+    if low in _PERSONAL:
+        return _person(previous, answer)
+    if low in _DEMONSTRATIVE and ref.dep_ != "det":
+        asked = _asked_noun(previous)
+        if asked:
+            return asked
+    plural = low in ("they", "them", "these", "those", "their")
+    return _antecedent(previous, answer, plural, persons=False)
+
+
+def _person(previous: str, answer: str | None) -> str | None:
+    """The person the previous turn named: in the question, else the answer."""
+    for text in (previous, answer):
+        if not text:
+            continue
+        sent = next(iter(L.parse(_plain(text)).sents), None)
+        if sent is None:
+            continue
+        people = [e for e in sent.ents if e.label_ == "PERSON"]
+        if people:
+            return people[0].text
+        names = [t for t in sent if t.pos_ == "PROPN" and t.dep_ in ("nsubj", "nsubjpass", "pobj", "dobj")]
+        if names:
+            return _phrase(names[0])
+    return None
+
+
+def _asked_noun(previous: str) -> str | None:
+    """The noun the previous question's wh-word asks about ("how much *salt*", "which *virtue*")."""
+    doc = L.parse(previous)
+    for t in doc:
+        if t.lower_ in L.WH_WORDS:
+            head = t.head
+            while head.pos_ not in ("NOUN", "PROPN") and head.head.i != head.i and head.i - t.i < 3 and head.i > t.i:
+                head = head.head
+            if head.pos_ in ("NOUN", "PROPN") and head.i > t.i and head.i - t.i <= 3:
+                asked = {x.i for x in t.subtree} | {t.head.i} if t.head.i != head.i else {x.i for x in t.subtree}
+                words = [x for x in head.subtree if x.i <= head.i and x.i not in asked and x.lower_ not in L.WH_WORDS]
+                return " ".join(x.text for x in words) or None
+            return None
+    return None
 
 
 # ---- a new focus ------------------------------------------------------------------
@@ -197,9 +265,10 @@ def _verb_phrase(tok: Token) -> str:
     return tok.doc[tok.i : end + 1].text
 
 
-def _antecedent(previous: str, answer: str | None, plural: bool) -> str | None:
+def _antecedent(previous: str, answer: str | None, plural: bool, persons: bool = True) -> str | None:
     """The noun phrase a pronoun points to: the previous question's subject or
-    focus, else the subject of the answer's first sentence."""
+    focus, else the subject of the answer's first sentence (not a person,
+    without `persons`: "it" is not "Kennedy")."""
     for text in (previous, answer):
         if not text:
             continue
@@ -209,6 +278,8 @@ def _antecedent(previous: str, answer: str | None, plural: bool) -> str | None:
             continue
         cands = [t for t in sent if t.dep_ in ("nsubj", "nsubjpass") and t.pos_ in ("NOUN", "PROPN")]
         cands += [t for t in sent if t.dep_ in ("dobj", "pobj", "attr") and t.pos_ in ("NOUN", "PROPN")]
+        if not persons:
+            cands = [t for t in cands if t.ent_type_ != "PERSON"]
         for t in cands:
             if plural == (t.tag_ in ("NNS", "NNPS")) or t.pos_ == "PROPN" and not plural:
                 return _phrase(t)
@@ -225,12 +296,19 @@ def _phrase(tok: Token) -> str:
 
 
 def _replace(doc: Doc, span: tuple[int, int], text: str, possessive: bool = False) -> str:
+    return _replace_text(doc.text, doc, span, text, possessive)
+
+
+def _replace_text(current: str, doc: Doc, span: tuple[int, int], text: str, possessive: bool = False) -> str:
+    """`current` (the parsed `doc`'s text, maybe edited after `span`) with the span replaced."""
     a, b = span
     if possessive:
         text = text + ("'" if text.endswith("s") else "'s")
     start = doc[a].idx
     end = doc[b - 1].idx + len(doc[b - 1].text)
-    return doc.text[:start] + text + doc.text[end:]
+    if a == 0 and text[:1].islower():
+        text = text[:1].upper() + text[1:]
+    return current[:start] + text + current[end:]
 
 
 def _plain(text: str) -> str:
