@@ -21,6 +21,7 @@ needs no round trip to a Chroma server.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -92,6 +93,7 @@ class _Bm25:
         corpus = [list(c.terms) or ["_"] for c in snapshot.chunks]
         self.model.index(corpus, show_progress=False)
         self.vocabulary = {t for terms in corpus for t in terms}
+        self.vocabulary |= {t for d in snapshot.documents.values() for t in _author_terms(d)}
         self.vocabulary |= {L.stem(t) for t in self.vocabulary}
 
     def scores(self, terms: list[str]) -> np.ndarray:
@@ -319,7 +321,18 @@ def _candidates(hits, picked, parsed, sent_index, fvec) -> list[Candidate]:
 
 def _doc_vocabulary(snapshot: Snapshot, doc_id: str) -> set[str]:
     terms = {t for c in snapshot.chunks if c.doc_id == doc_id for t in c.terms}
+    doc = snapshot.documents.get(doc_id)
+    if doc is not None:
+        terms |= _author_terms(doc)
     return terms | {L.stem(t) for t in terms}
+
+
+def _author_terms(doc) -> set[str]:
+    """The words of the article's author names (its metadata): the article
+    speaks of its author as "I", so a question naming them names no stranger."""
+    from tutor.responders.metadata import authors
+
+    return {w.lower() for name in authors(doc.meta or {}) for w in re.findall(r"[^\W\d_]{2,}", name)}
 
 
 def strip_attribution(question: str | Doc) -> str:

@@ -74,7 +74,7 @@ def kind_of(question: str) -> str | None:
     return None
 
 
-def _authors(meta: dict) -> list[str]:
+def authors(meta: dict) -> list[str]:
     found: list[str] = []
     for key in ("author", "authors", "by", "byline", "creator"):
         value = meta.get(key)
@@ -110,7 +110,7 @@ def answer(question: str, snapshot, doc_id: str | None, mode: str = "explain") -
     meta = doc.meta or {}
     where = _source_phrase(meta)
     if kind == "author":
-        names = _authors(meta)
+        names = authors(meta)
         if names:
             text = f"Written by {_join(names)} ({where})."
             body = f"The article was written by {_join(names)}. [1]"
