@@ -99,6 +99,13 @@ def test_verbatim_sentences_of_a_passage_are_supported(scorer):
             assert scorer.score(s.text, [passage]).supported, s.text
 
 
+def test_a_list_item_quoted_whole_is_supported_and_a_changed_one_is_not(scorer):
+    """List lines carry no end punctuation: each is a unit of its own, not run into the next."""
+    passage = "You need:\n\n400 grams of clay or 80%\n\n100 grams of sand or 20%\n\nMix them dry first."
+    assert scorer.score("100 grams of sand or 20%", [passage]).supported
+    assert not scorer.score("300 grams of sand or 60%", [passage]).supported
+
+
 def test_fast_enough_to_guard_every_sentence(scorer):
     """Warm, a claim against four passages takes a few milliseconds (not asserted
     as a timing: checked that the passages are parsed and embedded only once)."""

@@ -197,6 +197,12 @@ def _verbatim(claim: str, passages: Sequence[str]) -> SupportResult | None:
         for s in [*L.sentences(flat, attributions=True), *L.sentences(flat)]:
             if text in s.text and len(text) >= 0.6 * len(s.text):
                 return SupportResult(True, 1.0, i, s.text, "supported")
+        # a line of its own without end punctuation (a list item, "10 grams of salt or 2%"),
+        # which the flattened text runs into the next line
+        for line in p.splitlines():
+            line = " ".join(line.split())
+            if line and text in line and len(text) >= 0.6 * len(line):
+                return SupportResult(True, 1.0, i, line, "supported")
         # a whole sentence of the article, which a parse of this passage alone
         # split differently: it starts where a sentence can start and is long
         starts_clean = at == 0 or flat[:at].rstrip()[-1:] in ".;:!?\"”)"
