@@ -110,6 +110,9 @@ def parse_citations(sentence: str) -> tuple[str, list[int]]:
     return " ".join(clean.split()).strip(), numbers
 
 
+_ASKS = re.compile(r"\?[^\w]*$")  # ends in '?', maybe with closing quotes or symbols ("... int? =>")
+
+
 def split_answer(answer: str) -> list[_Sentence]:
     """The answer's sentences, markers parsed (steps 1-2)."""
     lines = []
@@ -121,7 +124,7 @@ def split_answer(answer: str) -> list[_Sentence]:
     for s in split_sentences("\n\n".join(lines)):
         text, cites = parse_citations(s.text)
         if text:
-            out.append(_Sentence(text, tuple(cites), text.rstrip("\"'”’)").endswith("?")))
+            out.append(_Sentence(text, tuple(cites), bool(_ASKS.search(text))))
     return out
 
 

@@ -770,6 +770,80 @@ def question_form(text: str | Doc | Span) -> QuestionForm:
     return QuestionForm(wh, expects, tuple(focus), tuple(terms(doc)), tuple(f[1] for f in forms))
 
 
+def question_asks(text: str | Doc | Span) -> list[str]:
+    """The separate questions a coordinated question asks, read off its parse:
+    "What is X called, and how long does it take?" asks "What is X called?"
+    and "how long does X take?" (a subject pronoun of the second is the
+    first's subject); an elliptical second part ("..., and in which years?")
+    or one that names nothing ("..., and what is the reason?") is completed
+    with the first part's words. One question asks itself: [text].
+
+    >>> question_asks("What is the first rise called, and how long does it take?")
+    ['What is the first rise called?', 'how long does the first rise take?']
+    >>> question_asks("What do leaders do?")
+    ['What do leaders do?']
+    """
+    doc = as_doc(text)
+    whole = doc.text.strip() if isinstance(doc, Doc) else doc.text.strip()
+    if len(list(doc.sents) if isinstance(doc, Doc) else [doc]) != 1:
+        return [whole]
+    root = doc[:].root
+    cc = next((t for t in root.children if t.dep_ == "cc" and t.i > root.i), None)
+    conj = next((t for t in root.children if t.dep_ == "conj" and cc is not None and t.i > cc.i), None)
+    if cc is None or conj is None:
+        return [whole]
+    second = [t for t in doc if t.i > cc.i and not (t.is_punct and t.i == len(doc) - 1)]
+    if not any(t.lower_ in WH_WORDS for t in second):
+        return [whole]  # "... plan and budget?": one question with two verbs
+    first = [t for t in doc if t.i < cc.i]
+    while first and first[-1].is_punct:
+        first.pop()
+    if not any(t.lower_ in WH_WORDS for t in first) and first and first[0].pos_ != "AUX":
+        return [whole]
+    one = _join_tokens(first) + "?"
+    subject = next((t for t in root.children if t.dep_ in ("nsubj", "nsubjpass")), None)
+    subject_text = None
+    if subject is not None and subject.pos_ != "PRON" and not any(t.lower_ in WH_WORDS for t in subject.subtree):
+        phrase = [t for t in subject.subtree if t.i < cc.i]
+        cut = next((k for k, t in enumerate(phrase) if t.i > subject.i and (t.pos_ in ("VERB", "AUX") or t.is_punct)), None)
+        subject_text = _join_tokens(phrase[:cut])
+    words = []
+    for t in second:
+        if subject_text and t.lower_ in ("it", "they") and t.dep_ in ("nsubj", "nsubjpass"):
+            words.append(subject_text)
+        else:
+            words.append(t.text)
+    two = " ".join(words)
+    content = [t for t in second if is_content(t) and t.lemma_ != "be"]
+    bare = conj.lemma_ == "be" and len(content) <= 1 and all(t.pos_ == "NOUN" for t in content)
+    if conj.pos_ not in ("VERB", "AUX") or bare:
+        # elliptical or empty: the first part's statement completes it
+        wh_phrase = _wh_phrase(first)
+        rest = [t for t in first if t.i not in wh_phrase]
+        two = f"{two} {_join_tokens(rest)}"
+    two = re.sub(r"\s+([,;:?.!])", r"\1", two).strip(" ,") + "?"
+    return [one, two]
+
+
+def _wh_phrase(tokens: list[Token]) -> set[int]:
+    """Indexes of the phrase the first wh-word heads ("At which events", "How many virtues")."""
+    wh = next((t for t in tokens if t.lower_ in WH_WORDS), None)
+    if wh is None:
+        return set()
+    top = wh
+    while top.head.i != top.i and top.head.dep_ != "ROOT" and top.dep_ != "ROOT":
+        top = top.head
+    out = {wh.i} if top.dep_ == "ROOT" else {t.i for t in top.subtree}
+    chunk = next((c for c in wh.doc.noun_chunks if c.start <= wh.i < c.end), None)
+    if chunk is not None:
+        out |= set(range(tokens[0].i, chunk.end))
+    return out
+
+
+def _join_tokens(tokens: list[Token]) -> str:
+    return "".join(t.text_with_ws for t in tokens).strip()
+
+
 def _kind_of(noun: Token, default: str) -> str:
     """TIME for "what year/day", AMOUNT for "what share/weight", else `default`."""
     word = lemma(noun)

@@ -36,9 +36,11 @@ FEATURES = ("dense", "dense_gap", "chunk_dense", "lexical", "anchor", "topical",
 MODEL_PATH = Path(__file__).with_name("models") / "evidence.json"
 
 
-def sentence_features(retrieval, query: str | None = None) -> list[tuple]:
+def sentence_features(retrieval, query: str | None = None, query_vector=None) -> list[tuple]:
     """Each candidate sentence with its features (see `FEATURES`) and the
-    sentence before it that it leans on (a pronoun subject), if any."""
+    sentence before it that it leans on (a pronoun subject), if any. `query`
+    (with its embedding, `query_vector`) ranks the candidates for one part of
+    the retrieved question."""
     cands = retrieval.candidates
     if not cands:
         return []
@@ -52,8 +54,8 @@ def sentence_features(retrieval, query: str | None = None) -> list[tuple]:
     q_subjects = {s for r in q_roles for s in r.subject if s not in L.STOP_WORDS}
     nouns = [k for k, t in enumerate(words) if t.pos_ in ("NOUN", "PROPN")]
     word_vectors = retrieval.word_vectors
-    form = retrieval.form or L.question_form(qdoc)
-    best_dense = max(c.dense for c in cands)
+    form = L.question_form(qdoc) if query is not None else retrieval.form or L.question_form(qdoc)
+    qv = retrieval.query_vector if query_vector is None else query_vector
     read = []
     for c in cands:
         parsed = snap.parsed(c.doc_id)
@@ -62,15 +64,16 @@ def sentence_features(retrieval, query: str | None = None) -> list[tuple]:
         prev = _antecedent(parsed, c.number, span)
         if prev is not None:
             toks += [t for t in parsed.span(prev) if L.is_content(t)]
-        read.append((c, parsed, span, toks, prev))
+        dense = c.dense if query_vector is None or parsed.vectors is None else float(parsed.vectors[c.number] @ qv)
+        read.append((c, parsed, span, toks, prev, dense))
+    best_dense = max(r[-1] for r in read)
     # one call embeds every word not seen before (a call per sentence cost ~20 ms each)
-    qvecs = word_vectors([L.lemma(t) for t in words] + [L.lemma(t) for *_, toks, _ in read for t in toks]
+    qvecs = word_vectors([L.lemma(t) for t in words] + [L.lemma(t) for *_, toks, _, _ in read for t in toks]
                          )[: len(words)] if words else None
     out = []
-    for c, parsed, span, toks, prev in read:
-        dense = c.dense
+    for c, parsed, span, toks, prev, dense in read:
         if prev is not None and parsed.vectors is not None:
-            before = float(parsed.vectors[prev] @ retrieval.query_vector)
+            before = float(parsed.vectors[prev] @ qv)
             dense = max(dense, (dense + before) / 2)
         f = dict.fromkeys(FEATURES, 0.0)
         f["topical"] = 0.0 if nouns else 1.0
@@ -183,9 +186,10 @@ def _overlap(a, b) -> bool:
     return any(_same_word(x, y) for x in a for y in b)
 
 
-def rank(retrieval) -> list[tuple]:
-    """(candidate, features, probability) of every candidate sentence, best first."""
-    rows = sentence_features(retrieval)
+def rank(retrieval, query: str | None = None, query_vector=None) -> list[tuple]:
+    """(candidate, features, probability) of every candidate sentence, best
+    first; for `query` (a part of the question) when given."""
+    rows = sentence_features(retrieval, query, query_vector)
     model = ranker()
     scored = [(c, f, model.probability(f) if model is not None else _unfitted(f)) for c, f, _ in rows]
     return sorted(scored, key=lambda r: -r[2])

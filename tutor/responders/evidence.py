@@ -11,7 +11,12 @@ pronoun is read with the sentence before it. The answer is the best sentence,
 the next one when it continues it (a lead-in ending in ':' or a sentence that
 only echoes the question), and close runners-up that also serve the question
 (about the same nouns and names, sharing enough of its words), one to four
-sentences in the article's order.
+sentences in the article's order. A question the article asks itself ("6)
+Should X inherit from Y?") leads into the sentence below it, across the
+paragraph break, and a bare reply there ("Yes.") into the reason after it. A
+question that asks several things ("What is X called, and how long does it
+take?", split by `language.question_asks`) gets each part's best sentences,
+ranked for that part among the passages retrieved for the whole.
 
 Sentence embeddings and parses were made at ingest, so a warm question costs
 one query embedding and one parse.
@@ -47,11 +52,12 @@ class Evidence:
     serves: frozenset = frozenset()  # which of the question's words (and its answer form, -1) it covers
 
 
-def rank_sentences(retrieval: Retrieval, query: str | None = None) -> list[Evidence]:
-    """All candidate sentences, best first, by the fitted ranker (`tutor.ranking`)."""
+def rank_sentences(retrieval: Retrieval, query: str | None = None, query_vector=None) -> list[Evidence]:
+    """All candidate sentences, best first, by the fitted ranker (`tutor.ranking`);
+    for `query` (one part of the retrieved question, embedded as `query_vector`) when given."""
     from tutor.ranking import rank
 
-    rows = rank(retrieval) if query is not None or not retrieval.ranked else retrieval.ranked
+    rows = rank(retrieval, query, query_vector) if query is not None or not retrieval.ranked else retrieval.ranked
     if not rows:
         return []
     snap = retrieval.snapshot
@@ -65,6 +71,8 @@ def rank_sentences(retrieval: Retrieval, query: str | None = None) -> list[Evide
         if nxt is not None and same_paragraph(parsed, c.number, nxt.number):
             if _leads_in(c, f, parsed, qdoc, retrieval) or _continues(parsed, nxt.number):
                 follows = nxt
+        elif nxt is not None and L.is_question(c.text):
+            follows = nxt  # a question on its own line ("6) Should X ...?") is answered below it
         out.append(Evidence(c.doc_id, c.start, c.end, c.text, c.hit, p, follows, c.number, f["lexical"], f["topical"],
                             f.get("_serves", frozenset())))
     return out
@@ -86,6 +94,11 @@ def _leads_in(c, f, parsed, qdoc, retrieval) -> bool:
 
 _CAUSAL = frozenset("because since so therefore thus hence help allow let cause make reason order".split())
 _CONTINUING = frozenset("this that these those it they which so thus therefore then".split())
+
+
+def _bare(text: str) -> bool:
+    """A reply of a few words ("Yes.", "=> True and False."): an answer whose reason follows."""
+    return sum(1 for w in text.split() if any(ch.isalpha() for ch in w)) <= 4
 
 
 def _continues(parsed, number: int) -> bool:
@@ -116,12 +129,19 @@ def select_evidence(
         return []
     top = ranked[0]
     chosen = list(pinned) + ([top] if top not in pinned else [])
-    if top.follows is not None:
-        f = top.follows
-        chosen.append(
-            next((e for e in ranked if e.number == f.number and e.doc_id == top.doc_id), None)
-            or Evidence(top.doc_id, f.start, f.end, f.text, top.hit, top.score, None, f.number)
-        )
+    lead = top
+    while lead.follows is not None and len(chosen) < max_sentences:
+        f = lead.follows
+        nxt = (next((e for e in ranked if e.number == f.number and e.doc_id == top.doc_id), None)
+               or Evidence(top.doc_id, f.start, f.end, f.text, top.hit, top.score, None, f.number))
+        if not any(c.start == nxt.start and c.doc_id == nxt.doc_id for c in chosen):
+            chosen.append(nxt)
+        if not (L.is_question(lead.text) and _bare(nxt.text)):
+            break
+        # "Should X ...?" "Yes." (or "=> True and False."): the reason comes next
+        after = next((e for e in ranked if e.number == f.number + 1 and e.doc_id == top.doc_id), None)
+        lead = nxt if nxt.follows is not None else Evidence(
+            nxt.doc_id, nxt.start, nxt.end, nxt.text, nxt.hit, nxt.score, after, nxt.number)
     model = ranker()
     floor = model.runner_up if model is not None else 0.0
     served = set().union(*(e.serves for e in chosen))
@@ -133,6 +153,46 @@ def select_evidence(
         if any(e.start == c.start and e.doc_id == c.doc_id for c in chosen):
             continue
         if e.serves - served:
+            chosen.append(e)
+            served |= e.serves
+    return sorted(chosen, key=lambda e: (e.doc_id, e.start))
+
+
+def select_for_asks(retrieval: Retrieval, ranked: list[Evidence], asks: list[str], embed,
+                    max_sentences: int = MAX_SENTENCES, pinned: list[Evidence] = ()) -> list[Evidence]:
+    """The evidence for a question that asks several things ("What is X called,
+    and how long does it take?"): each part's best sentences, ranked for that
+    part (`rank_sentences` with its words and embedding) among the passages
+    retrieved for the whole, then the whole question's runners-up, at most
+    `max_sentences` in the article's order. One part: `select_evidence`."""
+    if len(asks) < 2 or not ranked:
+        return select_evidence(ranked, max_sentences, pinned)
+    chosen = list(pinned)
+
+    def fresh(e: Evidence) -> bool:
+        return not any(e.start == c.start and e.doc_id == c.doc_id for c in chosen)
+
+    model = ranker()
+    floor = model.runner_up if model is not None else 0.0
+    for ask, vec in zip(asks, embed(asks), strict=True):
+        part = rank_sentences(retrieval, ask, vec)
+        if not part:
+            continue
+        if fresh(part[0]):
+            picked = select_evidence(part, 2)  # its best sentence, and the next one when it leads into it
+        else:  # an earlier part's sentence is this part's best too: a close runner-up that uses
+            # the part's words or answers its form may say what that sentence leaves out
+            picked = [e for e in part[1:] if fresh(e) and e.serves
+                      and e.score >= max(floor, RUNNER_UP * part[0].score)][:1]
+        for e in picked:
+            if len(chosen) < max_sentences and fresh(e):
+                chosen.append(e)
+    # then the whole question's runners-up that serve a word of it no chosen sentence serves
+    served = set().union(*(e.serves for e in ranked if not fresh(e)))
+    for e in ranked:
+        if len(chosen) >= max_sentences or e.score < max(floor, RUNNER_UP * ranked[0].score):
+            break
+        if fresh(e) and e.serves - served:
             chosen.append(e)
             served |= e.serves
     return sorted(chosen, key=lambda e: (e.doc_id, e.start))

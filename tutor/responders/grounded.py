@@ -9,11 +9,12 @@ Deterministic, fast, and grounded by construction.
 
 from __future__ import annotations
 
+import re
 import time
 
 from tutor import language as L
 from tutor.reply import Reply
-from tutor.responders.evidence import cite, rank_sentences, select_evidence
+from tutor.responders.evidence import cite, rank_sentences, select_for_asks
 from tutor.retrieve import HybridRetriever, Retrieval
 
 
@@ -45,7 +46,8 @@ class GroundedResponder:
             ranked = rank_sentences(retrieval)
             correction, contrary = self.premise_correction(question, retrieval)
             pinned = _contradicting(ranked, contrary, question) if contrary else []
-            evidence = select_evidence(ranked, pinned=pinned)
+            asks = L.question_asks(retrieval.focus or retrieval.query)
+            evidence = select_for_asks(retrieval, ranked, asks, self.retriever.index.embedder.embed, pinned=pinned)
             citations, numbers = cite(retrieval, evidence)
             sentences = [(e.text, [n]) for e, n in zip(evidence, numbers, strict=True)]
             body = " ".join(f"{text} [{n}]" for text, (n,) in sentences)
@@ -82,7 +84,12 @@ class GroundedResponder:
         premise = question_premise(question)
         if premise is None or self._scorer is None:
             return None, None
-        result = self._scorer().score(premise, [retrieval.snapshot.evidence_text(h.chunk) for h in retrieval.hits])
+        passages = [retrieval.snapshot.evidence_text(h.chunk) for h in retrieval.hits]
+        result = self._scorer().score(premise, passages)
+        if result.reason == "wrong attribution":
+            spoken = as_author(premise, _author_names(retrieval))
+            if spoken is not None:  # the author is the article's "I": name_novel is no contradiction
+                result = self._scorer().score(spoken, passages)
         if result.supported or result.reason not in CONTRADICTIONS:
             return None, None
         text = f'Careful: the article does not say that {premise.rstrip(".")}. Here is what it says:'
@@ -162,6 +169,57 @@ def question_premise(question: str) -> str | None:
                 body = [t for t in body if t.i not in {x.i for x in noun.subtree}]
             return _premise_text(body)
     return None
+
+
+def _author_names(retrieval: Retrieval) -> list[str]:
+    """The authors of the articles the retrieved passages come from (their metadata)."""
+    from tutor.responders.metadata import authors
+
+    docs = retrieval.snapshot.documents
+    names: list[str] = []
+    for doc_id in dict.fromkeys(h.chunk.doc_id for h in retrieval.hits):
+        doc = docs.get(doc_id)
+        if doc is not None:
+            names.extend(authors(doc.meta or {}))
+    return names
+
+
+def as_author(premise: str, names: list[str]) -> str | None:
+    """The premise told by the article's author, when its subject names them:
+    an article speaks of its author as "I", so "Quill asks the keepers" is
+    "I ask the keepers" in the article's words. None when the premise's
+    subject is not one of `names` (by any of their name words).
+
+    >>> as_author("Quill asks new keepers", ["Dr. Mara Quill"])
+    'I ask new keepers'
+    >>> as_author("Tobin asks new keepers", ["Dr. Mara Quill"]) is None
+    True
+    """
+    words = {w.lower() for n in names for w in re.findall(r"[^\W\d_]+", n) if len(w) > 1}
+    if not words:
+        return None
+    doc = L.parse(premise)
+    subj = next((t for t in doc if t.dep_ in ("nsubj", "nsubjpass") and t.pos_ == "PROPN"), None)
+    if subj is None:
+        return None
+    name = [t for t in subj.subtree if t.pos_ == "PROPN" or t.dep_ == "compound"]
+    if not name or not all(t.lower_ in words for t in name if t.is_alpha):
+        return None
+    start, end = min(t.i for t in name), max(t.i for t in name) + 1
+    verb = subj.head
+    out = []
+    for t in doc:
+        if start <= t.i < end:
+            if t.i == start:
+                out.append("I" + t.whitespace_ if end - 1 == t.i else "I ")
+            elif t.i == end - 1:
+                out.append(t.whitespace_)
+            continue
+        if t.i == verb.i and t.tag_ == "VBZ":
+            out.append(("am" if t.lemma_ == "be" else "have" if t.lemma_ == "have" else t.lemma_) + t.whitespace_)
+            continue
+        out.append(t.text_with_ws)
+    return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
 def _declarative(body):

@@ -1,0 +1,112 @@
+"""Answers that serve every part of the question: a question that asks two
+things gets a sentence for each, an article's own question is followed by its
+answer, and a question about what the author does is no false premise.
+
+The article is written for these tests (no development article is used), so
+what they check holds for an article the tutor was never tuned on.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor import language as L
+from tutor.config import Settings
+from tutor.engine import Engine
+from tutor.guard import split_answer
+from tutor.index import Index
+from tutor.responders.grounded import as_author
+
+ARTICLE = """\
+---
+title: Keeping a Lighthouse
+author: Mara Quill
+---
+
+# Keeping a Lighthouse
+
+I visit the keepers of the northern coast every spring. I ask every new keeper
+the same hard question: could the light run itself without anyone on the rock?
+
+## Questions keepers ask
+
+Should the lamp burn through the whole night?
+
+Yes.
+
+A lamp that goes out before dawn leaves ships without a mark in the darkest
+hour, so the keeper tends the flame until sunrise.
+
+## The daily routine
+
+Every morning the keeper climbs the tower with a soft cloth and a tin of
+polish. The polishing of the lens is called the dawn round by the keepers.
+Working slowly around the brass frame, the keeper needs about two hours for it.
+The weather goes into a logbook every four hours, and the log is sent to the
+harbour office each month. Supplies arrive by boat when the sea is calm.
+"""
+
+
+@pytest.fixture(scope="module")
+def lighthouse(tmp_path_factory, embedder):
+    folder = tmp_path_factory.mktemp("lighthouse")
+    article = folder / "lighthouse.md"
+    article.write_text(ARTICLE, encoding="utf-8")
+    home = folder / "home"
+    assert not Index(Settings(home=home), embedder=embedder).ingest([article]).failed
+    return Engine.open(Settings(home=home), auto_ingest=False, embedder=embedder)
+
+
+@pytest.mark.parametrize(
+    "question, asks",
+    [
+        ("What is the first rise called, and how long does it take?",
+         ["What is the first rise called?", "how long does the first rise take?"]),
+        ("Where was the painter born, and at which school did he teach?",
+         ["Where was the painter born?", "at which school did he teach?"]),
+        # an elliptical second part is completed with the first part's statement
+        ("At which events was the talk given, and in which years?",
+         ["At which events was the talk given?", "in which years was the talk given?"]),
+        ("What do leaders plan and budget?", ["What do leaders plan and budget?"]),  # one question, two verbs
+        ("What do leaders do?", ["What do leaders do?"]),
+    ],
+)
+def test_a_coordinated_question_is_split_into_what_it_asks(question, asks):
+    got = L.question_asks(question)
+    assert got[0] == asks[0] and len(got) == len(asks)
+    if len(asks) > 1:
+        assert set(L.terms(asks[1])) <= set(L.terms(got[1]))
+
+
+def test_each_part_of_a_two_part_question_gets_its_sentence(lighthouse):
+    reply = lighthouse.grounded.explain("What is the polishing of the lens called, and how long does it take?")
+    assert not reply.declined
+    assert "dawn round" in reply.answer and "two hours" in reply.answer
+
+
+def test_an_articles_own_question_is_followed_by_its_answer_and_reason(lighthouse):
+    reply = lighthouse.grounded.explain("Should the lamp burn through the whole night?")
+    assert not reply.declined
+    said = [text for text, _ in reply.sentences]
+    assert "Yes." in said, said
+    assert any("darkest" in s for s in said), said
+
+
+def test_what_the_author_does_is_not_a_false_premise(lighthouse):
+    reply = lighthouse.grounded.explain("What hard question does Quill ask every new keeper?")
+    assert not reply.declined
+    assert "Careful" not in reply.answer
+    assert "run itself" in reply.answer
+
+
+def test_a_name_that_is_not_the_author_is_not_rewritten():
+    assert as_author("Mara Quill asks new keepers", ["Mara Quill"]) == "I ask new keepers"
+    assert as_author("Quill asks new keepers", ["Mara Quill"]) == "I ask new keepers"
+    assert as_author("Tobin asks new keepers", ["Mara Quill"]) is None
+    assert as_author("the keepers ask Quill", ["Mara Quill"]) is None  # the author is not the subject
+    assert as_author("Quill asks new keepers", []) is None
+
+
+def test_an_article_question_quoted_in_an_answer_is_not_a_claim():
+    said = split_answer("6) Should the lamp burn all night? [1] => Yes. [1] A dark lamp leaves ships lost. [2]")
+    assert said[0].question and not said[-1].question
