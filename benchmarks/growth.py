@@ -3,6 +3,8 @@
     python benchmarks/growth.py                        # libraries of 1, 10, 100, 1000 articles
     python benchmarks/growth.py --sizes 1,10,100       # a shorter curve
     python benchmarks/growth.py --sizes 1,10 --quick   # a smoke run (1 ingest, 1 latency pass)
+    python benchmarks/growth.py --keep --out R.json    # keep the libraries, then measure them
+    python benchmarks/growth.py --reuse DIR --out R.json --sizes 1,1000  # again, new code, no ingest
 
 A library of N articles is the packaged seed article (with its question bank:
 `tutor serve` on an embedded index ingests it when it is missing, which would
@@ -102,6 +104,9 @@ def parse_args(argv=None):
     ap.add_argument("--articles", type=Path, default=ARTICLES, help="development article packages")
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--keep", action="store_true", help="keep the temp folder, with each size's home (to profile it afterwards)")
+    ap.add_argument("--reuse", type=Path, metavar="DIR",
+                    help="measure the libraries a --keep run left in DIR again, with this code, without "
+                         "ingesting them again; their ingest figures are read from that run's --out file")
     args = ap.parse_args(argv)
     try:
         args.sizes = sorted({int(s) for s in args.sizes.split(",") if s.strip()})
@@ -319,13 +324,16 @@ def run(args, log=print) -> dict:
     from tutor.embedder import get_embedder
     from tutor.engine import Engine
 
-    work = Path(tempfile.mkdtemp(prefix="tutor-growth-"))
+    reused = _reused_ingests(args) if args.reuse else {}
+    work = args.reuse or Path(tempfile.mkdtemp(prefix="tutor-growth-"))
     try:
         seed = seed_article()
         real = real_articles(args.articles, work / "real")
         n_synth = max(0, args.sizes[-1] - 1 - len(real))
         synthetic_files = []
-        if n_synth:
+        if n_synth and args.reuse:
+            synthetic_files = sorted((work / "synthetic").glob("*.md"), key=lambda p: int(p.name.split("-")[0]))
+        elif n_synth:
             summary = synthetic.write_corpus(work / "synthetic", paragraphs=n_synth * PARAGRAPHS_PER_ARTICLE,
                                              files=n_synth, seed=7)
             # in the order written (names are "<number>-<topic>.md"), so libraries are
@@ -342,7 +350,11 @@ def run(args, log=print) -> dict:
                 f"{len(files) - len(chosen)} synthetic")
             row = {"size": size, "real": [a["slug"] for a in chosen], "load_average": load_average(),
                    "cpu_pressure": cpu_pressure()}
-            home, row["ingest"] = measure_ingest(files, work / f"size-{size}", embedder, args.repeats, log)
+            if size in reused:
+                home, row["ingest"] = reused[size]
+                log(f"    ingest: reused {home} ({row['ingest']['chunks']} chunks, measured by the earlier run)")
+            else:
+                home, row["ingest"] = measure_ingest(files, work / f"size-{size}", embedder, args.repeats, log)
             row["index_bytes"] = disk_bytes(home / "index")
             real_qs = [c["question"] for a in chosen for c in a["questions"][:SEED_WARM if a is seed else None]]
             first = (chosen[0]["questions"][0]["question"], chosen[0]["doc_id"]) if chosen[0]["questions"] \
@@ -360,7 +372,7 @@ def run(args, log=print) -> dict:
             if not args.keep:
                 shutil.rmtree(work / f"size-{size}", ignore_errors=True)
     finally:
-        if args.keep:
+        if args.keep or args.reuse:
             log(f"kept: {work}")
         else:
             shutil.rmtree(work, ignore_errors=True)
@@ -369,6 +381,21 @@ def run(args, log=print) -> dict:
             "repeats": args.repeats, "passes": args.passes,
             "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def _reused_ingests(args) -> dict[int, tuple[Path, dict]]:
+    """Each size's kept home under `args.reuse` and its ingest figures from the
+    earlier run's results (`args.out`), marked as reused."""
+    if not args.out.is_file():
+        raise SystemExit(f"error: --reuse needs the earlier run's results in {args.out} (--out)")
+    earlier = {r["size"]: r for r in json.loads(args.out.read_text(encoding="utf-8")).get("results", [])}
+    out = {}
+    for size in args.sizes:
+        homes = sorted((args.reuse / f"size-{size}").glob("home-*"))
+        if not homes or size not in earlier:
+            raise SystemExit(f"error: no kept library of {size} articles in {args.reuse} with results in {args.out}")
+        out[size] = (homes[-1], {**earlier[size]["ingest"], "reused": True})
+    return out
 
 
 def _targets(rows: list[dict]) -> dict:
