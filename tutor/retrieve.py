@@ -95,6 +95,15 @@ class _Bm25:
         self.vocabulary = {t for terms in corpus for t in terms}
         self.vocabulary |= {t for d in snapshot.documents.values() for t in _author_terms(d)}
         self.vocabulary |= {L.stem(t) for t in self.vocabulary}
+        self._docs: dict[str, set[str]] = {}
+
+    def doc_vocabulary(self, snapshot: Snapshot, doc_id: str) -> set[str]:
+        """One article's terms (and author names), made once per version: a
+        question pinned to one article of a large library read every chunk."""
+        got = self._docs.get(doc_id)
+        if got is None:
+            got = self._docs[doc_id] = _doc_vocabulary(snapshot, doc_id)
+        return got
 
     def scores(self, terms: list[str]) -> np.ndarray:
         return np.asarray(self.model.get_scores(terms), dtype=np.float32)
@@ -199,7 +208,7 @@ class HybridRetriever:
         ranked = ranking.rank(draft)
         spans = [(c.doc_id, c.number, parsed[c.doc_id].span(c.number), c.dense)
                  for c in sorted(candidates, key=lambda c: (c.doc_id, c.number))]
-        vocabulary = bm25_index.vocabulary if doc_id is None else _doc_vocabulary(snapshot, doc_id)
+        vocabulary = bm25_index.vocabulary if doc_id is None else bm25_index.doc_vocabulary(snapshot, doc_id)
         top_doc = parsed[snapshot.chunks[picked[0]].doc_id]
         article_cos = top_doc.vectors @ fvec if top_doc.vectors is not None else None
         features, window = coverage.measure(
@@ -320,7 +329,7 @@ def _candidates(hits, picked, parsed, sent_index, fvec) -> list[Candidate]:
 
 
 def _doc_vocabulary(snapshot: Snapshot, doc_id: str) -> set[str]:
-    terms = {t for c in snapshot.chunks if c.doc_id == doc_id for t in c.terms}
+    terms = {t for i in snapshot.doc_positions(doc_id) for t in snapshot.chunks[i].terms}
     doc = snapshot.documents.get(doc_id)
     if doc is not None:
         terms |= _author_terms(doc)
