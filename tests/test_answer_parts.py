@@ -110,3 +110,21 @@ def test_a_name_that_is_not_the_author_is_not_rewritten():
 def test_an_article_question_quoted_in_an_answer_is_not_a_claim():
     said = split_answer("6) Should the lamp burn all night? [1] => Yes. [1] A dark lamp leaves ships lost. [2]")
     assert said[0].question and not said[-1].question
+
+
+def test_a_bare_label_is_no_answer(tmp_path, embedder):
+    """When the best the article has is a label ("Patience."), it names the
+    topic and answers nothing: the question is declined. An amount is an answer."""
+    article = tmp_path / "virtues.md"
+    article.write_text(
+        "# A list of habits\n\nThe habits I chose to practise were these.\n\nPatience.\n\nThrift.\n\n"
+        "## Supplies\n\nThe list of supplies follows.\n\n2 kilograms of flour or 40%\n\n"
+        "I kept the list on my desk and read it every morning before work.\n", encoding="utf-8")
+    home = tmp_path / "home"
+    assert not Index(Settings(home=home), embedder=embedder).ingest([article]).failed
+    engine = Engine.open(Settings(home=home), auto_ingest=False, embedder=embedder)
+    question = "Why is thrift on the list?"
+    assert engine.retriever.search(question).covered  # on topic: retrieval alone would answer it
+    assert engine.grounded.explain(question).declined  # with "Thrift." or "Patience."
+    amount = engine.grounded.explain("How much flour is on the list of supplies?")
+    assert not amount.declined and "2 kilograms" in amount.answer

@@ -48,6 +48,8 @@ class GroundedResponder:
             pinned = _contradicting(ranked, contrary, question) if contrary else []
             asks = L.question_asks(retrieval.focus or retrieval.query)
             evidence = select_for_asks(retrieval, ranked, asks, self.retriever.index.embedder.embed, pinned=pinned)
+            if not pinned and evidence and not any(_states(retrieval, e) for e in evidence):
+                return self._timed(self.decline(retrieval, doc_id, mode), started)
             citations, numbers = cite(retrieval, evidence)
             sentences = [(e.text, [n]) for e, n in zip(evidence, numbers, strict=True)]
             body = " ".join(f"{text} [{n}]" for text, (n,) in sentences)
@@ -61,6 +63,11 @@ class GroundedResponder:
                 citations=citations,
                 sentences=sentences,
             )
+        reply.latency_ms = (time.perf_counter() - started) * 1000
+        return reply
+
+    @staticmethod
+    def _timed(reply: Reply, started: float) -> Reply:
         reply.latency_ms = (time.perf_counter() - started) * 1000
         return reply
 
@@ -169,6 +176,18 @@ def question_premise(question: str) -> str | None:
                 body = [t for t in body if t.i not in {x.i for x in noun.subtree}]
             return _premise_text(body)
     return None
+
+
+def _states(retrieval: Retrieval, e) -> bool:
+    """Does the evidence sentence say something: it has a verb, it gives
+    what the question's form asks for (a date, a name) or an amount ("10 grams
+    of salt or 2%")? A bare label ("Humility.", "Unitary matrix") names a topic and
+    answers nothing: when the best evidence is only labels, the article does
+    not answer the question."""
+    if -1 in e.serves:
+        return True
+    span = retrieval.snapshot.parsed(e.doc_id).span(e.number) if e.number >= 0 else L.parse(e.text)[:]
+    return any(t.pos_ in ("VERB", "AUX") for t in span) or bool(L.quantities(span))
 
 
 def _author_names(retrieval: Retrieval) -> list[str]:
