@@ -16,6 +16,7 @@ from tutor.engine import Engine
 from tutor.guard import split_answer
 from tutor.index import Index
 from tutor.responders.grounded import as_author
+from tutor.responders.metadata import author_words
 
 ARTICLE = """\
 ---
@@ -100,11 +101,13 @@ def test_what_the_author_does_is_not_a_false_premise(lighthouse):
 
 
 def test_a_name_that_is_not_the_author_is_not_rewritten():
-    assert as_author("Mara Quill asks new keepers", ["Mara Quill"]) == "I ask new keepers"
-    assert as_author("Quill asks new keepers", ["Mara Quill"]) == "I ask new keepers"
-    assert as_author("Tobin asks new keepers", ["Mara Quill"]) is None
-    assert as_author("the keepers ask Quill", ["Mara Quill"]) is None  # the author is not the subject
-    assert as_author("Quill asks new keepers", []) is None
+    quill = author_words({"author": "Mara Quill"})
+    assert quill == {"mara", "quill"}
+    assert as_author("Mara Quill asks new keepers", quill) == "I ask new keepers"
+    assert as_author("Quill asks new keepers", quill) == "I ask new keepers"
+    assert as_author("Tobin asks new keepers", quill) is None
+    assert as_author("the keepers ask Quill", quill) is None  # the author is not the subject
+    assert as_author("Quill asks new keepers", author_words({})) is None
 
 
 def test_an_article_question_quoted_in_an_answer_is_not_a_claim():

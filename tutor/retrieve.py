@@ -21,7 +21,6 @@ needs no round trip to a Chroma server.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -339,9 +338,9 @@ def _doc_vocabulary(snapshot: Snapshot, doc_id: str) -> set[str]:
 def _author_terms(doc) -> set[str]:
     """The words of the article's author names (its metadata): the article
     speaks of its author as "I", so a question naming them names no stranger."""
-    from tutor.responders.metadata import authors
+    from tutor.responders.metadata import author_words
 
-    return {w.lower() for name in authors(doc.meta or {}) for w in re.findall(r"[^\W\d_]{2,}", name)}
+    return author_words(doc.meta or {})
 
 
 def strip_attribution(question: str | Doc) -> str:

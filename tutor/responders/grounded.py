@@ -40,36 +40,35 @@ class GroundedResponder:
             about.latency_ms = (time.perf_counter() - started) * 1000
             return about
         retrieval = retrieval or self.retriever.search(question, k=k, doc_id=doc_id)
-        if not retrieval.covered:
+        reply = self._answer(question, retrieval, mode) if retrieval.covered else None
+        if reply is None:
             reply = self.decline(retrieval, doc_id, mode)
-        else:
-            ranked = rank_sentences(retrieval)
-            correction, contrary = self.premise_correction(question, retrieval)
-            pinned = _contradicting(ranked, contrary, question) if contrary else []
-            asks = L.question_asks(retrieval.focus or retrieval.query)
-            evidence = select_for_asks(retrieval, ranked, asks, self.retriever.index.embedder.embed, pinned=pinned)
-            if not pinned and evidence and not any(_states(retrieval, e) for e in evidence):
-                return self._timed(self.decline(retrieval, doc_id, mode), started)
-            citations, numbers = cite(retrieval, evidence)
-            sentences = [(e.text, [n]) for e, n in zip(evidence, numbers, strict=True)]
-            body = " ".join(f"{text} [{n}]" for text, (n,) in sentences)
-            if correction:
-                body = f"{correction} {body}"
-            follow = self.follow_up(retrieval, evidence)
-            reply = Reply(
-                answer=f"{body}\n\n{follow}" if follow else body,
-                declined=False,
-                mode=mode,
-                citations=citations,
-                sentences=sentences,
-            )
         reply.latency_ms = (time.perf_counter() - started) * 1000
         return reply
 
-    @staticmethod
-    def _timed(reply: Reply, started: float) -> Reply:
-        reply.latency_ms = (time.perf_counter() - started) * 1000
-        return reply
+    def _answer(self, question: str, retrieval: Retrieval, mode: str) -> Reply | None:
+        """The answer from the retrieved passages; None when their best evidence
+        is only labels (`_states`): the article names the topic, answers nothing."""
+        ranked = rank_sentences(retrieval)
+        correction, contrary = self.premise_correction(question, retrieval)
+        pinned = _contradicting(ranked, contrary, question) if contrary else []
+        asks = L.question_asks(retrieval.focus or retrieval.query)
+        evidence = select_for_asks(retrieval, ranked, asks, self.retriever.index.embedder.embed, pinned=pinned)
+        if not pinned and evidence and not any(_states(retrieval, e) for e in evidence):
+            return None
+        citations, numbers = cite(retrieval, evidence)
+        sentences = [(e.text, [n]) for e, n in zip(evidence, numbers, strict=True)]
+        body = " ".join(f"{text} [{n}]" for text, (n,) in sentences)
+        if correction:
+            body = f"{correction} {body}"
+        follow = self.follow_up(retrieval, evidence)
+        return Reply(
+            answer=f"{body}\n\n{follow}" if follow else body,
+            declined=False,
+            mode=mode,
+            citations=citations,
+            sentences=sentences,
+        )
 
     def about_article(self, question: str, doc_id: str | None, mode: str) -> Reply | None:
         """A question about the article itself (author, date, topic, sections),
@@ -94,7 +93,7 @@ class GroundedResponder:
         passages = [retrieval.snapshot.evidence_text(h.chunk) for h in retrieval.hits]
         result = self._scorer().score(premise, passages)
         if result.reason == "wrong attribution":
-            spoken = as_author(premise, _author_names(retrieval))
+            spoken = as_author(premise, _author_words(retrieval))
             if spoken is not None:  # the author is the article's "I": name_novel is no contradiction
                 result = self._scorer().score(spoken, passages)
         if result.supported or result.reason not in CONTRADICTIONS:
@@ -190,31 +189,26 @@ def _states(retrieval: Retrieval, e) -> bool:
     return any(t.pos_ in ("VERB", "AUX") for t in span) or bool(L.quantities(span))
 
 
-def _author_names(retrieval: Retrieval) -> list[str]:
-    """The authors of the articles the retrieved passages come from (their metadata)."""
-    from tutor.responders.metadata import authors
+def _author_words(retrieval: Retrieval) -> set[str]:
+    """The author-name words of the articles the retrieved passages come from."""
+    from tutor.responders.metadata import author_words
 
     docs = retrieval.snapshot.documents
-    names: list[str] = []
-    for doc_id in dict.fromkeys(h.chunk.doc_id for h in retrieval.hits):
-        doc = docs.get(doc_id)
-        if doc is not None:
-            names.extend(authors(doc.meta or {}))
-    return names
+    found = (docs.get(d) for d in dict.fromkeys(h.chunk.doc_id for h in retrieval.hits))
+    return {w for doc in found if doc is not None for w in author_words(doc.meta or {})}
 
 
-def as_author(premise: str, names: list[str]) -> str | None:
+def as_author(premise: str, words: set[str]) -> str | None:
     """The premise told by the article's author, when its subject names them:
     an article speaks of its author as "I", so "Quill asks the keepers" is
     "I ask the keepers" in the article's words. None when the premise's
-    subject is not one of `names` (by any of their name words).
+    subject is not named by the author-name `words` (`metadata.author_words`).
 
-    >>> as_author("Quill asks new keepers", ["Dr. Mara Quill"])
+    >>> as_author("Quill asks new keepers", {"dr", "mara", "quill"})
     'I ask new keepers'
-    >>> as_author("Tobin asks new keepers", ["Dr. Mara Quill"]) is None
+    >>> as_author("Tobin asks new keepers", {"dr", "mara", "quill"}) is None
     True
     """
-    words = {w.lower() for n in names for w in re.findall(r"[^\W\d_]+", n) if len(w) > 1}
     if not words:
         return None
     doc = L.parse(premise)

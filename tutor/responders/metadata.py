@@ -87,6 +87,12 @@ def authors(meta: dict) -> list[str]:
     return list(dict.fromkeys(re.sub(r"^\s*by\s+", "", n, flags=re.I).strip(" ,;") for n in found if n.strip()))
 
 
+def author_words(meta: dict) -> set[str]:
+    """The lower-cased words of the article's author names ("Dr. Mara Quill" ->
+    dr, mara, quill): the article speaks of its author as "I"."""
+    return {w.lower() for name in authors(meta) for w in re.findall(r"[^\W\d_]{2,}", name)}
+
+
 def _split_names(value: str) -> list[str]:
     value = re.sub(r"^\s*by\s+", "", value.strip(), flags=re.I)
     value = value.strip("[]")
