@@ -47,6 +47,25 @@ def seed_home(tmp_path_factory, embedder) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def ingest_article(embedder):
+    """`ingest_article(folder, name, text)` writes one article to `folder/name`,
+    ingests it into a fresh home in `folder`, and returns the ingest report and
+    an Engine over that home."""
+    from tutor.config import Settings
+    from tutor.engine import Engine
+    from tutor.index import Index
+
+    def make(folder: Path, name: str, text: str):
+        article = folder / name
+        article.write_text(text, encoding="utf-8")
+        home = folder / "home"
+        report = Index(Settings(home=home), embedder=embedder).ingest([article])
+        return report, Engine.open(Settings(home=home), auto_ingest=False, embedder=embedder)
+
+    return make
+
+
 @pytest.fixture
 def fresh_home(seed_home, tmp_path) -> Path:
     """A private, writable copy of the seed index."""

@@ -11,10 +11,7 @@ from __future__ import annotations
 import pytest
 
 from tutor import language as L
-from tutor.config import Settings
-from tutor.engine import Engine
 from tutor.guard import split_answer
-from tutor.index import Index
 from tutor.responders.grounded import as_author
 from tutor.responders.metadata import author_words
 
@@ -49,13 +46,10 @@ harbour office each month. Supplies arrive by boat when the sea is calm.
 
 
 @pytest.fixture(scope="module")
-def lighthouse(tmp_path_factory, embedder):
-    folder = tmp_path_factory.mktemp("lighthouse")
-    article = folder / "lighthouse.md"
-    article.write_text(ARTICLE, encoding="utf-8")
-    home = folder / "home"
-    assert not Index(Settings(home=home), embedder=embedder).ingest([article]).failed
-    return Engine.open(Settings(home=home), auto_ingest=False, embedder=embedder)
+def lighthouse(tmp_path_factory, ingest_article):
+    report, engine = ingest_article(tmp_path_factory.mktemp("lighthouse"), "lighthouse.md", ARTICLE)
+    assert not report.failed
+    return engine
 
 
 @pytest.mark.parametrize(
@@ -115,17 +109,15 @@ def test_an_article_question_quoted_in_an_answer_is_not_a_claim():
     assert said[0].question and not said[-1].question
 
 
-def test_a_bare_label_is_no_answer(tmp_path, embedder):
+def test_a_bare_label_is_no_answer(tmp_path, ingest_article):
     """When the best the article has is a label ("Patience."), it names the
     topic and answers nothing: the question is declined. An amount is an answer."""
-    article = tmp_path / "virtues.md"
-    article.write_text(
+    report, engine = ingest_article(
+        tmp_path, "virtues.md",
         "# A list of habits\n\nThe habits I chose to practise were these.\n\nPatience.\n\nThrift.\n\n"
         "## Supplies\n\nThe list of supplies follows.\n\n2 kilograms of flour or 40%\n\n"
-        "I kept the list on my desk and read it every morning before work.\n", encoding="utf-8")
-    home = tmp_path / "home"
-    assert not Index(Settings(home=home), embedder=embedder).ingest([article]).failed
-    engine = Engine.open(Settings(home=home), auto_ingest=False, embedder=embedder)
+        "I kept the list on my desk and read it every morning before work.\n")
+    assert not report.failed
     question = "Why is thrift on the list?"
     assert engine.retriever.search(question).covered  # on topic: retrieval alone would answer it
     assert engine.grounded.explain(question).declined  # with "Thrift." or "Patience."

@@ -106,15 +106,8 @@ def test_a_second_ingest_fails_at_once_naming_the_first(capsys, monkeypatch, lib
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory, embedder):
-    folder = tmp_path_factory.mktemp("planted")
-    article = folder / "volcanoes.md"
-    article.write_text(PLANTED, encoding="utf-8")
-    home = folder / "home"
-    report = Index(Settings(home=home), embedder=embedder).ingest([article])
-    from tutor.engine import Engine
-
-    return report, Engine.open(Settings(home=home), auto_ingest=False, embedder=embedder)
+def planted(tmp_path_factory, ingest_article):
+    return ingest_article(tmp_path_factory.mktemp("planted"), "volcanoes.md", PLANTED)
 
 
 def test_planted_instructions_are_listed_at_ingest(planted):
