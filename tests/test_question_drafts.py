@@ -61,6 +61,10 @@ def test_question_forms(sentence, kind, question, keyword):
 
 def test_no_question_without_saying_what_it_is_about():
     assert drafts("It is a persistent body of dense ice.") == {}  # a pronoun subject
+    assert drafts("Its job is to generate documentation for Rust projects.") == {}  # "What is its job?"
+    assert drafts("This method is the safest way to store the dough.") == {}
+    assert drafts("They weigh 500 grams.") == {}  # "How many grams do they weigh?"
+    assert drafts("The loaves weigh 500 grams.")  # the same sentence naming its subject is asked
     assert "step" not in drafts("Take the knife.")  # "What should you take?" says nothing
 
 

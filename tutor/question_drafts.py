@@ -295,8 +295,12 @@ def _subject(verb: Token) -> Token | None:
 
 
 def _good_subject(tok: Token | None) -> bool:
-    """A noun phrase that says what it is about (not a pronoun, not cut short)."""
+    """A noun phrase that says what it is about (not a pronoun, not cut short,
+    not pointing back: "its job", "this method" ask about something the
+    question does not name)."""
     if tok is None or tok.pos_ not in ("NOUN", "PROPN") or tok.lower_ in L.PRONOUNS or tok.is_stop:
+        return False
+    if any(c.lower_ in L.PRONOUNS and c.dep_ in ("poss", "det") for c in tok.children):
         return False
     sub = list(tok.subtree)
     if len(sub) > 12 or any(t.text in "(),;:[]—–\"“”`" or t.dep_ in ("mark", "advcl") for t in sub):
@@ -528,7 +532,7 @@ def _wh_question(span: Span, root: Token, target: set[Token], wh: str, *, subjec
         rest = [t for t in clause if t.i >= root.i or t.dep_ in ("aux", "auxpass", "neg")]
         return _finish(f"{wh} {_render(rest, lower_first=False)}?")
     subj = _subject(root)
-    if subj is None or not _good_subject(subj) and subj.lower_ not in ("they", "we", "you", "people"):
+    if subj is None or not _good_subject(subj) and subj.lower_ not in ("we", "you", "people"):
         return None
     subj_toks = set(_subtree(subj))
     auxes = [c for c in root.children if c.dep_ in ("aux", "auxpass") and c.i < root.i and c.lower_ != "to"]
