@@ -76,6 +76,13 @@ def test_the_engine_keeps_banks_and_follow_up_terms_of_the_current_version_only(
         # a bare "that" is what the previous question asked about
         ("And what is that as a percentage?", "How much salt does the recipe use?", "10 grams.",
          "What is salt as a percentage?"),
+        # "he" and "it" are two arguments of one verb, so two things; "track" of "keep track"
+        # and the plural "his faults" are not "it": the answer's "a little book" is
+        ("What did he later replace it with, and why?", "How did Franklin first keep track of his faults?",
+         "I made a little book, in which I allotted a page for each of the virtues.",
+         "What did Franklin later replace a little book with, and why?"),
+        # the question's own words ("how much") are not part of what "it" stands for
+        ("Why does it matter?", "How much salt goes into the dough?", None, "Why does salt matter?"),
     ],
 )
 def test_a_followup_question_of_its_own_only_resolves_its_pointers(message, previous, answer, expected):

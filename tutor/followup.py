@@ -85,13 +85,20 @@ def resolve(message: str, previous: str | None, answer: str | None = None, embed
         doc, message = rdoc, rest[:1].upper() + rest[1:]
     refs = _references(doc)
     if refs:
-        out, done = message, False
-        for ref in sorted(refs, key=lambda t: -t.i):  # from the end, so earlier offsets stay valid
-            target = _target(ref, previous, answer)
+        # "he" and "she" first: a person is found surely; then the other pointers,
+        # never to what a co-argument already means ("did he replace it": it is not he)
+        targets: dict[int, str] = {}
+        for ref in sorted(refs, key=lambda t: (t.lower_ not in _PERSONAL, t.i)):
+            taken = {targets[o.i] for o in refs if o.i in targets and o.head == ref.head}
+            target = _target(ref, previous, answer, taken)
             if target:
-                out = _replace_text(out, doc, _reference_span(ref), target, possessive=ref.lower_ in ("its", "their"))
-                done = True
-        return out if done else message
+                targets[ref.i] = target
+        out = message
+        for ref in sorted(refs, key=lambda t: -t.i):  # from the end, so earlier offsets stay valid
+            if ref.i in targets:
+                out = _replace_text(out, doc, _reference_span(ref), targets[ref.i],
+                                    possessive=ref.lower_ in ("its", "their"))
+        return out if targets else message
     return message
 
 
@@ -106,20 +113,21 @@ _PERSONAL = frozenset("he she him her".split())
 _DEMONSTRATIVE = frozenset("that this".split())
 
 
-def _target(ref: Token, previous: str, answer: str | None) -> str | None:
+def _target(ref: Token, previous: str, answer: str | None, taken: set[str] = frozenset()) -> str | None:
     """What a pointer stands for: a person for "he"/"she", the thing the
     previous question asked about for a bare "that"/"this" ("How much salt
     ...?" "And what is that as a percentage?"), else the previous question's
-    subject or object agreeing in number."""
+    subject or object agreeing in number; never one of `taken` (what the
+    pointer's co-arguments stand for)."""
     low = ref.lower_
     if low in _PERSONAL:
         return _person(previous, answer)
     if low in _DEMONSTRATIVE and ref.dep_ != "det":
         asked = _asked_noun(previous)
-        if asked:
+        if asked and asked not in taken:
             return asked
     plural = low in ("they", "them", "these", "those", "their")
-    return _antecedent(previous, answer, plural, persons=False)
+    return _antecedent(previous, answer, plural, persons=False, taken=taken)
 
 
 def _person(previous: str, answer: str | None) -> str | None:
@@ -265,10 +273,14 @@ def _verb_phrase(tok: Token) -> str:
     return tok.doc[tok.i : end + 1].text
 
 
-def _antecedent(previous: str, answer: str | None, plural: bool, persons: bool = True) -> str | None:
+def _antecedent(previous: str, answer: str | None, plural: bool, persons: bool = True,
+                taken: set[str] = frozenset()) -> str | None:
     """The noun phrase a pronoun points to: the previous question's subject or
     focus, else the subject of the answer's first sentence (not a person,
-    without `persons`: "it" is not "Kennedy")."""
+    without `persons`: "it" is not "Kennedy"; none of `taken`). A phrase that
+    agrees in number comes first, from the question or else the answer ("his
+    faults" is not "it"); failing that, the question's first candidate."""
+    fallback = None
     for text in (previous, answer):
         if not text:
             continue
@@ -280,18 +292,31 @@ def _antecedent(previous: str, answer: str | None, plural: bool, persons: bool =
         cands += [t for t in sent if t.dep_ in ("dobj", "pobj", "attr") and t.pos_ in ("NOUN", "PROPN")]
         if not persons:
             cands = [t for t in cands if t.ent_type_ != "PERSON"]
+        cands = [t for t in cands if _phrase(t) not in taken and t.text not in taken and not _idiom_object(t)]
         for t in cands:
             if plural == (t.tag_ in ("NNS", "NNPS")) or t.pos_ == "PROPN" and not plural:
                 return _phrase(t)
-        if cands:
-            return _phrase(cands[0])
-    return None
+        if cands and fallback is None:
+            fallback = _phrase(cands[0])
+    return fallback
+
+
+def _asks(tok: Token) -> bool:
+    """A word of the question form: "how", "much"/"many" after it, "which"."""
+    return tok.lower_ in L.WH_WORDS or tok.lower_ in ("much", "many") and any(c.lower_ == "how" for c in tok.children)
+
+
+def _idiom_object(tok: Token) -> bool:
+    """A bare singular object ("keep *track* of", "take *place*"): part of the
+    verb's idiom, not a thing a later pronoun points to."""
+    return tok.dep_ == "dobj" and tok.tag_ == "NN" and not any(True for _ in tok.lefts)
 
 
 def _phrase(tok: Token) -> str:
     """A noun with its own modifiers ("the technical experts"), no clauses."""
     left = [c for c in tok.lefts if c.dep_ in ("det", "amod", "compound", "poss", "nummod", "nmod")]
-    start = min([tok.i] + [x.i for c in left for x in c.subtree])
+    # not the question's own words ("how much salt" is "salt")
+    start = min([tok.i] + [x.i for c in left for x in c.subtree if not _asks(x)])
     return tok.doc[start : tok.i + 1].text
 
 
