@@ -178,6 +178,19 @@ def test_followup_is_resolved_from_history(engine):
     assert s.history[-2].resolved and "leadership" in s.history[-2].resolved
 
 
+def test_a_session_does_not_pose_the_same_question_twice(engine):
+    """Asked again, the answer is the same, but its "Think further" question is
+    not the one the tutor already posed (and a new session poses it again)."""
+    def think_further(reply):
+        return next(line for line in reply.answer.splitlines() if line.startswith("Think further: "))
+
+    s = Session(engine)
+    first = think_further(s.send("What does Kotter say management copes with?"))
+    again = s.send("What does Kotter say management copes with?")
+    assert "complexity" in again.answer and think_further(again) != first
+    assert think_further(Session(engine).send("What does Kotter say management copes with?")) == first
+
+
 def test_history_is_bounded(engine):
     s = Session(engine)
     for _ in range(MAX_HISTORY):

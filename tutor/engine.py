@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from tutor.config import Settings
@@ -145,8 +146,9 @@ class Engine:
         bank = self.bank(doc_id)
         return [o.title for o in bank.objectives] if bank else []
 
-    def follow_up_question(self, doc_id: str, said: str) -> str | None:
-        """A bank question close to what was just said that it does not already answer."""
+    def follow_up_question(self, doc_id: str, said: str, said_before: Sequence[str] = ()) -> str | None:
+        """A bank question close to what was just said that it does not already
+        answer, and not one the tutor already posed (in `said_before`)."""
         from tutor.language import terms as content_terms
 
         asked = self._question_terms(doc_id)
@@ -155,8 +157,8 @@ class Engine:
         said_terms = set(content_terms(said))
         best, best_score = None, 0.0
         for q, terms in asked:
-            if any(quote in said for quote in q.quotes):
-                continue  # already answered
+            if any(quote in said for quote in q.quotes) or any(q.question in t for t in said_before):
+                continue  # already posed, or already answered
             score = len(terms & said_terms) / (len(terms) or 1)
             if score > best_score:
                 best, best_score = q, score

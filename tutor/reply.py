@@ -83,3 +83,12 @@ class Reply:
                 }
             )
         return out
+
+
+THINK_FURTHER = "Think further: "
+
+
+def tutor_said(turns) -> tuple[str, ...]:
+    """What the tutor's earlier turns said: a question they already posed
+    ("Think further: ...", "Let's move on: ...") is not posed again."""
+    return tuple(t.text for t in turns or () if getattr(t, "role", None) == "tutor")

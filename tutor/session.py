@@ -28,7 +28,7 @@ from tutor.errors import MessageError, UnknownArticleError
 from tutor.followup import is_followup, leans_on_pronoun, resolve
 from tutor.language import terms as content_terms
 from tutor.language import words
-from tutor.reply import Citation, Reply
+from tutor.reply import Citation, Reply, tutor_said
 
 MODES = ("explain", "socratic", "quiz")
 MAX_HISTORY = 12
@@ -242,7 +242,8 @@ class Session:
         elif self.llm is not None:
             yield from self.llm.stream_explain(resolved, doc_id=self.doc_id, k=self.k, history=list(self.history))
         else:
-            yield self.engine.grounded.explain(resolved, doc_id=self.doc_id, k=self.k)
+            yield self.engine.grounded.explain(resolved, doc_id=self.doc_id, k=self.k,
+                                               said_before=tutor_said(self.history))
 
     # ---- socratic ---------------------------------------------------------------
     def _socratic_turn(self, text: str, resolved: str) -> Reply:
@@ -376,7 +377,7 @@ class Session:
         self.target = None
         citations = [Citation(**t.citation)] if t.citation else []
         quote = t.quotes[0]
-        follow = self.engine.follow_up_question(t.doc_id, quote)
+        follow = self.engine.follow_up_question(t.doc_id, quote, tutor_said(self.history))
         nxt = f" Let's move on: {follow}" if follow else " Let's move on: ask me about another part of the article."
         return Reply(
             answer=f"{feedback + ' ' if feedback else ''}Here is the answer: {t.answer} "
@@ -387,7 +388,7 @@ class Session:
     def _confirm(self, t: Target, assessment) -> Reply:
         self.target = None
         citations = [Citation(**t.citation)] if t.citation else []
-        follow = self.engine.follow_up_question(t.doc_id, t.quotes[0])
+        follow = self.engine.follow_up_question(t.doc_id, t.quotes[0], tutor_said(self.history))
         nxt = f" Next question to think about: {follow}" if follow else ""
         return Reply(
             answer=f'Yes, that\'s right. The article says: "{t.quotes[0]}" [1]{nxt}',

@@ -13,7 +13,7 @@ import re
 import time
 
 from tutor import language as L
-from tutor.reply import Reply
+from tutor.reply import THINK_FURTHER, Reply
 from tutor.responders.evidence import cite, rank_sentences, select_for_asks
 from tutor.retrieve import HybridRetriever, Retrieval
 
@@ -32,21 +32,25 @@ class GroundedResponder:
 
     def explain(
         self, question: str, *, doc_id: str | None = None, k: int | None = None,
-        retrieval: Retrieval | None = None, mode: str = "explain",
+        retrieval: Retrieval | None = None, mode: str = "explain", said_before: tuple[str, ...] = (),
     ) -> Reply:
+        """The answer to `question` with citations, or a decline; its "Think
+        further" question is not one the tutor already posed (`said_before`:
+        the session's earlier tutor turns)."""
         started = time.perf_counter()
         about = self.about_article(question, doc_id, mode)
         if about is not None:
             about.latency_ms = (time.perf_counter() - started) * 1000
             return about
         retrieval = retrieval or self.retriever.search(question, k=k, doc_id=doc_id)
-        reply = self._answer(question, retrieval, mode) if retrieval.covered else None
+        reply = self._answer(question, retrieval, mode, said_before) if retrieval.covered else None
         if reply is None:
             reply = self.decline(retrieval, doc_id, mode)
         reply.latency_ms = (time.perf_counter() - started) * 1000
         return reply
 
-    def _answer(self, question: str, retrieval: Retrieval, mode: str) -> Reply | None:
+    def _answer(self, question: str, retrieval: Retrieval, mode: str,
+                said_before: tuple[str, ...] = ()) -> Reply | None:
         """The answer from the retrieved passages; None when their best evidence
         is only labels (`_states`): the article names the topic, answers nothing."""
         ranked = rank_sentences(retrieval)
@@ -61,7 +65,7 @@ class GroundedResponder:
         body = " ".join(f"{text} [{n}]" for text, (n,) in sentences)
         if correction:
             body = f"{correction} {body}"
-        follow = self.follow_up(retrieval, evidence)
+        follow = self.follow_up(retrieval, evidence, said_before)
         return Reply(
             answer=f"{body}\n\n{follow}" if follow else body,
             declined=False,
@@ -104,12 +108,12 @@ class GroundedResponder:
     def decline(self, retrieval: Retrieval, doc_id: str | None, mode: str) -> Reply:
         return Reply(answer=decline_text(retrieval, doc_id, self._topics), declined=True, mode=mode)
 
-    def follow_up(self, retrieval: Retrieval, evidence) -> str:
+    def follow_up(self, retrieval: Retrieval, evidence, said_before: tuple[str, ...] = ()) -> str:
         if self._follow_up is not None and evidence:
-            proposed = self._follow_up(evidence[0].doc_id, " ".join(e.text for e in evidence))
+            proposed = self._follow_up(evidence[0].doc_id, " ".join(e.text for e in evidence), said_before)
             if proposed:
-                return f"Think further: {proposed}"
-        return "Think further: how would you put this in your own words, with an example you know?"
+                return f"{THINK_FURTHER}{proposed}"
+        return f"{THINK_FURTHER}how would you put this in your own words, with an example you know?"
 
 
 CONTRADICTIONS = {"role swap", "negation mismatch", "quantity mismatch", "wrong attribution"}
