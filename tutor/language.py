@@ -25,7 +25,10 @@ What is written by hand here, and why (spaCy gives the parse, not these):
   cardinals in words ("twenty-five") are read by text2num;
 * who-does-what triples (subject, verb, object) read off the dependency labels;
 * paragraph-aware sentence spans: a blank line always ends a sentence, and a
-  quotation keeps its "~ Name" attribution line in article text.
+  quotation keeps its "~ Name" attribution line in article text;
+* telling code, shell commands, URLs and table rows from prose (`is_code`):
+  spaCy tokenises code as if it were English, and no maintained library marks
+  a line as code (the guessers classify a language, given that it is code).
 
 Deliberate simplifications: the small model's parse is wrong now and then
 (about 90% labelled attachment on news text); every reader treats it as
@@ -858,6 +861,34 @@ def _kind_of(noun: Token, default: str) -> str:
 def is_question(text: str) -> bool:
     t = (text or "").strip().rstrip("\"'”’)")
     return t.endswith("?")
+
+
+# a word that is code, not English: braces, operators, calls, paths, identifiers with
+# underscores, flags ("--crate-name"), prompts ("$ cargo doc", ">>> a > b"), doc comments, markup
+_CODE_WORD = re.compile(
+    r"[{};\\|`]|==|::|->|>>>|//|/\*|\w\(|\(\)|^[#$]|^--?[A-Za-z]|\w_\w|_\w+_|!\(|\[\]|\w\.\w+\(|^\.\w"
+    r"|\w/\w+/|\w/\w+\.\w+|<\w+>|&&|^~/"
+)
+_INLINE_CODE = re.compile(r"``[^`\n]+``|`[^`\n]+`")
+CODE_SHARE = 0.3  # a sentence with this share of code words is code
+
+
+def is_code(text: str) -> bool:
+    """A "sentence" that is code, a command, a URL or a table row rather than
+    prose: at least `CODE_SHARE` of its words look like code. Inline code
+    quoted in prose ("``True`` and ``False`` round-trip") counts as a word.
+
+    >>> is_code("$ rustdoc --crate-name docs src/lib.rs -o <path>/docs/target/doc")
+    True
+    >>> is_code("def __and__(self, other): return bool(int(self) & int(other))")
+    True
+    >>> is_code("``True`` and ``False`` will properly round-trip through pickling.")
+    False
+    >>> is_code("=> Yes.")
+    False
+    """
+    words = _INLINE_CODE.sub("code", text or "").split()
+    return bool(words) and sum(1 for w in words if _CODE_WORD.search(w)) >= CODE_SHARE * len(words)
 
 
 def first_words(tokens: Iterable[Token], n: int) -> list[str]:

@@ -57,6 +57,7 @@ class ParsedDocument:
     vectors: np.ndarray | None = None  # (len(sentences), dim), unit length
     instructions: frozenset[int] = frozenset()  # sentences that address the tutor (`tutor.injection`)
     _encoded: dict[int, tuple[int, str]] = field(default_factory=dict)  # first paragraph -> (end, DocBin)
+    _code: dict[int, bool] = field(default_factory=dict, repr=False, compare=False)
     _sent_para: list[int] = field(default_factory=list)
     _starts: list[int] = field(default_factory=list)
     _decoding: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -115,6 +116,14 @@ class ParsedDocument:
         doc, base = self.paragraph(p), self.offsets[p]
         span = doc.char_span(s.start - base, s.end - base, alignment_mode="expand")
         return span if span is not None else doc[:]
+
+    def is_code(self, i: int) -> bool:
+        """Sentence i is code, a command, a URL or a table row, not prose
+        (`language.is_code`, read from its text and kept)."""
+        flag = self._code.get(i)
+        if flag is None:
+            flag = self._code[i] = L.is_code(self.sentences[i].text)
+        return flag
 
     def at(self, start: int) -> int | None:
         """The sentence that starts at document offset `start`, if any."""
@@ -247,8 +256,18 @@ def parse_documents(items: Sequence[tuple[str, str, str]], batch_size: int = 64)
     out = []
     for (doc_id, content_hash, _text), paras in zip(items, grouped, strict=True):
         offsets = [s for s, _ in paras]
-        sents = [s for start, d in paras for s in L.doc_sentences(d, start, attributions=True)]
+        sents = [s for start, d in paras for s in _sentences(d, start)]
         p = ParsedDocument(doc_id, content_hash, offsets, [d for _, d in paras], sents)
         p.instructions = frozenset(i for i in range(len(sents)) if is_instruction(p.span(i)))
         out.append(p)
     return out
+
+
+def _sentences(doc: Doc, start: int) -> list[L.Sentence]:
+    """A paragraph's sentences; a code block is one unit, whatever its '!' and '.'
+    ("#![allow(unused)]" is not a sentence and "fn main() {" is not another)."""
+    if L.is_code(doc.text):
+        text = doc.text.strip()
+        lead = len(doc.text) - len(doc.text.lstrip())
+        return [L.Sentence(start + lead, start + lead + len(text), text)] if text else []
+    return L.doc_sentences(doc, start, attributions=True)

@@ -307,8 +307,11 @@ def passage_model():
 
 
 def _usable(parsed, chunk: Chunk) -> list[int]:
-    """The chunk's sentences that may be evidence (not instructions to the tutor)."""
-    return [i for i in parsed.sentences_in(chunk.start, chunk.end) if i not in parsed.instructions]
+    """The chunk's sentences that may be evidence on their own: not instructions
+    to the tutor, and prose (a code line or a URL is no answer by itself; a
+    sentence that leads into one may bring it along, `responders.evidence`)."""
+    return [i for i in parsed.sentences_in(chunk.start, chunk.end)
+            if i not in parsed.instructions and not parsed.is_code(i)]
 
 
 def _candidates(hits, picked, parsed, sent_index, fvec) -> list[Candidate]:

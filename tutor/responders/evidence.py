@@ -16,7 +16,11 @@ Should X inherit from Y?") leads into the sentence below it, across the
 paragraph break, and a bare reply there ("Yes.") into the reason after it. A
 question that asks several things ("What is X called, and how long does it
 take?", split by `language.question_asks`) gets each part's best sentences,
-ranked for that part among the passages retrieved for the whole.
+ranked for that part among the passages retrieved for the whole. A code line,
+command or URL is never an answer by itself (`retrieve._usable`), but a
+sentence that leads into one ("If you just want the TTF files, run") brings it
+along, and the words after it that finish the sentence ("and copy them from
+...").
 
 Sentence embeddings and parses were made at ingest, so a warm question costs
 one query embedding and one parse.
@@ -50,6 +54,7 @@ class Evidence:
     lexical: float = 0.0  # weighted share of the question's content words it uses
     topical: float = 1.0  # share of the question's nouns and names it uses
     serves: frozenset = frozenset()  # which of the question's words (and its answer form, -1) it covers
+    then: Candidate | None = None  # after `follows` when that is a code line: the words that finish the sentence
 
 
 def rank_sentences(retrieval: Retrieval, query: str | None = None, query_vector=None) -> list[Evidence]:
@@ -73,9 +78,33 @@ def rank_sentences(retrieval: Retrieval, query: str | None = None, query_vector=
                 follows = nxt
         elif nxt is not None and L.is_question(c.text):
             follows = nxt  # a question on its own line ("6) Should X ...?") is answered below it
+        then = None
+        if follows is None and _into_code(c.text) and parsed.is_code(c.number + 1):
+            follows = _candidate(c, parsed, c.number + 1)  # "..., run" + "git clone URL" + "and copy ..."
+            if c.number + 2 < len(parsed.sentences) and _finishes(parsed.sentences[c.number + 2].text):
+                then = _candidate(c, parsed, c.number + 2)
         out.append(Evidence(c.doc_id, c.start, c.end, c.text, c.hit, p, follows, c.number, f["lexical"], f["topical"],
-                            f.get("_serves", frozenset())))
+                            f.get("_serves", frozenset()), then))
     return out
+
+
+def _into_code(text: str) -> bool:
+    """A sentence that leads into a code line or command: it ends with ':' or
+    stops without a full stop ("If you just want the TTF files, run")."""
+    end = text.rstrip().rstrip("\"'”’)")
+    return bool(end) and (end.endswith(":") or end[-1].isalnum())
+
+
+def _finishes(text: str) -> bool:
+    """The words after a code line that finish its sentence ("and copy them from ...")."""
+    first = text.lstrip()[:1]
+    return first.islower()
+
+
+def _candidate(c: Candidate, parsed, number: int) -> Candidate:
+    """Sentence `number` of the document, as a sentence of `c`'s passage."""
+    s = parsed.sentences[number]
+    return Candidate(c.hit, c.doc_id, number, s.start, s.end, s.text, c.dense)
 
 
 def _leads_in(c, f, parsed, qdoc, retrieval) -> bool:
@@ -136,6 +165,9 @@ def select_evidence(
                or Evidence(top.doc_id, f.start, f.end, f.text, top.hit, top.score, None, f.number))
         if not any(c.start == nxt.start and c.doc_id == nxt.doc_id for c in chosen):
             chosen.append(nxt)
+        t = lead.then
+        if t is not None and len(chosen) < max_sentences and not any(c.start == t.start for c in chosen):
+            chosen.append(Evidence(top.doc_id, t.start, t.end, t.text, top.hit, top.score, None, t.number))
         if not (L.is_question(lead.text) and _bare(nxt.text)):
             break
         # "Should X ...?" "Yes." (or "=> True and False."): the reason comes next
