@@ -94,6 +94,11 @@ def test_roles_say_who_does_what_to_whom():
         ("What title did the author give the book?", ("THING",), ("title",)),
         ("What share of the flour is water?", ("AMOUNT",), ("flour", "share")),
         ("Does the dough rise overnight?", (), ()),
+        # a subordinate "when" clause or a relative "whom" asks nothing: the main wh-word does
+        ("When the dough is sticky, what should you add?", ("THING",), ()),
+        ("What do bakers get when they fold the dough?", ("THING",), ()),
+        ("How does he describe the people to whom the prize was given?", ("MANNER",), ()),
+        ("When does the dough stop rising?", ("TIME",), ()),
     ],
 )
 def test_question_forms(question, forms, focus):
@@ -135,3 +140,11 @@ def test_a_numbered_list_does_not_answer_how_much():
     counted = L.parse_many(["About 40 percent goes to training."])[0]
     assert coverage.answers_form(form, [listed[:]]) == 0.0
     assert coverage.answers_form(form, [counted[:]]) == 1.0
+
+
+def test_a_condition_answers_when_but_not_which_year():
+    from tutor.coverage import answers_form
+
+    answer = [L.parse("The product is Hermitian if and only if the matrices commute.")[:]]
+    assert answers_form(L.question_form("When is the product Hermitian?"), answer) == 1.0
+    assert answers_form(L.question_form("In which year was the product shown to be Hermitian?"), answer) == 0.0

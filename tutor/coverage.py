@@ -206,8 +206,17 @@ def answers_form(form: L.QuestionForm, spans: Sequence[Span], question: Doc | Sp
     forms = form.forms or (form.expects,)
     given = {L.lemma(t) for t in question} if question is not None else set()
     toks = [t for s in spans for t in s if L.lemma(t) not in given]
-    done = [_answers(kind, toks) for kind in forms]
+    done = [_answers(kind, toks) or kind == "TIME" and form.wh == "when" and _condition(toks) for kind in forms]
     return sum(done) / len(done) if done else 1.0
+
+
+_CONDITION_MARKS = frozenset("if when whenever once unless until after before while".split())
+
+
+def _condition(toks) -> bool:
+    """A clause that says under which condition ("... is Hermitian if and only if
+    they commute"): the answer to a "when" that asks for no date."""
+    return any(t.dep_ == "mark" and t.lower_ in _CONDITION_MARKS for t in toks)
 
 
 def _answers(kind: str, toks) -> bool:

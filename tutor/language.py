@@ -749,8 +749,11 @@ def question_form(text: str | Doc | Span) -> QuestionForm:
         low = t.lower_
         if low not in WH_WORDS or (t.dep_ in ("mark",) and low != "how"):
             continue
-        if low in ("which", "that", "who", "whom", "whose") and t.dep_ in ("nsubj", "dobj", "pobj") and t.head.dep_ == "relcl":
+        clause = t.head.head if t.dep_ == "pobj" else t.head  # "to whom the torch has been passed"
+        if low in ("which", "that", "who", "whom", "whose") and t.dep_ in ("nsubj", "dobj", "pobj") and clause.dep_ == "relcl":
             continue  # "the man who ...": a relative pronoun asks nothing
+        if low in ("when", "where", "while") and t.head.dep_ == "advcl" and t.head.head.i != t.head.i:
+            continue  # "When they are threatened, what may experts do?": a subordinate clause asks nothing
         wh, expects, focus = low, _EXPECTS.get(low, "THING"), []
         nxt = toks[i + 1] if i + 1 < len(toks) else None
         if low == "how" and nxt is not None and nxt.lower_ in _HOW_AMOUNT:

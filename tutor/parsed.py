@@ -242,7 +242,8 @@ def parse_documents(items: Sequence[tuple[str, str, str]], batch_size: int = 64)
     """Parse the paragraphs of many documents in one pass of the pipeline.
 
     `items` are (doc_id, content_hash, text). Sentences are read from the
-    parse; a quotation keeps its "~ Name" attribution (article text)."""
+    parse; a quotation keeps its "~ Name" attribution (article text), and a
+    code block is one unit (`_sentences`)."""
     jobs: list[tuple[int, int, str]] = []  # (document index, paragraph start, paragraph text)
     for k, (_, _, text) in enumerate(items):
         for start, end in paragraph_spans(text):
