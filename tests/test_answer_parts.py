@@ -123,3 +123,28 @@ def test_a_bare_label_is_no_answer(tmp_path, ingest_article):
     assert engine.grounded.explain(question).declined  # with "Thrift." or "Patience."
     amount = engine.grounded.explain("How much flour is on the list of supplies?")
     assert not amount.declined and "2 kilograms" in amount.answer
+
+
+@pytest.mark.parametrize("question", ["Who built the lighthouse tower?", "Who reads the logbook at the harbour office?"])
+def test_a_question_for_a_name_the_article_never_gives_is_declined(lighthouse, question):
+    """The article is about the tower and its logbook, but names nobody: an
+    answer without a name does not answer "who", however close its sentences are."""
+    assert lighthouse.grounded.explain(question).declined
+
+
+def test_a_question_for_an_amount_the_article_gives_is_answered(lighthouse):
+    reply = lighthouse.grounded.explain("How many hours does the keeper need for the lens?")
+    assert not reply.declined and "two hours" in reply.answer
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Who climbs the tower every morning?", "keeper climbs the tower"),  # a role noun answers "who"
+    ("Where is the log sent each month?", "harbour office"),  # a place phrase answers "where"
+    ("When do supplies arrive?", "when the sea is calm"),  # a condition answers a bare "when"
+])
+def test_who_where_and_when_are_answered_without_a_named_entity(lighthouse, question, expected):
+    """The article names no person, city or date here; the answer is still in it.
+    (A coverage model fitted on articles whose "who" questions all had names
+    once declined these.)"""
+    reply = lighthouse.grounded.explain(question)
+    assert not reply.declined and expected in reply.answer

@@ -206,8 +206,44 @@ def answers_form(form: L.QuestionForm, spans: Sequence[Span], question: Doc | Sp
     forms = form.forms or (form.expects,)
     given = {L.lemma(t) for t in question} if question is not None else set()
     toks = [t for s in spans for t in s if L.lemma(t) not in given]
-    done = [_answers(kind, toks) or kind == "TIME" and form.wh == "when" and _condition(toks) for kind in forms]
+    done = [_answers(kind, toks) or kind == "TIME" and form.wh == "when" and _condition(toks)
+            or kind == "PERSON" and question is not None and _fills_subject(question, spans, given)
+            or kind == "PLACE" and question is not None and _fills_place(question, spans, given) for kind in forms]
     return sum(done) / len(done) if done else 1.0
+
+
+_PLACE_PREPS = frozenset("in at to into onto on from under over near inside outside behind across through within beside".split())
+
+
+def _fills_place(question: Doc | Span, spans: Sequence[Span], given: set[str]) -> bool:
+    """"Where is the log sent?" is answered by "the log is sent to the harbour
+    office": a place phrase (a preposition and its object the question does not
+    name) of the verb the question asks where, not only a named place."""
+    verbs = {L.lemma(_verb(t)) for t in question if t.lower_ == "where"}
+    verbs.discard("be")
+    return any(L.lemma(t) not in given and t.pos_ in ("NOUN", "PROPN") and (
+        t.dep_ == "pobj" and t.head.lower_ in _PLACE_PREPS and L.lemma(t.head.head) in verbs
+        or t.dep_ == "dobj" and L.lemma(t.head) in verbs)  # "climbs the tower"
+        for sp in spans for t in sp)
+
+
+def _verb(tok: Token) -> Token:
+    """The verb a wh-word belongs to (the main verb, when the parser hung it on an auxiliary)."""
+    head = tok.head
+    return head.head if head.dep_ in ("aux", "auxpass") else head
+
+
+def _fills_subject(question: Doc | Span, spans: Sequence[Span], given: set[str]) -> bool:
+    """"Who climbs the tower?" is answered by "The keeper climbs the tower": a
+    subject the question does not name, of the verb the question asks who does
+    (a role noun or "I", not only a name)."""
+    verbs = {L.lemma(_verb(t)) for t in question if t.lower_ in ("who", "whom") and t.dep_ in ("nsubj", "nsubjpass")}
+    verbs.discard("be")
+    if not verbs:
+        return False
+    return any(L.lemma(t.head) in verbs and t.dep_ in ("nsubj", "nsubjpass", "agent")
+               and (t.pos_ in ("NOUN", "PROPN") or t.lower_ in ("i", "we")) and L.lemma(t) not in given
+               for sp in spans for t in sp)
 
 
 _CONDITION_MARKS = frozenset("if when whenever once unless until after before while".split())

@@ -60,6 +60,8 @@ class GroundedResponder:
         evidence = select_for_asks(retrieval, ranked, asks, self.retriever.index.embedder.embed, pinned=pinned)
         if not pinned and evidence and not any(_states(retrieval, e) for e in evidence):
             return None
+        if not pinned and evidence and _asks_a_fact(retrieval) and not any(-1 in e.serves for e in evidence):
+            return None  # "Who created Rust?" answered by no name: the article does not say
         citations, numbers = cite(retrieval, evidence)
         sentences = [(e.text, [n]) for e, n in zip(evidence, numbers, strict=True)]
         body = " ".join(f"{text} [{n}]" for text, (n,) in sentences)
@@ -191,6 +193,16 @@ def _states(retrieval: Retrieval, e) -> bool:
         return True
     span = retrieval.snapshot.parsed(e.doc_id).span(e.number) if e.number >= 0 else L.parse(e.text)[:]
     return any(t.pos_ in ("VERB", "AUX") for t in span) or bool(L.quantities(span))
+
+
+_FACTS = frozenset({"PERSON", "TIME", "AMOUNT"})  # not "where": "where do rights come from?" asks a source
+
+
+def _asks_a_fact(retrieval: Retrieval) -> bool:
+    """The question asks for a name, a date or an amount ("who", "when", "how
+    many"): an answer must give one."""
+    form = retrieval.form
+    return form is not None and form.expects in _FACTS
 
 
 def _author_words(retrieval: Retrieval) -> set[str]:
