@@ -145,6 +145,6 @@ def test_a_numbered_list_does_not_answer_how_much():
 def test_a_condition_answers_when_but_not_which_year():
     from tutor.coverage import answers_form
 
-    answer = [L.parse("The product is Hermitian if and only if the matrices commute.")[:]]
-    assert answers_form(L.question_form("When is the product Hermitian?"), answer) == 1.0
-    assert answers_form(L.question_form("In which year was the product shown to be Hermitian?"), answer) == 0.0
+    answer = [L.parse("The valve opens if and only if the pressure rises.")[:]]
+    assert answers_form(L.question_form("When does the valve open?"), answer) == 1.0
+    assert answers_form(L.question_form("In which year did the valve first open?"), answer) == 0.0

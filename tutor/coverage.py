@@ -16,7 +16,9 @@ measured for every question on the passages retrieved for it:
 * `unknown_names`: how many names (proper nouns, named entities) the question
   uses that the article never does;
 * `form`: whether that window answers the question's form (a number for "how
-  many", a date for "when", a person for "who"), 1 when the form asks nothing;
+  many", a date or a condition for "when", a person, or the subject of the
+  asked verb, for "who", a place or a place phrase of the asked verb for
+  "where"), 1 when the form asks nothing;
 * `peak`: how far the best sentence stands out from the other sentences of its
   article (z-score of its cosine): an article that answers has one place that
   does, while a question it does not cover is about equally far from all of
@@ -201,8 +203,10 @@ def measure(
 
 def answers_form(form: L.QuestionForm, spans: Sequence[Span], question: Doc | Span | None = None) -> float:
     """Share of the question's wh-forms the spans answer with something the
-    question does not already say: a number for "how many", a date for
-    "when", a person or organisation for "who", a place for "where"."""
+    question does not already say: a number for "how many", a date (or, for a
+    bare "when", a condition) for "when", a person or organisation (or the
+    subject of the asked verb: "the keeper climbs ...") for "who", a place (or a
+    place phrase of the asked verb: "sent to the harbour office") for "where"."""
     forms = form.forms or (form.expects,)
     given = {L.lemma(t) for t in question} if question is not None else set()
     toks = [t for s in spans for t in s if L.lemma(t) not in given]
@@ -212,9 +216,6 @@ def answers_form(form: L.QuestionForm, spans: Sequence[Span], question: Doc | Sp
     return sum(done) / len(done) if done else 1.0
 
 
-_PLACE_PREPS = frozenset("in at to into onto on from under over near inside outside behind across through within beside".split())
-
-
 def _fills_place(question: Doc | Span, spans: Sequence[Span], given: set[str]) -> bool:
     """"Where is the log sent?" is answered by "the log is sent to the harbour
     office": a place phrase (a preposition and its object the question does not
@@ -222,7 +223,7 @@ def _fills_place(question: Doc | Span, spans: Sequence[Span], given: set[str]) -
     verbs = {L.lemma(_verb(t)) for t in question if t.lower_ == "where"}
     verbs.discard("be")
     return any(L.lemma(t) not in given and t.pos_ in ("NOUN", "PROPN") and (
-        t.dep_ == "pobj" and t.head.lower_ in _PLACE_PREPS and L.lemma(t.head.head) in verbs
+        t.dep_ == "pobj" and t.head.lower_ in L.PLACE_PREPOSITIONS and L.lemma(t.head.head) in verbs
         or t.dep_ == "dobj" and L.lemma(t.head) in verbs)  # "climbs the tower"
         for sp in spans for t in sp)
 
@@ -246,13 +247,10 @@ def _fills_subject(question: Doc | Span, spans: Sequence[Span], given: set[str])
                for sp in spans for t in sp)
 
 
-_CONDITION_MARKS = frozenset("if when whenever once unless until after before while".split())
-
-
 def _condition(toks) -> bool:
-    """A clause that says under which condition ("... is Hermitian if and only if
-    they commute"): the answer to a "when" that asks for no date."""
-    return any(t.dep_ == "mark" and t.lower_ in _CONDITION_MARKS for t in toks)
+    """A clause that says under which condition ("the valve opens if and only if
+    the pressure rises"): the answer to a "when" that asks for no date."""
+    return any(t.dep_ == "mark" and t.lower_ in L.CONDITION_MARKERS for t in toks)
 
 
 def _answers(kind: str, toks) -> bool:

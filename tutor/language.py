@@ -86,6 +86,13 @@ REPORTING_VERBS = frozenset(
 # verbs whose object is the fact, like a negation of having: "lacks X" = "has no X"
 PRIVATIVE_VERBS = frozenset("lack miss fail refuse lose".split())
 WH_WORDS = frozenset("what which who whom whose when where why how".split())
+# prepositions that introduce a place ("sent *to* the harbour office") and the
+# subordinators of a condition or a time ("*if* they commute"): how a sentence
+# answers "where" and "when" without naming a place or a date
+PLACE_PREPOSITIONS = frozenset(
+    "in at to into onto on from under over near inside outside behind across through within beside".split()
+)
+CONDITION_MARKERS = frozenset("if when whenever once unless until after before while".split())
 PRONOUNS = frozenset(
     "it they them their its he she him his her this these those that such one ones".split()
 )
@@ -881,7 +888,7 @@ def is_code(text: str) -> bool:
     prose: at least `CODE_SHARE` of its words look like code. Inline code
     quoted in prose ("``True`` and ``False`` round-trip") counts as a word.
 
-    >>> is_code("$ rustdoc --crate-name docs src/lib.rs -o <path>/docs/target/doc")
+    >>> is_code("$ herbpack pack --date 2024-06-01 --out <path>/day.tar")
     True
     >>> is_code("def __and__(self, other): return bool(int(self) & int(other))")
     True

@@ -18,7 +18,7 @@ question that asks several things ("What is X called, and how long does it
 take?", split by `language.question_asks`) gets each part's best sentences,
 ranked for that part among the passages retrieved for the whole. A code line,
 command or URL is never an answer by itself (`retrieve._usable`), but a
-sentence that leads into one ("If you just want the TTF files, run") brings it
+sentence that leads into one ("If you just want the command-line tool, run") brings it
 along, and the words after it that finish the sentence ("and copy them from
 ...").
 
@@ -90,7 +90,7 @@ def rank_sentences(retrieval: Retrieval, query: str | None = None, query_vector=
 
 def _into_code(text: str) -> bool:
     """A sentence that leads into a code line or command: it ends with ':' or
-    stops without a full stop ("If you just want the TTF files, run")."""
+    stops without a full stop ("If you just want the command-line tool, run")."""
     end = text.rstrip().rstrip("\"'”’)")
     return bool(end) and (end.endswith(":") or end[-1].isalnum())
 

@@ -52,7 +52,8 @@ class GroundedResponder:
     def _answer(self, question: str, retrieval: Retrieval, mode: str,
                 said_before: tuple[str, ...] = ()) -> Reply | None:
         """The answer from the retrieved passages; None when their best evidence
-        is only labels (`_states`): the article names the topic, answers nothing."""
+        is only labels (`_states`: the article names the topic, answers nothing)
+        or gives no name, date or amount that the question asks for (`_asks_a_fact`)."""
         ranked = rank_sentences(retrieval)
         correction, contrary = self.premise_correction(question, retrieval)
         pinned = _contradicting(ranked, contrary, question) if contrary else []
@@ -61,7 +62,7 @@ class GroundedResponder:
         if not pinned and evidence and not any(_states(retrieval, e) for e in evidence):
             return None
         if not pinned and evidence and _asks_a_fact(retrieval) and not any(-1 in e.serves for e in evidence):
-            return None  # "Who created Rust?" answered by no name: the article does not say
+            return None  # "Who built the tower?" answered by no name: the article does not say
         citations, numbers = cite(retrieval, evidence)
         sentences = [(e.text, [n]) for e, n in zip(evidence, numbers, strict=True)]
         body = " ".join(f"{text} [{n}]" for text, (n,) in sentences)
