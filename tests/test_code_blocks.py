@@ -77,3 +77,11 @@ def test_code_is_never_an_answer_by_itself(kit):
             if L.is_code(text):  # only ever brought along by the sentence that leads into it
                 lead = [t for t, _ in reply.sentences if t.rstrip().endswith((":", "run"))]
                 assert lead, (question, reply.answer)
+
+
+def test_an_article_that_ends_in_a_lead_in_is_answered(tmp_path, ingest_article):
+    """The last sentence stops without a full stop, as if a command followed it,
+    and nothing does: the answer is that sentence (no sentence past the end)."""
+    _, engine = ingest_article(tmp_path, "short.md", "# Notes\n\nTo pack the notes of a field day, run herbpack")
+    reply = engine.grounded.explain("How do I pack the notes of a field day?")
+    assert not reply.declined and "run herbpack" in reply.answer

@@ -119,7 +119,9 @@ class ParsedDocument:
 
     def is_code(self, i: int) -> bool:
         """Sentence i is code, a command, a URL or a table row, not prose
-        (`language.is_code`, read from its text and kept)."""
+        (`language.is_code`, read from its text and kept); False past either end."""
+        if not 0 <= i < len(self.sentences):
+            return False
         flag = self._code.get(i)
         if flag is None:
             flag = self._code[i] = L.is_code(self.sentences[i].text)
