@@ -736,7 +736,7 @@ class Index:
         kept = _reachable(base) if base else set()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tutor-ingest") as writer:
             created = writer.submit(self._create_collection, version, model_id, dim, records)
-            parses = writer.submit(self._create_parses, version, old, reusable)
+            parses = writer.submit(self._create_parses, version, reusable)
             pointer = writer.submit(self.client.get_or_create_collection, POINTER, embedding_function=None)
             writer.submit(self._delete_versions, kept | {version}, int(version[1:]))
             try:
@@ -776,7 +776,7 @@ class Index:
             metadata={"model_id": model_id, "dim": dim, "schema": SCHEMA, "documents": json.dumps(records)},
         )
 
-    def _create_parses(self, version: str, old, reusable: dict[str, list[tuple[str, str, dict]]]):
+    def _create_parses(self, version: str, reusable: dict[str, list[tuple[str, str, dict]]]):
         """The version's parse collection, with the records of unchanged documents copied."""
         col = self.client.create_collection(f"parses_{version}", embedding_function=None)
         for batch in _record_batches(r for records in reusable.values() for r in records):
