@@ -71,6 +71,8 @@ def test_negation_reads_scope_and_privative_verbs():
         ("It is 53.0% of the size.", "It is 53 percent of the size.", True),
         ("The stems are one and a half times as thick.", "The stems are 1.5 times as thick.", True),
         ("Wait 15 minutes.", "Wait 15 grams.", False),
+        ("The road took one thousand days.", "The road took 1,000 days.", True),
+        ("The road took one hundred days.", "The road took one thousand days.", False),
     ],
 )
 def test_amounts_compare_across_words_digits_and_units(a, b, same):

@@ -492,8 +492,11 @@ def _amount(toks: list[Token], i: int) -> tuple[float | None, int]:
                 return 1 + frac, i + 4  # "one and a half"
         if _unit_noun(toks, i + 1) is not None:
             return 1.0, i + 1  # "an hour", "a week"
-        return (1.0, i + 1) if low == "one" and tok.pos_ == "NUM" else (None, i + 1)
-    if low in _NUMBER_WORDS:
+        if not (low == "one" and tok.pos_ == "NUM"):
+            return None, i + 1
+        if not (i + 1 < len(toks) and toks[i + 1].like_num and (number_value(toks[i + 1]) or 0) >= 100):
+            return 1.0, i + 1  # "one" alone; "one thousand" is read below
+    elif low in _NUMBER_WORDS:
         if low in ("third", "thirds", "fourth", "fifth", "tenth") and not _fraction_here(toks, i):
             return None, i + 1
         if low in ("double", "single", "pair", "couple", "score") and tok.pos_ not in ("NUM", "ADJ", "NOUN"):
