@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from tutor import language as L
+from tutor.alignment import as_speaker
 from tutor.guard import split_answer
-from tutor.responders.grounded import as_author
 from tutor.responders.metadata import author_words
 
 ARTICLE = """\
@@ -95,13 +95,19 @@ def test_what_the_author_does_is_not_a_false_premise(lighthouse):
 
 
 def test_a_name_that_is_not_the_author_is_not_rewritten():
-    quill = author_words({"author": "Mara Quill"})
+    quill = frozenset(author_words({"author": "Mara Quill"}))
     assert quill == {"mara", "quill"}
-    assert as_author("Mara Quill asks new keepers", quill) == "I ask new keepers"
-    assert as_author("Quill asks new keepers", quill) == "I ask new keepers"
-    assert as_author("Tobin asks new keepers", quill) is None
-    assert as_author("the keepers ask Quill", quill) is None  # the author is not the subject
-    assert as_author("Quill asks new keepers", author_words({})) is None
+
+    def told(text, words=quill):
+        return as_speaker(L.parse(text), words)
+
+    assert told("Mara Quill asks new keepers") == "I ask new keepers"
+    assert told("Quill asks new keepers") == "I ask new keepers"
+    assert told("the keepers ask Quill") == "the keepers ask me"
+    assert told("the keepers read Quill's log") == "the keepers read my log"
+    assert told("Tobin asks new keepers") is None
+    assert told("Mara Tobin asks new keepers") is None  # not all the name is the author's
+    assert told("Quill asks new keepers", frozenset(author_words({}))) is None
 
 
 def test_an_article_question_quoted_in_an_answer_is_not_a_claim():

@@ -60,7 +60,7 @@ class SubstringJudge:
     def __init__(self):
         self.calls = []
 
-    def score(self, claim, passages):
+    def score(self, claim, passages, speakers=()):
         self.calls.append((claim, list(passages)))
         norm = " ".join(claim.split()).rstrip(".")
         for i, p in enumerate(passages):

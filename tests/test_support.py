@@ -247,3 +247,47 @@ def test_a_quoted_sentence_with_a_spaced_ellipsis_is_verbatim():
     from tutor.guard import parse_citations
 
     assert parse_citations("We waited. . .and the rain stopped [1].") == ("We waited. . .and the rain stopped.", [1])
+
+
+# ---- names: the author as "I", names written inside symbols, derived names ----------
+
+LOG = "I climb the tower every morning and write the weather in our log."
+
+
+def test_a_first_person_passage_speaks_for_its_author(scorer):
+    """An article calls its author "I": told who the author is, the judge reads
+    "Quill" in a claim as that "I"; a claim naming someone else is still a
+    wrong attribution, and without the author the name stays novel."""
+    quill = {"mara", "quill"}
+    claim = "Mara Quill climbs the tower each morning."
+    assert scorer.features(claim, [LOG], quill)["name_novel"] == 0
+    assert scorer.features(claim, [LOG])["name_novel"] == 2
+    other = scorer.score("Ruth Okafor climbs the tower each morning.", [LOG], quill)
+    assert not other.supported and other.reason == "wrong attribution"
+    # a passage that never says "I" or "we" is not the author speaking
+    third = "The keeper climbs the tower every morning."
+    assert scorer.features(claim, [third], quill)["name_novel"] == 2
+
+
+def test_names_written_inside_symbols_or_derived_are_not_novel(scorer):
+    """'"True=1"' and "~Tobin" contain the names "True" and "Tobin"; "Americans"
+    is a word made of "America"; "°C" is a unit, and a verb the entity
+    recogniser swept into a name is no name."""
+    def novel(claim, passage):
+        return scorer.features(claim, [passage])["name_novel"]
+
+    assert novel("Every module set True to one.", 'Every module defined "True=1" at the top.') == 0
+    assert novel("Tobin said the lamp must never go out.", '"The lamp must never go out." ~Tobin, 1902') == 0
+    assert novel("Americans sailed here.", "Sailors from America sailed here.") == 0
+    assert novel("The loaf bakes at 230 °C.", "Bake the loaf at 230 degrees Celsius.") == 0
+    assert novel("Peru sailed here.", "Sailors from America sailed here.") == 1
+
+
+def test_an_author_the_passage_names_is_matched_as_written(scorer):
+    """A passage that names its author ("by Mara Quill") matches the name
+    itself: the statement is not retold as "written by me"."""
+    byline = "Keeping a Lighthouse, by Mara Quill. I climb the tower every morning."
+    claim = "The article was written by Mara Quill."
+    told = scorer.features(claim, [byline], {"mara", "quill"})
+    assert told == scorer.features(claim, [byline])
+    assert told["name_novel"] == 0 and told["coverage"] > 0.5

@@ -4,14 +4,18 @@ The support judge (`tutor.support`) and the reply assessor (`tutor.assess`)
 both ask the same question: does this passage say what this statement says?
 Both read the answer from one `Alignment`:
 
-1. the statement is split into clauses along its parse (coordinated and
-   subordinate clauses; "X says that ..." frames are dropped, "it is not true
-   that ..." flips the polarity of what follows);
+1. when the passages speak in the first person and the statement names their
+   author ("Guido closed the review" against "I declare the review over"),
+   the statement is retold as the author's "I" (`as_speaker`); then it is
+   split into clauses along its parse (coordinated and subordinate clauses;
+   "X says that ..." frames are dropped, "it is not true that ..." flips the
+   polarity of what follows);
 2. every content word of the statement is matched with every content word of
-   the passages: the same lemma or stem, the same amount (after unit
-   conversion), a WordNet synonym or near relation, or failing these a word
-   whose embedding is close; a WordNet antonym or a different amount is a
-   conflict;
+   the passages: the same lemma or stem (or a word inside a symbol-joined
+   token: "True" in "True+1"), the same amount (after unit conversion), a
+   WordNet synonym or near relation, or failing these a word whose embedding
+   is close; names match only as written or as a derived form ("America",
+   "Americans"); a WordNet antonym or a different amount is a conflict;
 3. each clause is aligned with its best passage *sentence* (the unit that
    covers most of its weighted words), and on that alignment article-agnostic
    features are measured: how much of the clause is covered, how much is new
@@ -37,7 +41,8 @@ detector is one feature among many, weighed by the fitted model.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -67,8 +72,18 @@ def rarity(word: str) -> float:
     return float(min(1.5, max(0.3, (7.0 - z) / 3.0)))
 
 
+_NOT_NAME_POS = frozenset({"VERB", "AUX", "ADP", "DET", "PRON", "CCONJ", "SCONJ", "PART", "PUNCT"})
+
+
 def is_name(tok: Token) -> bool:
-    return (tok.pos_ == "PROPN" or tok.ent_type_ in L.ENTITY_LABELS) and not tok.like_num
+    """A proper noun or a word of a named entity; not a number, not a unit
+    symbol after a degree sign ("230 °C"), and not a verb or function word the
+    entity recogniser swept into a name ("Kotter distinguishes")."""
+    if tok.like_num or tok.pos_ in _NOT_NAME_POS:
+        return False
+    if tok.i > 0 and tok.nbor(-1).text == "°":
+        return False
+    return tok.pos_ == "PROPN" or tok.ent_type_ in L.ENTITY_LABELS
 
 
 def is_number(tok: Token) -> bool:
@@ -84,8 +99,83 @@ def weight(tok: Token) -> float:
 
 
 def keys(tok: Token) -> frozenset[str]:
+    """What a word matches exactly: its lemma, stem and lower-case form, and
+    for a token that joins words with symbols ("True+1", "False=0", "~Peter")
+    each word in it."""
     lem = L.lemma(tok)
-    return frozenset({lem, L.stem(lem), tok.lower_.replace("’", "'")})
+    out = {lem, L.stem(lem), tok.lower_.replace("’", "'")}
+    return frozenset(out | set(pieces(tok.text, lower=True)))
+
+
+def pieces(text: str, lower: bool = False) -> list[str]:
+    """The words (two letters or more) of a token that joins them with symbols
+    other than a hyphen or an apostrophe; [] for an ordinary word."""
+    if re.fullmatch(r"[^\W_]+(?:[-'’][^\W_]+)*", text):
+        return []
+    found = re.findall(r"[^\W\d_]{2,}", text)
+    return [w.lower() for w in found] if lower else found
+
+
+def as_speaker(doc: Doc, speakers: frozenset[str]) -> str | None:
+    """The statement told in the first person, when it names the passages'
+    speaker: an article speaks of its author as "I", so "Guido closed the
+    review" is "I closed the review" and "the objection that counted for
+    Guido" is "... counted for me" in the article's words. `speakers` are the
+    lower-case words of the author's names (`metadata.author_words`); a name is
+    the speaker's when all its words (initials aside) are speaker words. None
+    when the statement names no speaker.
+
+    >>> as_speaker(L.parse("Quill asks new keepers about Quill's tower."), frozenset({"mara", "quill"}))
+    'I ask new keepers about my tower.'
+    """
+    if not speakers:
+        return None
+    swap: dict[int, tuple[int, str]] = {}  # name start -> (end, pronoun)
+    verbs: set[int] = set()  # "asks" after "I" becomes "ask"
+    for ent in _proper_runs(doc):
+        if not all(t.lower_ in speakers for t in ent if len(t.text.rstrip(".")) > 1):
+            continue
+        end, root = ent.end, ent.root
+        if end < len(doc) and doc[end].tag_ == "POS":
+            swap[ent.start] = (end + 1, "my")
+        elif root.dep_ in ("nsubj", "nsubjpass", "csubj"):
+            swap[ent.start] = (end, "I")
+            if root.head.tag_ == "VBZ":
+                verbs.add(root.head.i)
+        else:
+            swap[ent.start] = (end, "me")
+    if not swap:
+        return None
+    out, k = [], 0
+    while k < len(doc):
+        if k in swap:
+            end, word = swap[k]
+            out.append(word + doc[end - 1].whitespace_)
+            k = end
+            continue
+        t = doc[k]
+        if k in verbs:
+            lemma = {"be": "am"}.get(t.lemma_, t.lemma_)
+            out.append(lemma + t.whitespace_)
+        else:
+            out.append(t.text_with_ws)
+        k += 1
+    return "".join(out).strip()
+
+
+def _proper_runs(doc: Doc) -> list[Span]:
+    """Maximal runs of proper nouns (with initials such as "F.") in a parse."""
+    runs, start = [], None
+    for t in doc:
+        inside = t.pos_ == "PROPN" and not t.like_num
+        if inside and start is None:
+            start = t.i
+        elif not inside and start is not None:
+            runs.append(doc[start : t.i])
+            start = None
+    if start is not None:
+        runs.append(doc[start:])
+    return runs
 
 
 # ---- clauses ------------------------------------------------------------------------
@@ -208,9 +298,15 @@ class Passages:
     pairs: list[tuple[int, int]] = field(default_factory=list)
     roles: list[L.Role] = field(default_factory=list)
     pair_units: list[Unit] = field(default_factory=list)
+    surface: set[str] = field(default_factory=set)  # every word as written, symbol-joined ones split
+    speakers: frozenset[str] = frozenset()  # the author's name words, when the passages say "I" or "we"
 
 
-def prepare(passages: Sequence[str | Doc]) -> Passages:
+def prepare(passages: Sequence[str | Doc], speakers: Iterable[str] = ()) -> Passages:
+    """Parse passages into sentence units for alignment. `speakers` are the
+    lower-case name words of the passages' author (`metadata.author_words`):
+    when the passages speak in the first person, a statement naming the author
+    is aligned as the author's "I" (`as_speaker`)."""
     docs = [L.parse(p) if isinstance(p, str) else p for p in passages]
     units: list[Unit] = []
     for pi, d in enumerate(docs):
@@ -235,6 +331,10 @@ def prepare(passages: Sequence[str | Doc]) -> Passages:
             span = a.span.doc[a.span.start : b.span.end]
             ps.pair_units.append(Unit(a.passage, span, a.tokens + b.tokens, a.quantities + b.quantities))
     ps.roles = [r for d in docs for r in L.roles(d)]
+    ps.surface = {w for d in docs for t in d for w in (t.text, *pieces(t.text))}
+    if any(t.lower_ in L.FIRST_PERSON for d in docs for t in d):
+        written = {w.lower() for w in ps.surface}  # a name the passages write is aligned as written
+        ps.speakers = frozenset(w.lower() for w in speakers) - written
     return ps
 
 
@@ -310,7 +410,9 @@ class Grid:
                     self.score[i, j], self.kind[i, j] = 1.0, _KIND["exact"]
                     continue
                 if cname or is_name(p):
-                    continue  # names match only as written
+                    if cname and is_name(p) and _derived_name(c.lower_, p.lower_):
+                        self.score[i, j], self.kind[i, j] = 0.8, _KIND["related"]
+                    continue  # names match only as written, or as a derived form
                 lp = plem[j]
                 if lexicon.opposed(lc, lp):
                     self.kind[i, j] = _KIND["antonym"]
@@ -327,6 +429,14 @@ class Grid:
         j = cols[int(np.argmax(self.score[i, cols]))]
         s = float(self.score[i, j])
         return s, (_KINDS[int(self.kind[i, j])] if s > 0 else "none"), self.ps.tokens[j]
+
+
+def _derived_name(a: str, b: str) -> bool:
+    """One name is the other with a short ending ("America" and "American",
+    "Americans"; "Germany" and "German"): a people or an adjective made of a
+    place. Both at least four letters in common, the ending three at most."""
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= 4 and long_.startswith(short) and 0 < len(long_) - len(short) <= 3
 
 
 def quantity_anchor(q: L.Quantity, doc: Doc) -> int:
@@ -400,6 +510,9 @@ class Alignment:
 def align(statement: str | Doc, ps: Passages, aligner: Aligner) -> Alignment:
     """Align every clause of `statement` with its best sentence and measure the fit."""
     doc = L.parse(statement) if isinstance(statement, str) else statement
+    told = as_speaker(doc, ps.speakers) if ps.speakers else None
+    if told:
+        doc = L.parse(told)
     cls = clauses(doc)
     f = dict.fromkeys(FEATURES, 0.0)
     if not cls or not ps.units:
@@ -424,7 +537,7 @@ def align(statement: str | Doc, ps: Passages, aligner: Aligner) -> Alignment:
             f["novel"] += weight(t)
             f["novel_max"] = max(f["novel_max"], weight(t))
             note("novel", t.text)
-            if is_name(t) and L.lemma(t) not in ps.names:
+            if is_name(t) and L.lemma(t) not in ps.names and t.text not in ps.surface:
                 f["name_novel"] += 1
                 note("name_novel", t.text)
     for q in L.quantities(doc[:]):

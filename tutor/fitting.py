@@ -32,6 +32,7 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,33 @@ def reply_groups() -> dict[str, Path]:
     if seed:
         out["seed"] = seed
     return out
+
+
+@lru_cache(maxsize=64)
+def speakers_of(path: Path | str) -> frozenset[str]:
+    """The author-name words of the article a labeled file was written for (a
+    first-person article calls its author "I"; `alignment.as_speaker`): the
+    package article beside the file, or the packaged corpus for the seed's own
+    sets in `evals/`. Empty when there is no such article or it names no author."""
+    from tutor.corpus import SUPPORTED_SUFFIXES, load_document
+    from tutor.errors import TutorError
+    from tutor.evals.packages import is_package, load_package
+    from tutor.responders.metadata import author_words
+
+    folder = Path(path).resolve().parent
+    if is_package(folder):
+        articles = [load_package(folder).article]
+    elif folder == data_dir("evals").resolve():
+        articles = sorted(p for p in data_dir("corpus").iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
+    else:
+        return frozenset()
+    words: set[str] = set()
+    for article in articles:
+        try:
+            words |= author_words(load_document(article).meta or {})
+        except TutorError:
+            continue
+    return frozenset(words)
 
 
 def data_hash(groups: dict[str, Path]) -> str:
@@ -285,7 +313,7 @@ def claim_rows(judge=None, groups: dict[str, Path] | None = None,
         if progress:
             progress(name)
         for c in read_jsonl(path):
-            rows.append(judge.features(c["claim"], [c["passage"]]))
+            rows.append(judge.features(c["claim"], [c["passage"]], speakers_of(path)))
             labels.append(bool(c["supported"]))
             names.append(name)
             items.append(c)

@@ -30,7 +30,7 @@ negative auxiliary, not by parsing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -58,9 +58,9 @@ class Passage(Protocol):
 
 
 class Scorer(Protocol):
-    def score(self, claim: str, passages: Sequence[str]): ...
+    def score(self, claim: str, passages: Sequence[str], speakers: Iterable[str] = ()): ...
 
-    def score_many(self, claims: Sequence[str], passages: Sequence[str]) -> list: ...
+    def score_many(self, claims: Sequence[str], passages: Sequence[str], speakers: Iterable[str] = ()) -> list: ...
 
 
 EXTRA_QUESTION = "only one follow-up question is kept"
@@ -149,8 +149,9 @@ def question_premise(question: str) -> str | None:
     return None
 
 
-def guard(answer_text: str, passages: Sequence[Passage], scorer: Scorer) -> GuardResult:
-    """Keep only what the passages support, with citations that point at support."""
+def guard(answer_text: str, passages: Sequence[Passage], scorer: Scorer, speakers: Iterable[str] = ()) -> GuardResult:
+    """Keep only what the passages support, with citations that point at support.
+    `speakers`: the name words of the articles' authors, whom the passages call "I"."""
     sentences = split_answer(answer_text)
     texts = [p.text for p in passages]
     numbers = [p.n for p in passages]
@@ -162,7 +163,7 @@ def guard(answer_text: str, passages: Sequence[Passage], scorer: Scorer) -> Guar
         claim = question_premise(s.text) if s.question else s.text
         if claim and content_terms(claim):
             claims.append(claim)
-    results = dict(zip(claims, scorer.score_many(claims, texts), strict=True)) if claims and texts else {}
+    results = dict(zip(claims, scorer.score_many(claims, texts, speakers), strict=True)) if claims and texts else {}
 
     kept: list[tuple[str, list[int]]] = []
     repaired: list[tuple[str, list[int], list[int]]] = []

@@ -96,6 +96,8 @@ CONDITION_MARKERS = frozenset("if when whenever once unless until after before w
 PRONOUNS = frozenset(
     "it they them their its he she him his her this these those that such one ones".split()
 )
+# how an author speaks of themselves ("I have sworn", "our view")
+FIRST_PERSON = frozenset("i me my mine myself we us our ours ourselves".split())
 
 # spaCy's English stop words: the function words (and a few light verbs) of English
 STOP_WORDS = frozenset(__import__("spacy.lang.en.stop_words", fromlist=["STOP_WORDS"]).STOP_WORDS)

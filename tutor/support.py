@@ -34,7 +34,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,7 +58,7 @@ class SupportResult:
 
 
 class Judge(Protocol):
-    def score(self, claim: str, passages: Sequence[str]) -> SupportResult: ...
+    def score(self, claim: str, passages: Sequence[str], speakers: Iterable[str] = ()) -> SupportResult: ...
 
 
 class _LRU:
@@ -132,30 +132,34 @@ class SupportScorer:
 
         return embed_remembered(self.embedder, list(texts))  # shares the retriever's word vectors
 
-    def _prepare(self, passages: Sequence[str]) -> A.Passages:
-        key = tuple(passages)
+    def _prepare(self, passages: Sequence[str], speakers: Iterable[str] = ()) -> A.Passages:
+        speakers = frozenset(speakers)
+        key = (tuple(passages), speakers)
         ps = self._passages.get(key)
         if ps is None:
-            ps = A.prepare(list(passages))
+            ps = A.prepare(list(passages), speakers)
             self._passages.put(key, ps)
         return ps
 
-    def align(self, claim: str, passages: Sequence[str]) -> A.Alignment:
+    def align(self, claim: str, passages: Sequence[str], speakers: Iterable[str] = ()) -> A.Alignment:
         kept = [p for p in passages if p and p.strip()]
-        return A.align(claim or "", self._prepare(kept), self._aligner)
+        return A.align(claim or "", self._prepare(kept, speakers), self._aligner)
 
-    def features(self, claim: str, passages: Sequence[str]) -> dict[str, float]:
-        """The alignment features of `claim` against `passages` (what the model reads)."""
-        return dict(self.align(claim, passages).features)
+    def features(self, claim: str, passages: Sequence[str], speakers: Iterable[str] = ()) -> dict[str, float]:
+        """The alignment features of `claim` against `passages` (what the model
+        reads). `speakers`: the name words of the passages' author, whom a
+        first-person passage calls "I" (`alignment.as_speaker`)."""
+        return dict(self.align(claim, passages, speakers).features)
 
-    def score(self, claim: str, passages: Sequence[str]) -> SupportResult:
-        return self.score_many([claim], passages)[0]
+    def score(self, claim: str, passages: Sequence[str], speakers: Iterable[str] = ()) -> SupportResult:
+        return self.score_many([claim], passages, speakers)[0]
 
-    def score_many(self, claims: Sequence[str], passages: Sequence[str]) -> list[SupportResult]:
+    def score_many(self, claims: Sequence[str], passages: Sequence[str],
+                   speakers: Iterable[str] = ()) -> list[SupportResult]:
         kept = [p for p in passages if p and p.strip()]
         if not kept:
             return [SupportResult(False, 0.0, None, None, "no passages") for _ in claims]
-        ps = self._prepare(kept)
+        ps = self._prepare(kept, speakers)
         if not ps.units:
             return [SupportResult(False, 0.0, None, None, "no passages") for _ in claims]
         return [self._judge(c, kept, ps) for c in claims]
@@ -239,7 +243,7 @@ class NLIJudge:
 
         self._model = CrossEncoder(path, device="cpu", local_files_only=True)
 
-    def score(self, claim: str, passages: Sequence[str]) -> SupportResult:
+    def score(self, claim: str, passages: Sequence[str], speakers: Iterable[str] = ()) -> SupportResult:
         passages = [p for p in passages if p and p.strip()]
         if not (claim or "").strip() or not passages:
             return SupportResult(
@@ -349,7 +353,7 @@ class LLMJudge:
             out.append((ok, n - 1 if isinstance(n, int) and 1 <= n <= len(passages) else None))
         return out
 
-    def score(self, claim: str, passages: Sequence[str]) -> SupportResult:
+    def score(self, claim: str, passages: Sequence[str], speakers: Iterable[str] = ()) -> SupportResult:
         passages = [p for p in passages if p and p.strip()]
         if not (claim or "").strip() or not passages:
             return SupportResult(

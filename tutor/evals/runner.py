@@ -36,6 +36,7 @@ from tutor.evals.metrics import (
 )
 from tutor.evals.metrics.groundedness import Groundedness
 from tutor.evals.sample import Hit, Sample
+from tutor.responders.metadata import author_words
 
 RESULT_VERSION = 1
 WARM_UP = "What does the article say?"
@@ -131,6 +132,7 @@ def run_eval(
     check_against_corpus(datasets, engine.documents)
     scorer = scorer if scorer is not None else engine.scorer
     documents = {doc_id: d.text for doc_id, d in engine.documents.items()}
+    speakers = frozenset(w for d in engine.documents.values() for w in author_words(d.meta or {}))
     snap = engine.index.snapshot()
     chunk_text = {c.chunk_id: snap.evidence_text(c) for c in snap.chunks}  # instructions to the tutor are no evidence
     _warm_up(engine)
@@ -138,7 +140,8 @@ def run_eval(
     results = []
     for ds in datasets:
         for case in ds.cases:
-            result = run_case(engine, case, scorer=scorer, llm=llm, k=k, documents=documents, chunk_text=chunk_text)
+            result = run_case(engine, case, scorer=scorer, llm=llm, k=k, documents=documents, chunk_text=chunk_text,
+                              speakers=speakers)
             results.append(result)
             if on_case is not None:
                 on_case(result)
@@ -163,7 +166,10 @@ def _warm_up(engine) -> None:
         pass
 
 
-def run_case(engine, case: Case, *, scorer, llm=None, k: int = 4, documents=None, chunk_text=None) -> CaseResult:
+def run_case(engine, case: Case, *, scorer, llm=None, k: int = 4, documents=None, chunk_text=None,
+             speakers: frozenset[str] = frozenset()) -> CaseResult:
+    """Play one case through a fresh session and score its reply. `speakers`:
+    the articles' author-name words, for the judge (a first-person article's "I")."""
     from tutor.session import Session
 
     result = CaseResult(case=case, mode=case.mode)
@@ -201,6 +207,7 @@ def run_case(engine, case: Case, *, scorer, llm=None, k: int = 4, documents=None
         latency_ms=reply.latency_ms,
         responder=reply.responder,
         notice=reply.notice,
+        speakers=speakers,
     )
     result.answer, result.declined, result.mode = reply.answer, bool(reply.declined), reply.mode
     result.citations, result.latency_ms = citations, reply.latency_ms

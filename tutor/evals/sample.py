@@ -35,6 +35,7 @@ class Sample:
     latency_ms: float | None = None
     responder: str = "grounded"
     notice: str | None = None
+    speakers: frozenset[str] = frozenset()  # the articles' author-name words (a first-person article's "I")
 
     @property
     def passages(self) -> list[str]:

@@ -8,7 +8,8 @@ rejected), which does not reward a judge for agreeing with the majority label.
 
 Steps:
 1. load and validate every line (one-line errors naming file and line);
-2. score each claim against its passage;
+2. score each claim against its passage, told the name of the article's author
+   (`fitting.speakers_of`: a first-person article calls its author "I");
 3. TPR, TNR and balanced accuracy; NaN (reported as not scored) when one class
    is missing, since a rate over an empty class means nothing.
 """
@@ -92,12 +93,15 @@ def load_claims(path: Path | str) -> list[LabeledClaim]:
 def evaluate_scorer(path: Path | str, judge) -> ScorerEval:
     # step 1
     claims = load_claims(path)
+    from tutor.fitting import speakers_of
+
+    speakers = speakers_of(path)
     # step 2
     started = time.perf_counter()
     tp = tn = fp = fn = 0
     mistakes = []
     for c in claims:
-        r = judge.score(c.claim, [c.passage])
+        r = judge.score(c.claim, [c.passage], speakers)
         said = bool(r.supported)
         if said and c.supported:
             tp += 1

@@ -9,12 +9,12 @@ Deterministic, fast, and grounded by construction.
 
 from __future__ import annotations
 
-import re
 import time
 
 from tutor import language as L
 from tutor.reply import THINK_FURTHER, Reply
 from tutor.responders.evidence import cite, rank_sentences, select_for_asks
+from tutor.responders.metadata import retrieved_authors
 from tutor.retrieve import HybridRetriever, Retrieval
 
 
@@ -98,11 +98,8 @@ class GroundedResponder:
         if premise is None or self._scorer is None:
             return None, None
         passages = [retrieval.snapshot.evidence_text(h.chunk) for h in retrieval.hits]
-        result = self._scorer().score(premise, passages)
-        if result.reason == "wrong attribution":
-            spoken = as_author(premise, _author_words(retrieval))
-            if spoken is not None:  # the author is the article's "I": name_novel is no contradiction
-                result = self._scorer().score(spoken, passages)
+        # the author is the article's "I": "Quill asks" is no wrong attribution of "I ask"
+        result = self._scorer().score(premise, passages, retrieved_authors(retrieval))
         if result.supported or result.reason not in CONTRADICTIONS:
             return None, None
         text = f'Careful: the article does not say that {premise.rstrip(".")}. Here is what it says:'
@@ -204,52 +201,6 @@ def _asks_a_fact(retrieval: Retrieval) -> bool:
     many"): an answer must give one."""
     form = retrieval.form
     return form is not None and form.expects in _FACTS
-
-
-def _author_words(retrieval: Retrieval) -> set[str]:
-    """The author-name words of the articles the retrieved passages come from."""
-    from tutor.responders.metadata import author_words
-
-    docs = retrieval.snapshot.documents
-    found = (docs.get(d) for d in dict.fromkeys(h.chunk.doc_id for h in retrieval.hits))
-    return {w for doc in found if doc is not None for w in author_words(doc.meta or {})}
-
-
-def as_author(premise: str, words: set[str]) -> str | None:
-    """The premise told by the article's author, when its subject names them:
-    an article speaks of its author as "I", so "Quill asks the keepers" is
-    "I ask the keepers" in the article's words. None when the premise's
-    subject is not named by the author-name `words` (`metadata.author_words`).
-
-    >>> as_author("Quill asks new keepers", {"dr", "mara", "quill"})
-    'I ask new keepers'
-    >>> as_author("Tobin asks new keepers", {"dr", "mara", "quill"}) is None
-    True
-    """
-    if not words:
-        return None
-    doc = L.parse(premise)
-    subj = next((t for t in doc if t.dep_ in ("nsubj", "nsubjpass") and t.pos_ == "PROPN"), None)
-    if subj is None:
-        return None
-    name = [t for t in subj.subtree if t.pos_ == "PROPN" or t.dep_ == "compound"]
-    if not name or not all(t.lower_ in words for t in name if t.is_alpha):
-        return None
-    start, end = min(t.i for t in name), max(t.i for t in name) + 1
-    verb = subj.head
-    out = []
-    for t in doc:
-        if start <= t.i < end:
-            if t.i == start:
-                out.append("I" + t.whitespace_ if end - 1 == t.i else "I ")
-            elif t.i == end - 1:
-                out.append(t.whitespace_)
-            continue
-        if t.i == verb.i and t.tag_ == "VBZ":
-            out.append(("am" if t.lemma_ == "be" else "have" if t.lemma_ == "have" else t.lemma_) + t.whitespace_)
-            continue
-        out.append(t.text_with_ws)
-    return re.sub(r"\s+", " ", "".join(out)).strip()
 
 
 def _declarative(body):

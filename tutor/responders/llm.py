@@ -47,6 +47,7 @@ from tutor.language import terms as content_terms
 from tutor.prompts import render_messages
 from tutor.questions import cloze, matches_keyword
 from tutor.reply import Citation, Reply
+from tutor.responders.metadata import retrieved_authors
 from tutor.retrieve import Retrieval
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ class LLMResponder:
     def _guarded(self, answer, passages, retrieval, doc_id, k, question, started) -> Reply:
         """The guarded reply for the model's whole answer. tutor/evals/unguarded.py
         overrides this step (`tutor eval --no-guard`): keep its signature."""
-        result = guard(answer, passages, self.engine.scorer)
+        result = guard(answer, passages, self.engine.scorer, retrieved_authors(retrieval))
         self.last_guard = result
         if not result.grounded:
             return self._fallback(question, doc_id, k, retrieval, UNSUPPORTED, started)

@@ -93,6 +93,14 @@ def author_words(meta: dict) -> set[str]:
     return {w.lower() for name in authors(meta) for w in re.findall(r"[^\W\d_]{2,}", name)}
 
 
+def retrieved_authors(retrieval) -> frozenset[str]:
+    """The author-name words of the articles the retrieved passages come from
+    (the judge reads a first-person passage's "I" as its author)."""
+    docs = retrieval.snapshot.documents
+    found = (docs.get(d) for d in dict.fromkeys(h.chunk.doc_id for h in retrieval.hits))
+    return frozenset(w for doc in found if doc is not None for w in author_words(doc.meta or {}))
+
+
 def _split_names(value: str) -> list[str]:
     value = re.sub(r"^\s*by\s+", "", value.strip(), flags=re.I)
     value = value.strip("[]")

@@ -45,7 +45,7 @@ class CitationPrecision:
                     pairs.append({"claim": c.text, "n": n, "supported": False,
                                   "reason": f"[{n}] is not among the reply's citations"})
                     continue
-                r = self.scorer.score(c.text, [passage])
+                r = self.scorer.score(c.text, [passage], sample.speakers)
                 pairs.append({"claim": c.text, "n": n, "supported": bool(r.supported), "reason": r.reason})
         # step 4
         good = sum(1 for p in pairs if p["supported"])

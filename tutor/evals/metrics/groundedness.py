@@ -41,7 +41,7 @@ class Groundedness:
             return not_scored(NAME, "the reply makes no claim about the article", excluded=excluded)
         # step 3
         passages = sample.passages
-        results = judge_many(self.scorer, [c.text for c in found.claims], passages)
+        results = judge_many(self.scorer, [c.text for c in found.claims], passages, sample.speakers)
         # step 4
         per_claim = [
             {"claim": c.text, "supported": bool(r.supported), "reason": r.reason, "evidence": r.evidence}
@@ -55,11 +55,11 @@ class Groundedness:
         return scored(NAME, value, good == len(per_claim), reason, claims=per_claim, excluded=excluded)
 
 
-def judge_many(scorer, claims: list[str], passages: list[str]) -> list:
+def judge_many(scorer, claims: list[str], passages: list[str], speakers=frozenset()) -> list:
     """One batched call when the judge offers it."""
     if not claims:
         return []
     many = getattr(scorer, "score_many", None)
     if many is not None:
-        return list(many(claims, passages))
-    return [scorer.score(c, passages) for c in claims]
+        return list(many(claims, passages, speakers))
+    return [scorer.score(c, passages, speakers) for c in claims]
