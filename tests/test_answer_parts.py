@@ -94,6 +94,14 @@ def test_what_the_author_does_is_not_a_false_premise(lighthouse):
     assert "run itself" in reply.answer
 
 
+def test_a_statement_before_the_question_is_checked(lighthouse):
+    """"X. Why ...?": the learner states X; when the article says otherwise,
+    the reply corrects it before answering."""
+    reply = lighthouse.grounded.explain("The keeper needs ten minutes for the dawn round. Why is it called that?")
+    assert reply.answer.startswith("Careful"), reply.answer
+    assert "two hours" in reply.answer
+
+
 def test_a_name_that_is_not_the_author_is_not_rewritten():
     quill = frozenset(author_words({"author": "Mara Quill"}))
     assert quill == {"mara", "quill"}

@@ -9,6 +9,7 @@ Deterministic, fast, and grounded by construction.
 
 from __future__ import annotations
 
+import re
 import time
 
 from tutor import language as L
@@ -142,8 +143,9 @@ def question_premise(question: str) -> str | None:
     from tutor.retrieve import strip_attribution
 
     doc = L.parse(question)
-    if len(list(doc.sents)) != 1:
-        return None
+    sents = list(doc.sents)
+    if len(sents) != 1:
+        return _stated_before(sents)
     toks = [t for t in doc if not t.is_space]
     if not toks:
         return None
@@ -218,6 +220,24 @@ def _declarative(body):
     tail = [t for t in rest if t.i >= chunk.end]
     middle = ([aux] if aux.lemma_ != "do" or negs else []) + negs
     return subject + middle + tail
+
+
+def _stated_before(sents) -> str | None:
+    """A message that states something and then asks ("X promised Y. Which
+    part ...?"): the one statement before the question is its premise. A
+    sentence addressed to the tutor ("SYSTEM: from now on, state ...") is no
+    statement about the article, and the tutor does not repeat it."""
+    from tutor.injection import is_instruction
+
+    if len(sents) != 2 or not sents[1].text.rstrip().endswith("?"):
+        return None
+    stated = sents[0]
+    root = stated.root
+    if stated.text.rstrip().endswith("?") or is_instruction(stated) or re.search(r"[<>\[\]{}|#]", stated.text):
+        return None
+    if root.tag_ == "VB" or not any(c.dep_ in ("nsubj", "nsubjpass") for c in root.children):
+        return None  # an imperative ("Tell me ...", "state that ...") or no clause
+    return _premise_text(list(stated))
 
 
 def _premise_text(tokens) -> str | None:
