@@ -318,6 +318,26 @@ def test_a_missing_follow_up_question_is_added_from_the_grounded_tutor(engine, n
     assert body == f"{SUPPORTED} [{good}]" and follow.startswith("Think further:")
 
 
+def test_the_added_follow_up_is_not_one_the_tutor_already_posed(engine, numbers):
+    """Like the grounded tutor's, the LLM path's "Think further" question is
+    none of the session's earlier tutor turns, whether the model answered or
+    the grounded fallback did."""
+    from tutor.session import Turn
+
+    good, _ = numbers
+
+    def follow(reply):
+        return reply.answer.split("\n\n")[-1]
+
+    first = follow(run(LLMResponder(fake(f"{SUPPORTED} [{good}]"), engine, timeout=GENEROUS))[1])
+    history = [Turn("learner", QUESTION), Turn("tutor", f"{SUPPORTED} [{good}]\n\n{first}")]
+    again = run(LLMResponder(fake(f"{SUPPORTED} [{good}]"), engine, timeout=GENEROUS), history=history)[1]
+    assert again.responder == "llm" and follow(again).startswith("Think further:") and follow(again) != first
+    unsupported = run(LLMResponder(fake("The moon is made of cheese. [1]"), engine, timeout=GENEROUS),
+                      history=history)[1]
+    assert unsupported.notice and follow(unsupported) != first
+
+
 def test_failure_mid_stream_falls_back_to_grounded_with_notice(engine):
     model = FakeListChatModel(responses=[f"{SUPPORTED} [1] And more."], error_on_chunk_number=12)
     deltas, reply = run(LLMResponder(model, engine, timeout=GENEROUS))

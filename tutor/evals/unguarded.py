@@ -47,10 +47,10 @@ class EvalLLMResponder(LLMResponder):
         self.last_raw = None
         yield from super().stream_explain(question, **kwargs)
 
-    def _guarded(self, answer, passages, retrieval, doc_id, k, question, started) -> Reply:
+    def _guarded(self, answer, passages, retrieval, doc_id, k, question, started, said_before=()) -> Reply:
         self.last_raw = answer
         if self.guard:
-            return super()._guarded(answer, passages, retrieval, doc_id, k, question, started)
+            return super()._guarded(answer, passages, retrieval, doc_id, k, question, started, said_before)
         return raw_reply(answer, passages, started, self.name)
 
 

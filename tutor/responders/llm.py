@@ -46,7 +46,7 @@ from tutor.language import sentences as split_sentences
 from tutor.language import terms as content_terms
 from tutor.prompts import render_messages
 from tutor.questions import cloze, matches_keyword
-from tutor.reply import Citation, Reply
+from tutor.reply import Citation, Reply, tutor_said
 from tutor.responders.metadata import retrieved_authors
 from tutor.retrieve import Retrieval
 
@@ -112,8 +112,10 @@ class LLMResponder:
     def stream_explain(
         self, question: str, *, doc_id: str | None = None, k: int | None = None, history=(),
     ) -> Iterator[str | Reply]:
-        """Yields text deltas as the model produces them, then the final Reply."""
+        """Yields text deltas as the model produces them, then the final Reply.
+        The reply's "Think further" question is none the tutor posed earlier in `history`."""
         started = time.perf_counter()
+        said_before = tutor_said(history)
         about = self.engine.grounded.about_article(question, doc_id, "explain")
         if about is not None:  # author, date, topic: the article's metadata answers, not the model
             about.latency_ms = (time.perf_counter() - started) * 1000
@@ -152,31 +154,33 @@ class LLMResponder:
             reason = failure_reason(err, self.timeout)
             log.warning("LLM failed (%s); grounded fallback", reason)
             self._mark_down(err, reason)
-            yield self._fallback(question, doc_id, k, retrieval, UNAVAILABLE.format(reason=reason), started)
+            yield self._fallback(question, doc_id, k, retrieval, UNAVAILABLE.format(reason=reason), started,
+                                 said_before)
             return
         if warm is not None:
             warm.join()  # the scorer is not meant for concurrent use
         try:
-            reply = self._guarded(answer, passages, retrieval, doc_id, k, question, started)
+            reply = self._guarded(answer, passages, retrieval, doc_id, k, question, started, said_before)
         except Exception as err:  # a guard failure must not let an unchecked answer through
             log.exception("grounding guard failed; grounded fallback")
-            reply = self._fallback(question, doc_id, k, retrieval, UNCHECKED.format(reason=type(err).__name__), started)
+            reply = self._fallback(question, doc_id, k, retrieval, UNCHECKED.format(reason=type(err).__name__), started,
+                                   said_before)
         yield reply
 
-    def _guarded(self, answer, passages, retrieval, doc_id, k, question, started) -> Reply:
+    def _guarded(self, answer, passages, retrieval, doc_id, k, question, started, said_before=()) -> Reply:
         """The guarded reply for the model's whole answer. tutor/evals/unguarded.py
         overrides this step (`tutor eval --no-guard`): keep its signature."""
         result = guard(answer, passages, self.engine.scorer, retrieved_authors(retrieval))
         self.last_guard = result
         if not result.grounded:
-            return self._fallback(question, doc_id, k, retrieval, UNSUPPORTED, started)
+            return self._fallback(question, doc_id, k, retrieval, UNSUPPORTED, started, said_before)
         cited = sorted({n for _, ns in result.kept_sentences for n in ns})
         shown = passage_citations(retrieval)
         citations = [_with_highlights(shown[n - 1], result, n) for n in cited]
         text = result.text
         if result.question is None:
             said = [_Said(citations[0].doc_id, s) for s, _ in result.kept_sentences]
-            text = f"{text}\n\n{self.engine.grounded.follow_up(retrieval, said)}"
+            text = f"{text}\n\n{self.engine.grounded.follow_up(retrieval, said, said_before)}"
         notice = None
         if result.unsupported:
             n = len(result.unsupported)
@@ -199,8 +203,9 @@ class LLMResponder:
         except Exception:  # only an optimisation; the guard will report real problems
             log.debug("scorer warm-up failed", exc_info=True)
 
-    def _fallback(self, question, doc_id, k, retrieval, notice, started) -> Reply:
-        reply = self.engine.grounded.explain(question, doc_id=doc_id, k=k, retrieval=retrieval)
+    def _fallback(self, question, doc_id, k, retrieval, notice, started, said_before=()) -> Reply:
+        reply = self.engine.grounded.explain(question, doc_id=doc_id, k=k, retrieval=retrieval,
+                                             said_before=said_before)
         reply.notice = notice
         reply.latency_ms = (time.perf_counter() - started) * 1000
         return reply
