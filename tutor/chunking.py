@@ -81,6 +81,25 @@ class Chunk:
     def heading(self) -> str:
         return " › ".join(self.heading_path)
 
+    @property
+    def back_matter(self) -> bool:
+        """Under a reference list, a bibliography or a list of links
+        (`BACK_MATTER`): what the article cites, not what it says."""
+        return is_back_matter(self.heading_path, self.title)
+
+
+# headings of the lists that close an article: entries cite works, they state nothing
+BACK_MATTER = frozenset(
+    {"references", "bibliography", "works cited", "literature cited", "citations", "sources",
+     "external links", "further reading", "see also"}
+)
+
+
+def is_back_matter(heading_path, title: str = "") -> bool:
+    """Is a section with these headings (outermost first) a reference list, a
+    bibliography or a list of links? The article's own title does not count."""
+    return any(h.strip().rstrip(":").lower() in BACK_MATTER for h in heading_path if h != title)
+
 
 def paragraphs(text: str) -> list[tuple[int, int]]:
     """(start, end) of each blank-line separated block of `text`."""

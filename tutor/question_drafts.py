@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from spacy.tokens import Span, Token
 
 from tutor import language as L
+from tutor.chunking import is_back_matter
 from tutor.corpus import slugify
 from tutor.parsed import ParsedDocument
 from tutor.questions import BLANK, Objective, Question, QuestionBank, matches_keyword
@@ -220,6 +221,8 @@ def _sections(document, parsed: ParsedDocument) -> list[Section]:
         sections.append(Section(tuple(x.text for x in stack), h.end, end))
     heading_spans = [(h.start, h.end) for h in heads]
     for sec in sections:
+        if is_back_matter(sec.path):
+            continue  # a reference list is no place to ask about
         for i in parsed.sentences_in(sec.start, sec.end):
             s = parsed.sentences[i]
             if i in parsed.instructions or any(a <= s.start < b for a, b in heading_spans):

@@ -309,7 +309,10 @@ def passage_model():
 def _usable(parsed, chunk: Chunk) -> list[int]:
     """The chunk's sentences that may be evidence on their own: not instructions
     to the tutor, and prose (a code line or a URL is no answer by itself; a
-    sentence that leads into one may bring it along, `responders.evidence`)."""
+    sentence that leads into one may bring it along, `responders.evidence`);
+    none of a reference list's (`Chunk.back_matter`)."""
+    if chunk.back_matter:
+        return []
     return [i for i in parsed.sentences_in(chunk.start, chunk.end)
             if i not in parsed.instructions and not parsed.is_code(i)]
 

@@ -13,6 +13,7 @@ import re
 import time
 
 from tutor import language as L
+from tutor.chunking import is_back_matter
 from tutor.reply import THINK_FURTHER, Reply
 from tutor.responders.evidence import cite, rank_sentences, select_for_asks
 from tutor.responders.metadata import retrieved_authors
@@ -296,7 +297,7 @@ def _headings(doc) -> list[str]:
     seen, out = set(), []
     for h in doc.headings:
         key = " ".join(L.terms(h.text))
-        if key and key not in seen:
+        if key and key not in seen and not is_back_matter((h.text,)):  # no "References" among the topics
             seen.add(key)
             out.append(h.text.rstrip(":"))
     return out
