@@ -50,6 +50,10 @@ def drafts(sentence: str) -> dict[str, tuple[str, list[str]]]:
          "grain"),
         ("Knead the dough on a floured table for ten minutes.", "step",
          "What should you knead on a floured table for ten minutes?", "dough"),
+        # the "shall" of a rule is "must" to a learner, and "X shall mean Y" defines X
+        ("The keeper shall record the weather in the logbook every four hours.", "object",
+         "What must the keeper record in the logbook?", "weather"),
+        ("Keepers shall mean the people who tend the lamps at night.", "object", "What do keepers mean?", "people"),
     ],
 )
 def test_question_forms(sentence, kind, question, keyword):

@@ -544,8 +544,15 @@ def _wh_question(span: Span, root: Token, target: set[Token], wh: str, *, subjec
     if root.lemma_ == "be" and root.pos_ == "AUX" and not auxes:
         front, body = root.lower_, [t for t in body if t != root]
         verb_done = True
+    elif auxes and auxes[0].lower_ == "shall" and root.lemma_ == "mean":
+        # a definition in prescriptive text ("X shall mean Y"): "What does X mean?"
+        front = "do" if subj.tag_ in ("NNS", "NNPS") else "does"
+        body = [t for t in body if t != auxes[0]]
+        verb_done = True
     elif auxes:
-        front, body = auxes[0].lower_, [t for t in body if t != auxes[0]]
+        # "shall" of a rule or a contract is "must" to a learner: "What must the keeper record?"
+        front = "must" if auxes[0].lower_ == "shall" else auxes[0].lower_
+        body = [t for t in body if t != auxes[0]]
         verb_done = True
     else:
         front = _DO.get(root.tag_)
