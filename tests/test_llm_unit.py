@@ -381,7 +381,7 @@ def test_an_answer_with_nothing_supported_falls_back(engine):
 
 
 def test_a_failing_guard_never_lets_the_unchecked_answer_through(engine, monkeypatch):
-    def broken_guard(answer, passages, scorer):
+    def broken_guard(answer, passages, scorer, speakers=()):
         raise RuntimeError("scorer down")
 
     responder = LLMResponder(fake(f"{PLANTED} [1]"), engine, timeout=GENEROUS)

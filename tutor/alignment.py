@@ -5,17 +5,17 @@ both ask the same question: does this passage say what this statement says?
 Both read the answer from one `Alignment`:
 
 1. when the passages speak in the first person and the statement names their
-   author ("Guido closed the review" against "I declare the review over"),
+   author ("Quill closed the survey" against "I declare the survey over"),
    the statement is retold as the author's "I" (`as_speaker`); then it is
    split into clauses along its parse (coordinated and subordinate clauses;
    "X says that ..." frames are dropped, "it is not true that ..." flips the
    polarity of what follows);
 2. every content word of the statement is matched with every content word of
    the passages: the same lemma or stem (or a word inside a symbol-joined
-   token: "True" in "True+1"), the same amount (after unit conversion), a
+   token: "Mode" in "Mode+1"), the same amount (after unit conversion), a
    WordNet synonym or near relation, or failing these a word whose embedding
-   is close; names match only as written or as a derived form ("America",
-   "Americans"); a WordNet antonym or a different amount is a conflict;
+   is close; names match only as written or as a derived form ("Korea",
+   "Koreans"); a WordNet antonym or a different amount is a conflict;
 3. each clause is aligned with its best passage *sentence* (the unit that
    covers most of its weighted words), and on that alignment article-agnostic
    features are measured: how much of the clause is covered, how much is new
@@ -78,7 +78,7 @@ _NOT_NAME_POS = frozenset({"VERB", "AUX", "ADP", "DET", "PRON", "CCONJ", "SCONJ"
 def is_name(tok: Token) -> bool:
     """A proper noun or a word of a named entity; not a number, not a unit
     symbol after a degree sign ("230 °C"), and not a verb or function word the
-    entity recogniser swept into a name ("Kotter distinguishes")."""
+    entity recogniser swept into a name ("Tobin distinguishes")."""
     if tok.like_num or tok.pos_ in _NOT_NAME_POS:
         return False
     if tok.i > 0 and tok.nbor(-1).text == "°":
@@ -100,7 +100,7 @@ def weight(tok: Token) -> float:
 
 def keys(tok: Token) -> frozenset[str]:
     """What a word matches exactly: its lemma, stem and lower-case form, and
-    for a token that joins words with symbols ("True+1", "False=0", "~Peter")
+    for a token that joins words with symbols ("Mode+1", "Mode=0", "~Tobin")
     each word in it."""
     lem = L.lemma(tok)
     out = {lem, L.stem(lem), tok.lower_.replace("’", "'")}
@@ -118,9 +118,9 @@ def pieces(text: str, lower: bool = False) -> list[str]:
 
 def as_speaker(doc: Doc, speakers: frozenset[str]) -> str | None:
     """The statement told in the first person, when it names the passages'
-    speaker: an article speaks of its author as "I", so "Guido closed the
-    review" is "I closed the review" and "the objection that counted for
-    Guido" is "... counted for me" in the article's words. `speakers` are the
+    speaker: an article speaks of its author as "I", so "Quill closed the
+    survey" is "I closed the survey" and "the objection that counted for
+    Quill" is "... counted for me" in the article's words. `speakers` are the
     lower-case words of the author's names (`metadata.author_words`); a name is
     the speaker's when all its words (initials aside) are speaker words. None
     when the statement names no speaker.
@@ -432,8 +432,8 @@ class Grid:
 
 
 def _derived_name(a: str, b: str) -> bool:
-    """One name is the other with a short ending ("America" and "American",
-    "Americans"; "Germany" and "German"): a people or an adjective made of a
+    """One name is the other with a short ending ("Korea" and "Korean",
+    "Koreans"; "Austria" and "Austrian"): a people or an adjective made of a
     place. Both at least four letters in common, the ending three at most."""
     short, long_ = sorted((a, b), key=len)
     return len(short) >= 4 and long_.startswith(short) and 0 < len(long_) - len(short) <= 3

@@ -277,7 +277,7 @@ def _antecedent(previous: str, answer: str | None, plural: bool, persons: bool =
                 taken: set[str] = frozenset()) -> str | None:
     """The noun phrase a pronoun points to: the previous question's subject or
     focus, else the subject of the answer's first sentence (not a person,
-    without `persons`: "it" is not "Kennedy"; none of `taken`). A phrase that
+    without `persons`: "it" is not "Mara Quill"; none of `taken`). A phrase that
     agrees in number comes first, from the question or else the answer ("his
     faults" is not "it"); failing that, the question's first candidate."""
     fallback = None
