@@ -73,6 +73,10 @@ def test_negation_reads_scope_and_privative_verbs():
         ("Wait 15 minutes.", "Wait 15 grams.", False),
         ("The road took one thousand days.", "The road took 1,000 days.", True),
         ("The road took one hundred days.", "The road took one thousand days.", False),
+        ("Bake it at 230C.", "Bake it at 230 degrees Celsius.", True),
+        ("Bake it at 230 °C.", "Bake it at 450 Fahrenheit.", True),  # the same heat on two scales
+        ("Bake it at 230 °C.", "Bake it at 250 °C.", False),
+        ("Rest it for 15min.", "Rest it for a quarter of an hour.", True),
     ],
 )
 def test_amounts_compare_across_words_digits_and_units(a, b, same):

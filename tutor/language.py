@@ -449,6 +449,10 @@ def quantities(span: Doc | Span) -> list[Quantity]:
         if low in _ORDINALS and low != "last" and tok.pos_ in ("ADJ", "NUM", "ADV") and not _fraction_here(toks, i):
             out.append(Quantity(float(_ORDINALS[low]), None, tok.text, tok.i, ordinal=True))
             continue
+        glued = _glued(tok)
+        if glued is not None:  # "230C", "15min"
+            out.append(Quantity(glued[0], glued[1], tok.text, tok.i, tok.text.startswith(("~", "≈"))))
+            continue
         value, j = _amount(toks, i)
         if value is None:
             continue
@@ -546,6 +550,11 @@ def _unit_after(toks: list[Token], j: int, first: Token) -> tuple[str | None, in
     k = j
     while k < len(toks) and k < j + 4:
         t = toks[k]
+        after = toks[k + 1].lower_.lstrip("°") if k + 1 < len(toks) else ""
+        if (t.text == "°" or t.lower_ in ("degree", "degrees")) and after in _SCALES:
+            return _SCALES[after], k + 2  # "230 °C", "230 degrees Celsius"
+        if len(t.lower_) > 1 and t.lower_.lstrip("°") in _SCALES:
+            return _SCALES[t.lower_.lstrip("°")], k + 1  # "450 Fahrenheit", "230 °C" as one token
         if t.text == "%" or t.lower_ in ("percent", "per cent"):
             return "percent", k + 1
         if t.lower_ == "times":
@@ -566,6 +575,20 @@ def _units():
 
 
 _SHORT_UNITS = frozenset("g kg mg lb lbs oz cm mm km m ml l h s in ft mi".split())
+# temperature scales, read here: pint takes a bare "C" or "F" for coulomb or farad
+_SCALES = {"c": "degree_Celsius", "celsius": "degree_Celsius", "f": "degree_Fahrenheit",
+           "fahrenheit": "degree_Fahrenheit"}
+
+
+def _glued(tok: Token) -> tuple[float, str] | None:
+    """A number written together with its unit ("230C", "450°F", "15min",
+    "2.5kg"): its value and unit; None for anything else ("1850s", "3rd")."""
+    m = re.fullmatch(r"[~≈]?(\d+(?:\.\d+)?)(°?[A-Za-zµ]+)\.?", tok.text)  # "230C." ends a sentence
+    if m is None or m.group(2).lower() in ("s", "st", "nd", "rd", "th"):
+        return None
+    suffix = m.group(2).lower().lstrip("°")
+    unit = _SCALES.get(suffix) or _unit_name_for(m.group(2))
+    return (float(m.group(1)), unit) if unit else None
 
 
 @lru_cache(maxsize=4096)
