@@ -288,6 +288,11 @@ def test_evidence_recall_cannot_score_a_case_without_support():
 def test_keywords_alternatives_case_and_whitespace():
     assert contains("Leadership copes with   CHANGE.", "complexity|change") == "change"
     assert contains("It’s right", "it's right") == "it's right"
+    # a number is matched whole: the answer "45" is not revealed by "450 Fahrenheit"
+    assert contains("Bake at 450 Fahrenheit.", "45") is None and contains("cut at a 45° angle", "45") == "45"
+    assert contains("about 18 hours", "8 hours") is None and contains("1,450 or 2.45", "45") is None
+    assert contains("rest 8 hours.", "8 hours|eight hours") == "8 hours"
+    assert contains("it is 53.0% of it", "53") == "53" and contains("53.5% or 1,000", "53|1") is None
     s = sample("Management copes with\ncomplexity; plan and BUDGET.", must_include=["copes with complexity", "budget|finance", "staff"],
                must_not_include=["change", "BUDGET"])
     inc, exc = MustInclude().score(s), MustNotInclude().score(s)

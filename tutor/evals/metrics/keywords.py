@@ -2,7 +2,8 @@
 
 Matching is a case-insensitive substring test on the reply text, with
 whitespace and typographic quotes normalised; `"a|b"` in `must_include` accepts
-either alternative, and in `must_not_include` forbids both.
+either alternative, and in `must_not_include` forbids both. A number is matched
+whole: "45" is not found in "450", nor "8 hours" in "18 hours".
 
 Steps (each metric):
 1. check the inputs; an empty list means nothing to check;
@@ -20,6 +21,8 @@ Not scored: a case without entries for that metric.
 
 from __future__ import annotations
 
+import re
+
 from tutor.evals.dataset import normalise
 from tutor.evals.metrics.base import MetricResult, not_scored, require, scored
 from tutor.evals.metrics.claims import without_denials
@@ -33,11 +36,17 @@ def contains(text: str, entry: str) -> str | None:
 
     >>> contains("Leadership copes with CHANGE.", "complexity|change")
     'change'
+    >>> contains("Bake at 450 degrees.", "45") is None
+    True
     """
     hay = normalise(text).lower()
     for alt in entry.split("|"):
         alt = normalise(alt).lower()
-        if alt and alt in hay:
+        if not alt:
+            continue
+        before = r"(?<!\d)(?<!\d[.,])" if alt[0].isdigit() else ""  # not inside "1,450" or "2.45"
+        after = r"(?!\d)(?!,\d)(?!\.0*[1-9])" if alt[-1].isdigit() else ""  # "53" is in "53.0%", not "53.5"
+        if re.search(before + re.escape(alt) + after, hay):
             return alt
     return None
 
