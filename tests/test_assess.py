@@ -31,6 +31,11 @@ WAIT = dict(  # issue 9: a correct reply in the learner's own words
     reference="Wait another 15 minutes and try again.",
     quotes=["If not, wait another 15 minutes and try again."],
 )
+HEAT = dict(  # an amount with its unit is one part: "230 °C" is not "230" and "C"
+    question="At what heat is the kiln fired?",
+    reference="At 900 °C, that is 1652 °F.",
+    quotes=["Fire the kiln at 900 degrees Celsius (1652 Fahrenheit)."],
+)
 OPTIONS = dict(  # issue 11: the reference's negation ("not worth maintaining") said positively
     question="What three options does Terry offer participants about the categories of leadership, "
     "management, and expertise?",
@@ -87,6 +92,9 @@ def test_accuracy_on_labeled_replies(scorer):
         ("Leaders do not set direction.", LEADERS, "incorrect"),
         ("Let it rest for a quarter of an hour and then try again.", WAIT, "correct"),
         ("wait 15 minutes and try again", WAIT, "correct"),
+        ("900C / 1652F", HEAT, "correct"),
+        ("900 degrees Celsius", HEAT, "correct"),
+        ("700C", HEAT, "incorrect"),
         ("They are distinguishable, they overlap, or they are useless.", OPTIONS, "correct"),
         ("They are distinguishable or they overlap.", OPTIONS, "partial"),
     ],

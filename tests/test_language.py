@@ -154,3 +154,14 @@ def test_a_condition_answers_when_but_not_which_year():
     answer = [L.parse("The valve opens if and only if the pressure rises.")[:]]
     assert answers_form(L.question_form("When does the valve open?"), answer) == 1.0
     assert answers_form(L.question_form("In which year did the valve first open?"), answer) == 0.0
+
+
+def test_temperature_scales_need_a_degree_sign_or_their_name():
+    """"230 °C", "230C" and "450 Fahrenheit" are temperatures; a bare letter after
+    a number ("row 5 F.") is not, and a year-like number keeps its scale ("1652 °F")."""
+    def units(text):
+        return [q.unit for q in L.quantities(L.parse(text))]
+
+    assert units("Heat it to 1652 °F.") == ["degree_Fahrenheit"]
+    assert units("Heat it to 230C.") == ["degree_Celsius"]
+    assert units("Sit in row 5 F.") == [None]

@@ -120,6 +120,9 @@ def _parts(keywords: Sequence[str], question: str, reference: str) -> list[Part]
     out = []
     amounts = {q.token: q for q in L.quantities(doc[:])}
     anchors = {A.quantity_anchor(q, doc) for q in amounts.values()}
+    # every word of an amount belongs to its part ("230 °C" is one part, not "230 °C" and "C")
+    anchors |= {t.i for q in amounts.values() for t in doc
+                if doc[q.token].idx <= t.idx < doc[q.token].idx + len(q.text)}
     for q in amounts.values():  # each amount is a part of its own: "325 grams" and "65%"
         tok = doc[A.quantity_anchor(q, doc)]
         out.append(Part(q.text, [[tok]], [[A.weight(tok)]]))

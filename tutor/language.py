@@ -461,7 +461,7 @@ def quantities(span: Doc | Span) -> list[Quantity]:
         if k is not None:
             used.update(range(j, k))
         approx = tok.text.startswith(("~", "≈")) or (i > 0 and toks[i - 1].lower_ in _APPROX)
-        if tok.ent_type_ == "DATE" and unit not in _TIME_UNITS:
+        if tok.ent_type_ == "DATE" and unit not in _TIME_UNITS and unit not in _SCALES.values():  # "1652 °F"
             unit = None
         text = span.doc[tok.i : toks[max(j, k or j) - 1].i + 1].text
         out.append(Quantity(value, unit, text, tok.i, approx))
@@ -550,11 +550,12 @@ def _unit_after(toks: list[Token], j: int, first: Token) -> tuple[str | None, in
     k = j
     while k < len(toks) and k < j + 4:
         t = toks[k]
-        after = toks[k + 1].lower_.lstrip("°") if k + 1 < len(toks) else ""
+        after = toks[k + 1].lower_.lstrip("°").rstrip(".") if k + 1 < len(toks) else ""  # "°F." ends a sentence
         if (t.text == "°" or t.lower_ in ("degree", "degrees")) and after in _SCALES:
             return _SCALES[after], k + 2  # "230 °C", "230 degrees Celsius"
-        if len(t.lower_) > 1 and t.lower_.lstrip("°") in _SCALES:
-            return _SCALES[t.lower_.lstrip("°")], k + 1  # "450 Fahrenheit", "230 °C" as one token
+        scale = t.lower_.lstrip("°").rstrip(".")
+        if len(scale) > 1 and scale in _SCALES:
+            return _SCALES[scale], k + 1  # "450 Fahrenheit", "230 °C" as one token
         if t.text == "%" or t.lower_ in ("percent", "per cent"):
             return "percent", k + 1
         if t.lower_ == "times":
