@@ -129,8 +129,10 @@ def question_premise(question: str) -> str | None:
     parse: a leading "since/because/given that X," clause; the clause of a
     why/how question ("Why does X do Y?" takes "X do Y" for granted); the
     clause of a wh-question whose subject is a name ("What did X argue in
-    Y?"). A reporting frame ("does X say that ...") is dropped; a premise about
-    "that/this/it" (pointing back in the dialogue) is none.
+    Y?"); the one statement before the question in a two-sentence message
+    ("X promised Y. Which part ...?"). A reporting frame ("does X say that
+    ...") is dropped; a premise about "that/this/it" (pointing back in the
+    dialogue) is none.
 
     >>> question_premise("Since leaders plan and budget, what do managers do?")
     'leaders plan and budget'
