@@ -36,7 +36,7 @@ def contains(text: str, entry: str) -> str | None:
 
     >>> contains("Leadership copes with CHANGE.", "complexity|change")
     'change'
-    >>> contains("Bake at 450 degrees.", "45") is None
+    >>> contains("The kiln runs at 450 degrees.", "45") is None
     True
     """
     hay = normalise(text).lower()
