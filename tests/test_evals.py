@@ -181,7 +181,7 @@ def test_claims_exclude_questions_dialogue_and_declines_but_keep_premises():
         "(Type 'hint' if you want a hint.)\n\nSince leadership copes with complexity, what does management do?"
     )
     found = reply_claims(answer, declined=False)
-    assert [c.text for c in found.claims] == [LEADERSHIP, "leadership copes with complexity."]
+    assert [c.text for c in found.claims] == [LEADERSHIP, "leadership copes with complexity"]
     assert found.claims[0].cites == (2,)
     assert {why for _, why in found.excluded} == {"about the dialogue, not the article", "question to the learner"}
     assert reply_claims("The article doesn't cover that.", declined=True).claims == []

@@ -10,8 +10,9 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel, G
 from langchain_core.messages import AIMessage
 
 from tutor.errors import LLMError
-from tutor.guard import guard, parse_citations, question_premise, split_answer
+from tutor.guard import guard, parse_citations, split_answer
 from tutor.llm_backends import PLACEHOLDER_API_KEY, make_chat_model, parse_spec
+from tutor.premise import question_premise
 from tutor.reply import Reply
 from tutor.responders.llm import (
     UNAVAILABLE,
@@ -253,7 +254,7 @@ def test_guard_drops_a_question_that_smuggles_an_unsupported_claim(engine, passa
 def test_question_premise_of_a_supported_claim_is_kept(engine, passages, numbers):
     good, _ = numbers
     q = "Since management copes with complexity, what does leadership cope with?"
-    assert question_premise(q) == "management copes with complexity."
+    assert question_premise(q) == "management copes with complexity"
     assert guard(f"{SUPPORTED} [{good}] {q}", passages, engine.scorer).question == q
 
 

@@ -23,8 +23,8 @@ If no statement survives, `GuardResult.grounded` is False and the caller answers
 with the grounded responder instead.
 
 Deliberate simplifications: a sentence is all or nothing (no clause-level
-trimming); premises of questions are found by a leading subordinate clause or a
-negative auxiliary, not by parsing.
+trimming). A question's premise is read the same way as a learner's
+(`tutor.premise.question_premise`).
 """
 
 from __future__ import annotations
@@ -36,22 +36,12 @@ from typing import Protocol
 
 from tutor.language import sentences as split_sentences
 from tutor.language import terms as content_terms
+from tutor.premise import question_premise
 
 _MARKER = r"\[(?:passages?\s*)?\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*\]"
 _MARKER_RE = re.compile(_MARKER, re.IGNORECASE)
 _MARKERS_AFTER_END = re.compile(r"([.!?]+)([\"'”’)]*)((?:\s*" + _MARKER + r")+)", re.IGNORECASE)
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•]+|\d+[.)])\s+")
-_NEGATIVE_AUX = re.compile(
-    r"^\s*(?:isn't|aren't|doesn't|don't|didn't|wasn't|weren't|won't|wouldn't|can't|couldn't|shouldn't)"
-    r"(?:\s+it\s+(?:true|the\s+case)\s+that)?\s+",
-    re.IGNORECASE,
-)
-_PREMISE = re.compile(
-    r"^\s*(?:since|because|as|given\s+that|if|now\s+that|knowing\s+that)\s+(?P<premise>[^,]{6,}),\s*(?P<ask>.+)$",
-    re.IGNORECASE,
-)
-
-
 class Passage(Protocol):
     n: int
     text: str
@@ -128,27 +118,6 @@ def split_answer(answer: str) -> list[_Sentence]:
     return out
 
 
-def question_premise(question: str) -> str | None:
-    """The statement a question takes for granted, if any.
-
-    >>> question_premise("Since leadership copes with complexity, what does management do?")
-    'leadership copes with complexity.'
-    >>> question_premise("Doesn't leadership cope with complexity?")
-    'leadership cope with complexity.'
-    >>> question_premise("What do you think leadership copes with?") is None
-    True
-    """
-    m = _PREMISE.match(question)
-    if m and len(content_terms(m.group("premise"))) >= 2:
-        return m.group("premise").strip() + "."
-    m = _NEGATIVE_AUX.match(question)
-    if m:
-        rest = question[m.end():].rstrip(" ?")
-        if len(content_terms(rest)) >= 2:
-            return rest + "."
-    return None
-
-
 def guard(answer_text: str, passages: Sequence[Passage], scorer: Scorer, speakers: Iterable[str] = ()) -> GuardResult:
     """Keep only what the passages support, with citations that point at support.
     `speakers`: the name words of the articles' authors, whom the passages call "I"."""
@@ -160,7 +129,7 @@ def guard(answer_text: str, passages: Sequence[Passage], scorer: Scorer, speaker
     # step 3: batch-score every statement and every question premise
     claims: list[str] = []
     for s in sentences:
-        claim = question_premise(s.text) if s.question else s.text
+        claim = question_premise(s.text, presupposed=False) if s.question else s.text
         if claim and content_terms(claim):
             claims.append(claim)
     results = dict(zip(claims, scorer.score_many(claims, texts, speakers), strict=True)) if claims and texts else {}
@@ -170,7 +139,7 @@ def guard(answer_text: str, passages: Sequence[Passage], scorer: Scorer, speaker
     question: str | None = None
     for s in sentences:
         if s.question:
-            premise = question_premise(s.text)
+            premise = question_premise(s.text, presupposed=False)
             if premise and not (premise in results and results[premise].supported):
                 reason = results[premise].reason if premise in results else "no passages"
                 dropped.append((s.text, f"question assumes something unsupported ({reason})"))

@@ -171,6 +171,8 @@ class SupportScorer:
         verbatim = _verbatim(claim, kept)
         if verbatim is not None:
             return verbatim
+        if claim[-1] not in ".!?\"'”’)":
+            claim += "."  # a claim is a sentence: embedded like the passages' sentences, whatever the caller cut off
         al = A.align(claim, ps, self._aligner)
         if not al.fits:
             return SupportResult(False, 0.0, None, None, "empty claim")

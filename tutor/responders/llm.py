@@ -41,9 +41,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from tutor.errors import LLMError
-from tutor.guard import GuardResult, guard, parse_citations, question_premise
+from tutor.guard import GuardResult, guard, parse_citations
 from tutor.language import sentences as split_sentences
 from tutor.language import terms as content_terms
+from tutor.premise import question_premise
 from tutor.prompts import render_messages
 from tutor.questions import cloze, matches_keyword
 from tutor.reply import Citation, Reply, tutor_said
@@ -292,7 +293,7 @@ class LLMResponder:
         or LLMError when the output is empty, longer than MAX_PHRASING_CHARS, uses
         an answer keyword, cites a passage it was not shown, or holds a sentence
         the support scorer does not find in `passages`. Questions assert nothing
-        unless they carry a premise (tutor.guard.question_premise), which is then
+        unless they carry a premise (tutor.premise.question_premise), which is then
         checked; sentences made only of tutoring talk ("You're on the right
         track.") assert nothing about the article either."""
         flat = clean_phrasing(text)
@@ -313,7 +314,7 @@ class LLMResponder:
             raise LLMError("output cites a passage it was not shown")
         claims = []
         for _, clean, _ in sentences:
-            claim = question_premise(clean) if _asks(clean) else clean
+            claim = question_premise(clean, presupposed=False) if _asks(clean) else clean
             if claim and not set(content_terms(claim)) <= _TALK:
                 claims.append(claim)
         if claims:

@@ -26,8 +26,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from tutor.guard import question_premise, split_answer
+from tutor.guard import split_answer
 from tutor.language import terms as content_terms
+from tutor.premise import question_premise
 
 _LEAD_INS = re.compile(
     r"^(?:here is a clue|here's a clue|the article says|here is what it says|here's what it says|"
@@ -76,7 +77,7 @@ def reply_claims(answer: str, declined: bool) -> Claims:
         text = s.text.strip()
         # step 3: questions, or the premise they carry
         if s.question:
-            premise = question_premise(_strip_lead_in(text))
+            premise = question_premise(_strip_lead_in(text), presupposed=False)
             if premise:
                 claims.append(Claim(premise, s.cites, text))
             else:
