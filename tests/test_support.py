@@ -291,3 +291,15 @@ def test_an_author_the_passage_names_is_matched_as_written(scorer):
     told = scorer.features(claim, [byline], {"mara", "quill"})
     assert told == scorer.features(claim, [byline])
     assert told["name_novel"] == 0 and told["coverage"] > 0.5
+
+
+def test_a_claim_without_end_punctuation_is_judged_like_the_sentence(scorer):
+    """A premise cut out of a question has no period; it is the same claim."""
+    passage = ("The harbour keeper, the council says, looks after the lamp every night. "
+               "Her assistant paints the railings in spring.")
+    for claim in ("the harbour keeper looks after the lamp every night",
+                  "the assistant paints the railings in spring",
+                  "the harbour keeper paints the lamp every spring"):
+        bare, full = scorer.score(claim, [passage]), scorer.score(claim + ".", [passage])
+        assert (bare.supported, bare.reason) == (full.supported, full.reason), claim
+        assert bare.score == pytest.approx(full.score)
