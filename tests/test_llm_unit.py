@@ -719,3 +719,30 @@ def test_session_feedback_falls_back_to_the_deterministic_text(engine, determini
     assert miss.answer.split(" Now try again: ")[0] == plain.answer.split(" Now try again: ")[0]
     assert miss.answer.endswith(f" Now try again: {GUIDING}")  # the guiding question it was asked
     assert miss.assessment == plain.assessment
+
+
+FIRST_PERSON = """---
+title: Keeping the north light
+author: Ada Quill
+---
+
+# Keeping the north light
+
+I paint the lighthouse tower white every spring, after the storms have passed.
+I trim the lamp's wick every evening before sunset, and I record each ship that passes in a log.
+The harbour office collects my log at the end of every month.
+"""
+
+
+def test_the_guiding_question_may_name_a_first_person_articles_author(tmp_path, ingest_article):
+    """The phrasing check reads the article's "I" as its author, like the guard."""
+    report, engine = ingest_article(tmp_path, "keeper.md", FIRST_PERSON)
+    assert not report.failed
+    question = "When does the keeper paint the tower?"
+    passages = passage_citations(engine.retriever.search(question, k=4))
+    named = "Ada Quill paints the lighthouse tower every spring. What colour does she choose?"
+    wrong = "Ada Quill never paints the lighthouse tower. What colour does she choose?"
+    responder = LLMResponder(FakeListChatModel(responses=[named]), engine, timeout=GENEROUS)
+    assert responder.phrase_socratic(question, passages, ["white"]) == "What colour does she choose?"
+    responder = LLMResponder(FakeListChatModel(responses=[wrong]), engine, timeout=GENEROUS)
+    assert responder.phrase_socratic(question, passages, ["white"]) is None

@@ -48,7 +48,7 @@ from tutor.premise import question_premise
 from tutor.prompts import render_messages
 from tutor.questions import cloze, matches_keyword
 from tutor.reply import Citation, Reply, tutor_said
-from tutor.responders.metadata import retrieved_authors
+from tutor.responders.metadata import authors_of, retrieved_authors
 from tutor.retrieve import Retrieval
 
 log = logging.getLogger(__name__)
@@ -250,7 +250,8 @@ class LLMResponder:
             shown = [_blanked(p, keywords) for p in passages]
             messages = render_messages("socratic", passages=shown, question=question, clue=clue or None)
             text = "".join(self._stream(messages))
-            sentences = self._checked(text, [p.text for p in passages], keywords, [p.n for p in passages])
+            speakers = authors_of(self.engine.index.snapshot(), (p.doc_id for p in passages))
+            sentences = self._checked(text, [p.text for p in passages], keywords, [p.n for p in passages], speakers)
             asks = [raw for raw, clean, _ in sentences if _asks(clean)]
             if len(asks) != 1:
                 raise LLMError(f"not one guiding question: {text[:60]!r}")
@@ -288,14 +289,15 @@ class LLMResponder:
             return None
 
     def _checked(self, text: str, passages: Sequence[str], keywords: Sequence[str],
-                 numbers: Sequence[int]) -> list[tuple[str, str, list[int]]]:
+                 numbers: Sequence[int], speakers: frozenset[str] = frozenset()) -> list[tuple[str, str, list[int]]]:
         """The output's sentences as (as written, without markers, cited numbers),
         or LLMError when the output is empty, longer than MAX_PHRASING_CHARS, uses
         an answer keyword, cites a passage it was not shown, or holds a sentence
         the support scorer does not find in `passages`. Questions assert nothing
         unless they carry a premise (tutor.premise.question_premise), which is then
         checked; sentences made only of tutoring talk ("You're on the right
-        track.") assert nothing about the article either."""
+        track.") assert nothing about the article either. `speakers`: the
+        passages' authors, whom a first-person passage calls "I"."""
         flat = clean_phrasing(text)
         if not flat:
             raise LLMError("empty output")
@@ -318,7 +320,7 @@ class LLMResponder:
             if claim and not set(content_terms(claim)) <= _TALK:
                 claims.append(claim)
         if claims:
-            results = self.engine.scorer.score_many(claims, list(passages))
+            results = self.engine.scorer.score_many(claims, list(passages), speakers)
             bad = [(c, r.reason) for c, r in zip(claims, results, strict=True) if not r.supported]
             if bad:
                 raise LLMError(f"unsupported by the article ({bad[0][1]}): {bad[0][0][:60]!r}")

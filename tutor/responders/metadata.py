@@ -96,8 +96,13 @@ def author_words(meta: dict) -> set[str]:
 def retrieved_authors(retrieval) -> frozenset[str]:
     """The author-name words of the articles the retrieved passages come from
     (the judge reads a first-person passage's "I" as its author)."""
-    docs = retrieval.snapshot.documents
-    found = (docs.get(d) for d in dict.fromkeys(h.chunk.doc_id for h in retrieval.hits))
+    return authors_of(retrieval.snapshot, (h.chunk.doc_id for h in retrieval.hits))
+
+
+def authors_of(snapshot, doc_ids) -> frozenset[str]:
+    """The author-name words of these articles of the index snapshot."""
+    docs = snapshot.documents
+    found = (docs.get(d) for d in dict.fromkeys(doc_ids))
     return frozenset(w for doc in found if doc is not None for w in author_words(doc.meta or {}))
 
 
