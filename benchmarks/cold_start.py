@@ -248,8 +248,8 @@ def _probe(home: str, question: str) -> None:
     step("snapshot + model check", engine.index.snapshot)
     snap = engine.index.snapshot()
     qvec = step("first query embedding (embed_one)", lambda: engine.index.embedder.embed_one(question))
-    step("first Chroma query (HNSW segment load)", lambda: snap.collection.query(
-        query_embeddings=[qvec], n_results=min(4, len(snap.chunks)), include=["distances"]))
+    # dense search is a matrix product over the snapshot's embeddings (no Chroma query at ask time)
+    step("first dense search (snapshot embeddings @ query)", lambda: engine.retriever._dense(snap, qvec, None))
     if hasattr(engine.retriever, "_bm25_for"):  # internal; skipped if the retriever changes shape
         step("BM25 index build", lambda: engine.retriever._bm25_for(snap))
     step("first retriever.search (rest: candidate sentence embeddings, fusion)", lambda: engine.retriever.search(question, k=4))

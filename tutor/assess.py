@@ -119,16 +119,16 @@ def _parts(keywords: Sequence[str], question: str, reference: str) -> list[Part]
     doc = L.parse(reference)
     out = []
     amounts = {q.token: q for q in L.quantities(doc[:])}
-    anchors = {A.quantity_anchor(q, doc) for q in amounts.values()}
+    in_amounts = {A.quantity_anchor(q, doc) for q in amounts.values()}
     # every word of an amount belongs to its part ("230 °C" is one part, not "230 °C" and "C")
-    anchors |= {t.i for q in amounts.values() for t in doc
+    in_amounts |= {t.i for q in amounts.values() for t in doc
                 if doc[q.token].idx <= t.idx < doc[q.token].idx + len(q.text)}
     for q in amounts.values():  # each amount is a part of its own: "325 grams" and "65%"
         tok = doc[A.quantity_anchor(q, doc)]
         out.append(Part(q.text, [[tok]], [[A.weight(tok)]]))
     for c in A.clauses(doc) or []:
         toks = [t for t in c.tokens if L.lemma(t) not in asked and L.stem(L.lemma(t)) not in asked
-                and L.lemma(t) not in L.REPORTING_VERBS and t.i not in anchors]
+                and L.lemma(t) not in L.REPORTING_VERBS and t.i not in in_amounts]
         if toks:
             main = sorted(toks, key=lambda t: -A.weight(t))[:2]
             name = " ".join(t.text for t in sorted(main, key=lambda t: t.i))
