@@ -87,3 +87,26 @@ def test_the_engine_keeps_banks_and_follow_up_terms_of_the_current_version_only(
 )
 def test_a_followup_question_of_its_own_only_resolves_its_pointers(message, previous, answer, expected):
     assert resolve(message, previous, answer) == expected
+
+
+KEEPER = """# The harbour light
+
+The keeper climbs the tower every evening and lights the lamp before sunset.
+She records every passing ship in the harbour log, with its name and the hour it passed.
+The harbour office collects the log at the end of each month and files it.
+In winter the keeper also clears the ice from the gallery around the lamp.
+"""
+
+
+def test_the_learners_own_question_is_not_proposed_back(tmp_path, ingest_article):
+    """A drafted bank question the learner just asked, in any word order, is
+    no "Think further" question for its answer."""
+    report, engine = ingest_article(tmp_path, "harbour.md", KEEPER)
+    assert not report.failed
+    doc_id = next(iter(engine.documents))
+    bank = [q for q, _ in engine._question_terms(doc_id)]
+    assert bank, "the article's drafted bank has questions"
+    q = bank[0].question
+    assert engine.follow_up_question(doc_id, q) == q  # the closest question to what was said ...
+    proposed = engine.follow_up_question(doc_id, q, asked=q)
+    assert proposed != q  # ... unless the learner just asked it

@@ -191,6 +191,16 @@ def test_a_session_does_not_pose_the_same_question_twice(engine):
     assert think_further(Session(engine).send("What does Kotter say management copes with?")) == first
 
 
+@pytest.mark.parametrize("question", ["What does management cope with, according to Kotter?",
+                                      "According to Kotter, what does management cope with?"])
+def test_think_further_is_not_the_learners_own_question_reworded(engine, question):
+    """The bank holds "According to Kotter, what does management cope with?":
+    it is no question to think further about after the learner asked it."""
+    reply = Session(engine).send(question)
+    follow = next(line for line in reply.answer.splitlines() if line.startswith("Think further: "))
+    assert "management cope" not in follow.lower()
+
+
 def test_history_is_bounded(engine):
     s = Session(engine)
     for _ in range(MAX_HISTORY):

@@ -146,19 +146,28 @@ class Engine:
         bank = self.bank(doc_id)
         return [o.title for o in bank.objectives] if bank else []
 
-    def follow_up_question(self, doc_id: str, said: str, said_before: Sequence[str] = ()) -> str | None:
+    def follow_up_question(self, doc_id: str, said: str, said_before: Sequence[str] = (),
+                           asked: str = "") -> str | None:
         """A bank question close to what was just said that it does not already
-        answer, and not one the tutor already posed (in `said_before`)."""
+        answer, not one the tutor already posed (in `said_before`), and not the
+        learner's own question (`asked`) in other words: "According to Quill,
+        what does the keeper record?" after "What does the keeper record,
+        according to Quill?" or "What does the keeper record?" (two content
+        words at least in common, and at most one that only one of them has)."""
         from tutor.language import terms as content_terms
 
-        asked = self._question_terms(doc_id)
-        if not asked:
+        bank = self._question_terms(doc_id)
+        if not bank:
             return None
         said_terms = set(content_terms(said))
+        learner = set(content_terms(asked)) if asked else set()
         best, best_score = None, 0.0
-        for q, terms in asked:
+        for q, terms in bank:
             if any(quote in said for quote in q.quotes) or any(q.question in t for t in said_before):
                 continue  # already posed, or already answered
+            own = set(content_terms(q.question))
+            if len(own & learner) >= 2 and len(own ^ learner) <= 1:
+                continue  # what the learner just asked
             score = len(terms & said_terms) / (len(terms) or 1)
             if score > best_score:
                 best, best_score = q, score

@@ -25,7 +25,8 @@ class GroundedResponder:
 
     def __init__(self, retriever: HybridRetriever, topics=None, follow_up=None, scorer=None):
         """`topics(doc_id)` lists what a document covers (for declines);
-        `follow_up(doc_id, said_text)` proposes a question to think further;
+        `follow_up(doc_id, said_text, said_before, asked=question)` proposes a
+        question to think further;
         `scorer()` returns the support scorer used to catch false premises."""
         self.retriever = retriever
         self._topics = topics
@@ -112,7 +113,8 @@ class GroundedResponder:
 
     def follow_up(self, retrieval: Retrieval, evidence, said_before: tuple[str, ...] = ()) -> str:
         if self._follow_up is not None and evidence:
-            proposed = self._follow_up(evidence[0].doc_id, " ".join(e.text for e in evidence), said_before)
+            proposed = self._follow_up(evidence[0].doc_id, " ".join(e.text for e in evidence), said_before,
+                                       asked=retrieval.query)
             if proposed:
                 return f"{THINK_FURTHER}{proposed}"
         return f"{THINK_FURTHER}how would you put this in your own words, with an example you know?"
