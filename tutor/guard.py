@@ -42,6 +42,8 @@ _MARKER = r"\[(?:passages?\s*)?\d+(?:\s*[,;]\s*(?:passages?\s*)?\d+)*\]"
 _MARKER_RE = re.compile(_MARKER, re.IGNORECASE)
 _MARKERS_AFTER_END = re.compile(r"([.!?]+)([\"'”’)]*)((?:\s*" + _MARKER + r")+)", re.IGNORECASE)
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•]+|\d+[.)])\s+")
+
+
 class Passage(Protocol):
     n: int
     text: str

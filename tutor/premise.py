@@ -2,8 +2,8 @@
 the article before it answers, and the guard checks in an LLM's questions.
 
 Read off the question's parse (`tutor.language`): a leading "since/because/
-given that X," clause; a negative yes/no question ("Doesn't X do Y?" takes
-"X does Y" for granted); the clause of a why/how question ("Why does X do
+given that X," clause; a negative yes/no question ("Isn't X Y?" asks to
+confirm "X is Y"); the clause of a why/how question ("Why does X do
 Y?"); the clause of a wh-question whose subject is a name ("What did X argue
 in Y?"); the one statement before the question in a two-sentence message ("X
 promised Y. Which part ...?"). Written by hand: no library reads
