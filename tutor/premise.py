@@ -6,14 +6,17 @@ given that X," clause; a negative yes/no question ("Isn't X Y?" asks to
 confirm "X is Y"); the clause of a why/how question ("Why does X do
 Y?"); the clause of a wh-question whose subject is a name ("What did X argue
 in Y?"); the one statement before the question in a two-sentence message ("X
-promised Y. Which part ...?"). Written by hand: no library reads
-presuppositions, and these few forms are the ones learners and small models
-write.
+promised Y. Which part ...?"). And a question without its who-said-it
+frame ("according to X", `strip_attribution`), which retrieval searches with.
+Written by hand: no library reads presuppositions, and these few forms are
+the ones learners and small models write.
 """
 
 from __future__ import annotations
 
 import re
+
+from spacy.tokens import Doc
 
 from tutor import language as L
 
@@ -49,8 +52,6 @@ def question_premise(question: str, presupposed: bool = True) -> str | None:
     >>> question_premise("How do I install the fonts on Windows?") is None
     True
     """
-    from tutor.retrieve import strip_attribution
-
     doc = L.parse(question)
     sents = list(doc.sents)
     if len(sents) != 1:
@@ -171,3 +172,52 @@ def _premise_text(tokens, lowered=frozenset()) -> str | None:
     if first is not None and first.lower_ in _LEARNER:
         return None  # "How do I install X?" asks for a way to do it; it claims nothing about the article's world
     return text
+
+
+def strip_attribution(question: str | Doc) -> str:
+    """The question without who-said-it frames, which otherwise pull retrieval
+    toward any sentence naming that person: "according to X" and "in X's view"
+    phrases, and a reporting verb whose subject is a name and whose clause is
+    the real question ("What does X say management copes with?").
+
+    >>> strip_attribution("What do leaders do, according to the author?")
+    'What do leaders do?'
+    """
+    doc = L.as_doc(question)
+    drop: set[int] = set()
+    for t in doc:
+        # "according to X", "in the view of X", "as argued by X"
+        if t.lower_ == "according" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "to":
+            drop |= {x.i for x in t.subtree}
+            if t.i > 0 and doc[t.i - 1].text == ",":
+                drop.add(t.i - 1)
+        if t.dep_ == "prep" and t.lower_ in ("in", "for") and any(
+            c.dep_ == "pobj" and c.lemma_ in ("view", "opinion", "account", "words") and any(g.dep_ == "poss" for g in c.children)
+            for c in t.children
+        ):
+            drop |= {x.i for x in t.subtree}
+            if t.i > 0 and doc[t.i - 1].text == ",":
+                drop.add(t.i - 1)
+    for t in doc:
+        # "does X say (that) Y ...": keep Y (the small parser often takes Y's verb
+        # for a noun, so what follows the verb counts whatever its label)
+        if t.pos_ != "VERB" or L.lemma(t) not in L.REPORTING_VERBS:
+            continue
+        subj = [c for c in t.children if c.dep_ == "nsubj"]
+        after = doc[t.i + 1 :]
+        nxt = after[0] if len(after) else None
+        if not subj or not any(x.pos_ == "PROPN" for x in subj[0].subtree) or nxt is None:
+            continue
+        if nxt.pos_ == "ADP" or nxt.is_punct or len(L.terms(after)) < 2:
+            continue  # "what did X say about Y?" asks what X said
+        drop |= {x.i for x in subj[0].subtree} | {t.i}
+        drop |= {c.i for c in t.children if c.dep_ == "aux"}
+        if nxt.lower_ == "that":
+            drop.add(nxt.i)
+    if not drop:
+        return doc.text
+    kept = "".join(t.text_with_ws for t in doc if t.i not in drop).strip()
+    kept = " ".join(kept.split()).replace(" ?", "?").replace(" ,", ",").strip(", ")
+    if not kept.endswith("?") and doc.text.rstrip().endswith("?"):
+        kept = kept.rstrip(".,") + "?"
+    return kept if len(L.terms(kept)) >= 1 else doc.text

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
-from spacy.tokens import Doc
 
 from tutor import coverage, lexicon, ranking
 from tutor import language as L
@@ -35,6 +34,7 @@ from tutor.chunking import Chunk
 from tutor.embedder import embed_remembered
 from tutor.index import Index, Snapshot
 from tutor.injection import learner_question
+from tutor.premise import strip_attribution
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
@@ -349,55 +349,6 @@ def _author_terms(doc) -> set[str]:
     return author_words(doc.meta or {})
 
 
-def strip_attribution(question: str | Doc) -> str:
-    """The question without who-said-it frames, which otherwise pull retrieval
-    toward any sentence naming that person: "according to X" and "in X's view"
-    phrases, and a reporting verb whose subject is a name and whose clause is
-    the real question ("What does X say management copes with?").
-
-    >>> strip_attribution("What do leaders do, according to the author?")
-    'What do leaders do?'
-    """
-    doc = L.as_doc(question)
-    drop: set[int] = set()
-    for t in doc:
-        # "according to X", "in the view of X", "as argued by X"
-        if t.lower_ == "according" and t.i + 1 < len(doc) and doc[t.i + 1].lower_ == "to":
-            drop |= {x.i for x in t.subtree}
-            if t.i > 0 and doc[t.i - 1].text == ",":
-                drop.add(t.i - 1)
-        if t.dep_ == "prep" and t.lower_ in ("in", "for") and any(
-            c.dep_ == "pobj" and c.lemma_ in ("view", "opinion", "account", "words") and any(g.dep_ == "poss" for g in c.children)
-            for c in t.children
-        ):
-            drop |= {x.i for x in t.subtree}
-            if t.i > 0 and doc[t.i - 1].text == ",":
-                drop.add(t.i - 1)
-    for t in doc:
-        # "does X say (that) Y ...": keep Y (the small parser often takes Y's verb
-        # for a noun, so what follows the verb counts whatever its label)
-        if t.pos_ != "VERB" or L.lemma(t) not in L.REPORTING_VERBS:
-            continue
-        subj = [c for c in t.children if c.dep_ == "nsubj"]
-        after = doc[t.i + 1 :]
-        nxt = after[0] if len(after) else None
-        if not subj or not any(x.pos_ == "PROPN" for x in subj[0].subtree) or nxt is None:
-            continue
-        if nxt.pos_ == "ADP" or nxt.is_punct or len(L.terms(after)) < 2:
-            continue  # "what did X say about Y?" asks what X said
-        drop |= {x.i for x in subj[0].subtree} | {t.i}
-        drop |= {c.i for c in t.children if c.dep_ == "aux"}
-        if nxt.lower_ == "that":
-            drop.add(nxt.i)
-    if not drop:
-        return doc.text
-    kept = "".join(t.text_with_ws for t in doc if t.i not in drop).strip()
-    kept = " ".join(kept.split()).replace(" ?", "?").replace(" ,", ",").strip(", ")
-    if not kept.endswith("?") and doc.text.rstrip().endswith("?"):
-        kept = kept.rstrip(".,") + "?"
-    return kept if len(L.terms(kept)) >= 1 else doc.text
-
-
 def query_parts(query: str) -> list[str]:
     """Sentences of a multi-sentence message that could stand as questions."""
     parts = [s.text for s in L.sentences(query) if len(L.terms(s.text)) >= 2]
@@ -412,5 +363,3 @@ def _overlap(chunk: Chunk, others: list[Chunk]) -> float:
             shared = min(chunk.end, o.end) - max(chunk.start, o.start)
             best = max(best, shared / max(1, chunk.end - chunk.start))
     return best
-
-
