@@ -104,7 +104,7 @@ def test_the_learners_own_question_is_not_proposed_back(tmp_path, ingest_article
     report, engine = ingest_article(tmp_path, "harbour.md", KEEPER)
     assert not report.failed
     doc_id = next(iter(engine.documents))
-    bank = [q for q, _ in engine._question_terms(doc_id)]
+    bank = [q for q, *_ in engine._question_terms(doc_id)]
     assert bank, "the article's drafted bank has questions"
     q = bank[0].question
     assert engine.follow_up_question(doc_id, q) == q  # the closest question to what was said ...

@@ -162,10 +162,9 @@ class Engine:
         said_terms = set(content_terms(said))
         learner = set(content_terms(asked)) if asked else set()
         best, best_score = None, 0.0
-        for q, terms in bank:
+        for q, terms, own in bank:
             if any(quote in said for quote in q.quotes) or any(q.question in t for t in said_before):
                 continue  # already posed, or already answered
-            own = set(content_terms(q.question))
             if len(own & learner) >= 2 and len(own ^ learner) <= 1:
                 continue  # what the learner just asked
             score = len(terms & said_terms) / (len(terms) or 1)
@@ -174,9 +173,10 @@ class Engine:
         return best.question if best else None
 
     def _question_terms(self, doc_id: str) -> list:
-        """(question, content lemmas of it and its quotes) for each bank
-        question that is no cloze (a gap to fill is no question to think
-        about); parsed in one batch the first time, then kept per version."""
+        """(question, content lemmas of it and its quotes, content lemmas of
+        the question alone) for each bank question that is no cloze (a gap to
+        fill is no question to think about); parsed in one batch the first
+        time, then kept per version."""
         from tutor import language as L
 
         bank = self.bank(doc_id)
@@ -187,8 +187,9 @@ class Engine:
             got = self._terms.get(key)
         if got is None:
             asked = [q for q in bank.questions if "_____" not in q.question]
-            docs = L.parse_many([q.question + " " + " ".join(q.quotes) for q in asked])
-            got = [(q, set(L.terms(d))) for q, d in zip(asked, docs, strict=True)]
+            docs = L.parse_many([q.question + " " + " ".join(q.quotes) for q in asked] + [q.question for q in asked])
+            got = [(q, set(L.terms(d)), set(L.terms(own)))
+                   for q, d, own in zip(asked, docs[: len(asked)], docs[len(asked):], strict=True)]
             with self._lock:
                 _keep_version(self._terms, key[0])
                 self._terms[key] = got

@@ -129,9 +129,10 @@ def guard(answer_text: str, passages: Sequence[Passage], scorer: Scorer, speaker
     dropped: list[tuple[str, str]] = []
 
     # step 3: batch-score every statement and every question premise
+    premises = {k: question_premise(s.text, presupposed=False) for k, s in enumerate(sentences) if s.question}
     claims: list[str] = []
-    for s in sentences:
-        claim = question_premise(s.text, presupposed=False) if s.question else s.text
+    for k, s in enumerate(sentences):
+        claim = premises[k] if s.question else s.text
         if claim and content_terms(claim):
             claims.append(claim)
     results = dict(zip(claims, scorer.score_many(claims, texts, speakers), strict=True)) if claims and texts else {}
@@ -139,9 +140,9 @@ def guard(answer_text: str, passages: Sequence[Passage], scorer: Scorer, speaker
     kept: list[tuple[str, list[int]]] = []
     repaired: list[tuple[str, list[int], list[int]]] = []
     question: str | None = None
-    for s in sentences:
+    for k, s in enumerate(sentences):
         if s.question:
-            premise = question_premise(s.text, presupposed=False)
+            premise = premises[k]
             if premise and not (premise in results and results[premise].supported):
                 reason = results[premise].reason if premise in results else "no passages"
                 dropped.append((s.text, f"question assumes something unsupported ({reason})"))
