@@ -123,6 +123,39 @@ def test_console_script_runs_as_a_process(fresh_home):
     assert "complexity" in json.loads(proc.stdout)["answer"]
 
 
+
+_QUICK_EXIT = """
+import atexit, sys, threading, time
+from pathlib import Path
+out = Path(sys.argv[1])
+atexit.register(lambda: out.with_suffix(".atexit").write_text("ran"))
+if sys.argv[2] == "thread":  # a worker still writing when the command returns
+    threading.Thread(target=lambda: (time.sleep(0.5), out.with_suffix(".thread").write_text("done"))).start()
+sys.stdout.write("x" * 200_000)  # more than a pipe buffer, unflushed when run() exits
+sys.argv = ["tutor", *sys.argv[3:]]
+from tutor.cli import run
+run()
+"""
+
+
+@pytest.mark.parametrize("worker", ["none", "thread"])
+@pytest.mark.parametrize(("argv", "code", "err"), [
+    (["--help"], 0, ""), (["ask", ""], 1, "error: the message is empty"), (["--bogus"], 2, "No such option"),
+])
+def test_console_script_exit_keeps_codes_output_and_shutdown_work(tmp_path, worker, argv, code, err):
+    """`run()` skips the interpreter's teardown, never what shutdown must do:
+    the exit code, buffered output, atexit handlers, a running worker thread."""
+    marker = tmp_path / "m"
+    proc = subprocess.run([sys.executable, "-c", _QUICK_EXIT, str(marker), worker, *argv],
+                          capture_output=True, text=True, timeout=120,
+                          env={**{k: v for k, v in __import__("os").environ.items() if k != "PYTHONUNBUFFERED"},
+                               "TUTOR_HOME": str(tmp_path / "home")})
+    assert proc.returncode == code, proc.stderr
+    assert proc.stdout.startswith("x" * 200_000) and err in proc.stderr
+    assert marker.with_suffix(".atexit").read_text() == "ran"
+    if worker == "thread":
+        assert marker.with_suffix(".thread").read_text() == "done"
+
 # ---- `tutor chat --json`: the quiz asks before it grades; commands ---------------------
 def chat_json(capsys, monkeypatch, lines: list[str], *flags: str) -> list[dict]:
     import io

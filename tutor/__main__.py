@@ -1,6 +1,6 @@
 """`python -m tutor` runs the CLI."""
 
-from tutor.cli import main
+from tutor.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()
