@@ -190,7 +190,7 @@ def measure_phases(home: Path, runs: int) -> dict:
         probe = json.loads(r["stdout"].strip().splitlines()[-1])
         phases = {"interpreter start-up (python + site)": probe["started_at"] - r["spawned_at"]}
         phases.update({p["phase"]: p["seconds"] for p in probe["phases"]})
-        phases["interpreter teardown after atexit (module + object deallocation)"] = max(0.0, r["ended_at"] - probe["finished_at"])
+        phases["interpreter teardown (the probe's; the console script skips it: tutor.cli.run)"] = max(0.0, r["ended_at"] - probe["finished_at"])
         samples.append({"phases": phases, "rss": {p["phase"]: p["rss_mib"] for p in probe["phases"]},
                         "wall": r["seconds"]})
     names = list(samples[0]["phases"])
