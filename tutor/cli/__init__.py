@@ -10,7 +10,7 @@ interpreter that imported torch, transformers and spaCy takes about 2 s (module
 and object deallocation, measured by `benchmarks/cold_start.py`), a fifth of a
 cold `tutor ask`. Nothing of the tutor's state needs it: every write is
 committed or closed where it is made. So once the command has returned, `run()`
-does what Python's own shutdown does first (waits for no thread: it only takes
+does what the interpreter's own shutdown does first (waits for no thread: it only takes
 the quick path when no other non-daemon thread is alive; runs the `atexit`
 handlers; flushes stdout and stderr) and then leaves with `os._exit`. `main()`
 stays an ordinary function for in-process callers (the tests).
@@ -72,7 +72,7 @@ def run() -> None:
             print(code, file=sys.stderr)
         code = 0 if code is None else 1
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
-        sys.exit(code)  # a worker is still running: let Python's shutdown join it
+        sys.exit(code)  # a worker is still running: let the interpreter's shutdown join it
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
