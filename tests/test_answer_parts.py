@@ -162,3 +162,44 @@ def test_who_where_and_when_are_answered_without_a_named_entity(lighthouse, ques
     once declined these.)"""
     reply = lighthouse.grounded.explain(question)
     assert not reply.declined and expected in reply.answer
+
+
+HARBOUR = """\
+# The Harbour Office
+
+The keeper rows the logbook across the bay on the first calm morning of the month.
+This is the day when the harbour office pays the keepers.
+
+Storms close the harbour for weeks in winter, and the boats stay on the beach.
+"""
+
+
+def test_a_sentence_that_points_back_is_quoted_with_the_one_it_points_to(tmp_path, ingest_article):
+    """"This is the day when ...": the answer says which day, so it quotes the
+    sentence before as well."""
+    report, engine = ingest_article(tmp_path, "harbour.md", HARBOUR)
+    assert not report.failed
+    reply = engine.grounded.explain("On which day does the harbour office pay the keepers?")
+    assert not reply.declined
+    said = [text for text, _ in reply.sentences]
+    assert said[:2] == ["The keeper rows the logbook across the bay on the first calm morning of the month.",
+                        "This is the day when the harbour office pays the keepers."], said
+
+
+@pytest.mark.parametrize("second, leans", [
+    ("This is the day when the office pays them.", True),
+    ("If the sea is rough, this is the step that waits.", True),  # the main clause's subject, after a lead clause
+    ("Rowing this boat takes an hour.", True),  # a demonstrative inside the subject
+    ("They are paid in silver.", True),
+    ("The office pays the keepers in silver.", False),
+    ("I row with them on calm days.", False),  # the first person stands alone
+    ("It is easy to row across the bay.", False),  # a dummy subject
+])
+def test_which_sentences_lean_on_the_one_before(second, leans):
+    from tutor.parsed import ParsedDocument
+    from tutor.ranking import leans_back
+
+    parsed = ParsedDocument.parse("d", "h", f"The keeper rows the logbook across the bay. {second}")
+    assert len(parsed.sentences) == 2
+    assert (leans_back(parsed, 1) == 0) is leans
+    assert leans_back(parsed, 0) is None

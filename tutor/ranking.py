@@ -154,6 +154,33 @@ def _antecedent(parsed, number: int, span) -> int | None:
     return None
 
 
+_DEMONSTRATIVES = frozenset("this these that those such".split())
+
+
+def leans_back(parsed, number: int) -> int | None:
+    """The sentence before, for a sentence that cannot be understood without
+    it: its main clause's subject is a pronoun or a demonstrative ("If the loaf
+    is flat, this is the step to improve"), or holds one ("Answering this
+    question led us to ..."). The answer then quotes both. First and second
+    persons and "it" (often a dummy subject: "it is easy to ...") stand alone.
+
+    Stricter than `_antecedent`, which only decides whether the ranker reads a
+    sentence's cosine with the one before: quoting a sentence costs one of the
+    answer's four. (The ranker reading `leans_back` instead, refitted, scored
+    234 eval cases against 236.)"""
+    if number == 0 or not same_paragraph(parsed, number - 1, number):
+        return None
+    root = parsed.span(number).root
+    for subj in root.children:
+        if subj.dep_ not in ("nsubj", "nsubjpass", "csubj"):
+            continue
+        if subj.pos_ == "PRON" and subj.lower_ not in ("i", "we", "you", "it") and subj.tag_ not in ("WP", "WDT"):
+            return number - 1
+        if any(t.lower_ in _DEMONSTRATIVES and t.tag_ in ("DT", "PDT", "JJ") for t in subj.subtree):
+            return number - 1
+    return None
+
+
 def same_paragraph(parsed, a: int, b: int) -> bool:
     if not (0 <= a < len(parsed.sentences) and 0 <= b < len(parsed.sentences)):
         return False

@@ -7,7 +7,9 @@ embedding, weighted by rarity), and who-does-what: a sentence whose verb
 matches the question's and whose subject is the question's subject ranks up,
 one with the roles the other way round ("the coral gives the algae ..." for
 "what do the algae give the coral?") ranks down. A sentence that opens with a
-pronoun is read with the sentence before it. The answer is the best sentence,
+pronoun is read with the sentence before it, and one whose main subject points
+back ("If the loaf is flat, this is the step to improve") is quoted with it
+(`ranking.leans_back`): the answer says what "this" is. The answer is the best sentence,
 the next one when it continues it (a lead-in ending in ':' or a sentence that
 only echoes the question), and close runners-up that also serve the question
 (about the same nouns and names, sharing enough of its words), one to four
@@ -31,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tutor import language as L
-from tutor.ranking import ranker, same_paragraph
+from tutor.ranking import leans_back, ranker, same_paragraph
 from tutor.reply import Citation
 from tutor.retrieve import Candidate, Hit, Retrieval
 
@@ -55,6 +57,7 @@ class Evidence:
     topical: float = 1.0  # share of the question's nouns and names it uses
     serves: frozenset = frozenset()  # which of the question's words (and its answer form, -1) it covers
     then: Candidate | None = None  # after `follows` when that is a code line: the words that finish the sentence
+    leans: Candidate | None = None  # the sentence before, which this one points back to ("this is the step ...")
 
 
 def rank_sentences(retrieval: Retrieval, query: str | None = None, query_vector=None) -> list[Evidence]:
@@ -83,8 +86,10 @@ def rank_sentences(retrieval: Retrieval, query: str | None = None, query_vector=
             follows = _candidate(c, parsed, c.number + 1)  # "..., run" + "git clone URL" + "and copy ..."
             if c.number + 2 < len(parsed.sentences) and _finishes(parsed.sentences[c.number + 2].text):
                 then = _candidate(c, parsed, c.number + 2)
+        back = leans_back(parsed, c.number)
+        leans = None if back is None else by_key.get((c.doc_id, back)) or _candidate(c, parsed, back)
         out.append(Evidence(c.doc_id, c.start, c.end, c.text, c.hit, p, follows, c.number, f["lexical"], f["topical"],
-                            f.get("_serves", frozenset()), then))
+                            f.get("_serves", frozenset()), then, leans))
     return out
 
 
@@ -158,6 +163,11 @@ def select_evidence(
         return []
     top = ranked[0]
     chosen = list(pinned) + ([top] if top not in pinned else [])
+    if top.leans is not None and len(chosen) < max_sentences:  # "this is the step ...": say what "this" is
+        b = top.leans
+        if not any(c.start == b.start and c.doc_id == b.doc_id for c in chosen):
+            chosen.append(next((e for e in ranked if e.number == b.number and e.doc_id == top.doc_id), None)
+                          or Evidence(top.doc_id, b.start, b.end, b.text, top.hit, top.score, None, b.number))
     lead = top
     while lead.follows is not None and len(chosen) < max_sentences:
         f = lead.follows
