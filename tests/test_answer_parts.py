@@ -203,3 +203,47 @@ def test_which_sentences_lean_on_the_one_before(second, leans):
     assert len(parsed.sentences) == 2
     assert (leans_back(parsed, 1) == 0) is leans
     assert leans_back(parsed, 0) is None
+
+
+RULES = """\
+# The Office Rules
+
+The harbour office keeps strict rules for its keepers on the rocks. Here are the two rules it never bends.
+No keeper leaves the rock during a storm, and every page of the log is signed.
+
+The lamp is not lit in the first week of the year. Nor is it lit on the night of a full moon.
+"""
+
+
+@pytest.fixture(scope="module")
+def rules(tmp_path_factory, ingest_article):
+    report, engine = ingest_article(tmp_path_factory.mktemp("rules"), "rules.md", RULES)
+    assert not report.failed
+    return engine
+
+
+def test_a_sentence_that_presents_what_follows_brings_it(rules):
+    """"Here are the two rules ...", chosen as a runner-up, is not the answer's last word."""
+    reply = rules.grounded.explain("Which rules does the harbour office never bend?")
+    assert not reply.declined and "No keeper leaves the rock" in reply.answer, reply.answer
+
+
+def test_a_presenting_sentence_leads_into_the_next(rules):
+    from tutor.responders.evidence import rank_sentences
+
+    ranked = rank_sentences(rules.retriever.search("Which rules does the harbour office never bend?", k=4))
+    lead = next(e for e in ranked if e.text.startswith("Here are"))
+    assert lead.follows is not None and lead.follows.text.startswith("No keeper")
+
+
+@pytest.mark.parametrize("second, goes_on", [
+    ("Nor is it lit on the night of a full moon.", True),
+    ("So the keepers rest that night.", True),
+    ("The keepers rest on the night of a full moon.", False),
+])
+def test_a_sentence_that_cannot_stand_alone_goes_on_from_the_one_before(second, goes_on):
+    from tutor.parsed import ParsedDocument
+    from tutor.responders.evidence import _continues
+
+    parsed = ParsedDocument.parse("d", "h", f"The lamp is not lit in the first week of the year. {second}")
+    assert _continues(parsed, 1) is goes_on

@@ -10,8 +10,8 @@ one with the roles the other way round ("the coral gives the algae ..." for
 pronoun is read with the sentence before it, and one whose main subject points
 back ("If the loaf is flat, this is the step to improve") is quoted with it
 (`ranking.leans_back`): the answer says what "this" is. The answer is the best sentence,
-the next one when it continues it (a lead-in ending in ':' or a sentence that
-only echoes the question), and close runners-up that also serve the question
+the next one when it continues it (a lead-in ending in ':', "Here are ...", a
+sentence that only echoes the question, or a next one opening "Nor ..."), and close runners-up that also serve the question
 (about the same nouns and names, sharing enough of its words), one to four
 sentences in the article's order. A question the article asks itself ("6)
 Should X inherit from Y?") leads into the sentence below it, across the
@@ -117,7 +117,7 @@ def _leads_in(c, f, parsed, qdoc, retrieval) -> bool:
     question the article goes on to answer, it hardly says more than the
     question, or the question asks why or how and the sentence gives no reason."""
     text = c.text.rstrip()
-    if text.endswith(":") or L.is_question(text):
+    if text.endswith(":") or L.is_question(text) or _presents(parsed.span(c.number)):
         return True
     if f["lexical"] >= 0.8 and _adds_little(parsed.span(c.number), qdoc):
         return True
@@ -127,7 +127,13 @@ def _leads_in(c, f, parsed, qdoc, retrieval) -> bool:
 
 
 _CAUSAL = frozenset("because since so therefore thus hence help allow let cause make reason order".split())
-_CONTINUING = frozenset("this that these those it they which so thus therefore then".split())
+_CONTINUING = frozenset("this that these those it they which so thus therefore then nor".split())
+
+
+def _presents(span) -> bool:
+    """"Here are my pronouncements.": a sentence that only presents what follows."""
+    root = span.root
+    return L.lemma(root) == "be" and any(t.lower_ == "here" and t.dep_ in ("advmod", "expl") for t in root.children)
 
 
 def _bare(text: str) -> bool:
@@ -137,7 +143,7 @@ def _bare(text: str) -> bool:
 
 def _continues(parsed, number: int) -> bool:
     """A sentence that cannot stand alone: it opens with a pointer back ("This
-    ...", "They ...", "So ...")."""
+    ...", "They ...", "So ...", "Nor ...")."""
     span = parsed.span(number)
     first = next((t for t in span if not t.is_punct), None)
     return first is not None and first.lower_ in _CONTINUING and first.dep_ in ("nsubj", "nsubjpass", "det", "advmod", "mark", "cc")
@@ -158,7 +164,10 @@ def select_evidence(
     runners-up the ranker also finds likely (at least `RUNNER_UP` of the best
     one's probability) that serve a part of the question the chosen sentences
     do not yet serve (a word of it, or its answer's form: the angle after the
-    depth), in the article's order. `pinned` sentences are always included."""
+    depth), in the article's order; a runner-up that only leads in ("Here are
+    the two rules ...") brings the sentence it leads into, and a top sentence
+    that points back ("this is the step ...") the one it points to. `pinned`
+    sentences are always included."""
     if not ranked:
         return []
     top = ranked[0]
@@ -197,6 +206,12 @@ def select_evidence(
         if e.serves - served:
             chosen.append(e)
             served |= e.serves
+            # a runner-up that only leads in ("Here are the two rules ...", "..., run") brings what follows
+            for f in (e.follows, e.then if e.follows is not None else None):
+                if f is not None and len(chosen) < max_sentences and not any(
+                        c.start == f.start and c.doc_id == f.doc_id for c in chosen):
+                    chosen.append(next((x for x in ranked if x.number == f.number and x.doc_id == e.doc_id), None)
+                                  or Evidence(e.doc_id, f.start, f.end, f.text, e.hit, e.score, None, f.number))
     return sorted(chosen, key=lambda e: (e.doc_id, e.start))
 
 
