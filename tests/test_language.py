@@ -92,6 +92,22 @@ def test_roles_say_who_does_what_to_whom():
     assert "studio" in passive.subject and "font" in passive.objects
 
 
+@pytest.mark.parametrize("question, verb, done_to, sentence", [
+    ("Who is the tower named after?", "name", "tower", "The tower is named after the first keeper."),
+    ("What are the fonts designed for?", "design", "font", "The fonts were designed for small screens."),
+    ("Who was the harbour office built by?", "build", "office", "The harbour office was built by the town."),
+])
+def test_a_passive_question_says_what_is_done_to_what(question, verb, done_to, sentence):
+    """The small parser hangs the participle of a passive question on its subject
+    ("tower" <-acl- "named") and makes "be" the verb; the roles read it as the
+    passive it is, and the ranker matches it with the sentence that answers it."""
+    from tutor.ranking import ROLE_SAME, _role_fit
+
+    (role,) = L.roles(L.parse(question))
+    assert role.verb == verb and done_to in role.objects and role.passive and not role.subject
+    assert _role_fit([role], L.parse(sentence)[:]) == ROLE_SAME
+
+
 @pytest.mark.parametrize(
     "question,forms,focus",
     [

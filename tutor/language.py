@@ -23,7 +23,9 @@ What is written by hand here, and why (spaCy gives the parse, not these):
 * attaching a number to its unit from the parse; the units themselves are
   pint's (so 500 grams == half a kilogram, 13 weeks == a quarter of a year) and
   cardinals in words ("twenty-five") are read by text2num;
-* who-does-what triples (subject, verb, object) read off the dependency labels;
+* who-does-what triples (subject, verb, object) read off the dependency labels,
+  with one repair of the small parser: a passive question ("Who is the tower
+  named after?") that it reads as "be" with the participle hung on the subject;
 * paragraph-aware sentence spans: a blank line always ends a sentence, and a
   quotation keeps its "~ Name" attribution line in article text;
 * telling code, shell commands, URLs and table rows from prose (`is_code`):
@@ -688,6 +690,15 @@ def roles(span: Doc | Span) -> list[Role]:
     for tok in span:
         if tok.pos_ not in ("VERB", "AUX") or (tok.pos_ == "AUX" and tok.dep_ not in ("ROOT", "ccomp", "conj", "relcl", "advcl")):
             continue
+        participle = _question_participle(tok)
+        if participle is not None:  # "Who is the tower named after?": the tower is named, it does not "be"
+            subject, verb = participle
+            objs = _phrase_lemmas(subject) | _conjuncts(subject)
+            for c in verb.children:
+                if c.dep_ == "prep":
+                    objs = objs.union(*(_phrase_lemmas(g) for g in c.children if g.dep_ == "pobj"))
+            out.append(Role(lemma(verb), verb.i, frozenset(), frozenset(objs), negated(tok) or negated(verb), True))
+            continue
         subj: set[str] = set()
         objs: set[str] = set()
         passive = False
@@ -717,6 +728,22 @@ def roles(span: Doc | Span) -> list[Role]:
         if subj or objs:
             out.append(Role(lemma(tok), tok.i, frozenset(subj), frozenset(objs), negated(tok), passive))
     return out
+
+
+def _question_participle(tok: Token) -> tuple[Token, Token] | None:
+    """The small parser reads a passive question ("Who is the tower named
+    after?", "What are the fonts designed for?") as "be" with the participle
+    hung on the subject (acl). (subject, participle) of such a clause: the
+    root "be" of a question, its subject, and a past participle of that subject
+    with no subject of its own."""
+    if tok.dep_ != "ROOT" or tok.lemma_ != "be" or not tok.doc[tok.sent.end - 1].text == "?":
+        return None
+    for c in tok.children:
+        if c.dep_ == "nsubj":
+            for v in c.children:
+                if v.dep_ == "acl" and v.tag_ == "VBN" and not any(g.dep_.startswith("nsubj") for g in v.children):
+                    return c, v
+    return None
 
 
 def _conjuncts(tok: Token) -> set[str]:

@@ -200,6 +200,8 @@ def _role_fit(q_roles, span) -> float:
                 continue
             if q.subject and _overlap(q.subject, s.subject):
                 best = max(best, ROLE_SAME)
+            elif not q.subject and q.objects and _overlap(q.objects, s.objects):
+                best = max(best, ROLE_SAME)  # "Who is the tower named after?": the same verb done to the same thing
             elif q.subject and q.objects and _overlap(q.objects, s.subject) and _overlap(q.subject, s.objects):
                 return ROLE_TURNED
     return best
