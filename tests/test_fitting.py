@@ -60,6 +60,43 @@ def test_fit_and_loao_on_separable_toy_data():
     assert m.coef[0] > 0 and abs(m.coef[0]) > abs(m.coef[1])
 
 
+def test_a_veto_feature_decides_no_whatever_the_probability():
+    """A row whose veto feature fires is predicted unsupported in LOAO and by the
+    fitted model (probability 0), and the model file keeps its vetoes."""
+    rng = np.random.default_rng(1)
+    rows, labels, groups = [], [], []
+    for g in "abcd":
+        for k in range(20):
+            y = bool(k % 2)
+            rows.append({"good": float(y) + rng.normal(0, 0.1), "name": float(k % 5 == 1)})
+            labels.append(y)
+            groups.append(g)
+    plain = fitting.loao(rows, labels, groups, ("good",))
+    vetoed = fitting.loao(rows, labels, groups, ("good",), vetoes=("name",))
+    for g in "abcd":
+        idx = [i for i, x in enumerate(groups) if x == g]
+        assert any(plain[g].predicted[k] for k, i in enumerate(idx) if rows[i]["name"])
+        assert not any(vetoed[g].predicted[k] for k, i in enumerate(idx) if rows[i]["name"])
+    m = fitting.fit(rows, labels, groups, ("good",), vetoes=("name",))
+    again = fitting.LinearModel.from_json(m.to_json())
+    assert again.vetoes == ("name",)
+    assert again.probability({"good": 1.0, "name": 1.0}) == 0.0 < again.probability({"good": 1.0}, veto=False)
+    assert again.probability({"good": 1.0, "name": 1.0}, veto=False) == again.probability({"good": 1.0})
+
+
+def test_the_judge_rejects_a_name_the_passages_never_use():
+    """The packaged judge vetoes a claim naming someone the passages never name
+    (a hallucinated attribution), however likely the rest makes it: even with a
+    threshold that lets almost everything through, and says why."""
+    from tutor.support import SupportScorer
+
+    passage = "The harbour system of coastal lights was designed by Ada Quill and Tobin Marsh in 1850."
+    judge = SupportScorer(threshold=0.01)
+    assert "name_novel" in judge.model.vetoes
+    assert judge.score("Rhys Dunmore and Tobin Marsh built the lights in 1850.", [passage]).reason == "wrong attribution"
+    assert judge.score("Ada Quill and Tobin Marsh built the lights in 1850.", [passage]).supported
+
+
 def test_confusion_counts_every_pair():
     c = fitting.confusion(["correct", "partial", "incorrect"], ["correct", "incorrect", "incorrect"])
     assert c["correct"]["correct"] == 1 and c["incorrect"]["partial"] == 1 and c["incorrect"]["incorrect"] == 1

@@ -220,7 +220,8 @@ def _analyse(reply, question, reference, quotes, keywords, scorer: SupportScorer
     resolved = _resolve_pronoun(text, reference)
     al = scorer.align(resolved, evidence)
     jf = al.features
-    f["support"] = scorer.model.probability(jf) if scorer.model else 0.0
+    # the judge's fitted probability before its vetoes: this model weighs name_novel itself
+    f["support"] = scorer.model.probability(jf, veto=False) if scorer.model else 0.0
     f["number_conflict"] = jf.get("number_conflict", 0.0) + jf.get("number_novel", 0.0)
     f["name_novel"] = jf.get("name_novel", 0.0)
     f["polarity"] = jf.get("polarity", 0.0)

@@ -11,7 +11,8 @@ the retrieved passages) and the eval suite's groundedness metric. Three judges:
   word pairs and swapped roles - are combined by a logistic regression fitted
   on labeled claims of many articles (`tutor.fitting`, `tutor/models/support.json`).
   The claim is supported when the fitted probability reaches the fitted
-  threshold. A verbatim copy of a passage sentence is always supported (the
+  threshold and no veto fires (`fitting.SUPPORT_VETOES`: a name the passages
+  never use is a wrong attribution, whatever the rest). A verbatim copy of a passage sentence is always supported (the
   grounded responder quotes the article).
 * `NLIJudge`: a local CrossEncoder NLI model (`--judge nli:PATH`).
 * `LLMJudge`: a LangChain chat model, RAGAS-faithfulness style (`--judge llm`).

@@ -152,7 +152,7 @@ def evaluate_loao(judge, names: list[str] | None = None) -> list[ScorerEval]:
     groups = fitting.claim_groups()
     started = time.perf_counter()
     rows, labels, gnames, items = fitting.claim_rows(judge, groups)
-    results = fitting.loao(rows, labels, gnames, fitting.SUPPORT_FEATURES)
+    results = fitting.loao(rows, labels, gnames, fitting.SUPPORT_FEATURES, vetoes=fitting.SUPPORT_VETOES)
     seconds = time.perf_counter() - started
     out = []
     for name in names or list(groups):
