@@ -171,48 +171,24 @@ def select_evidence(
     if not ranked:
         return []
     top = ranked[0]
-    chosen = list(pinned) + ([top] if top not in pinned else [])
-    if top.leans is not None and len(chosen) < max_sentences:  # "this is the step ...": say what "this" is
-        b = top.leans
-        if not any(c.start == b.start and c.doc_id == b.doc_id for c in chosen):
-            chosen.append(next((e for e in ranked if e.number == b.number and e.doc_id == top.doc_id), None)
-                          or Evidence(top.doc_id, b.start, b.end, b.text, top.hit, top.score, None, b.number))
+    chosen = _Chosen(ranked, max_sentences, pinned)
+    chosen.take(top)
+    if top.leans is not None:  # "this is the step ...": say what "this" is
+        chosen.take(chosen.sentence(top.leans, top))
     lead = top
-    while lead.follows is not None and len(chosen) < max_sentences:
-        f = lead.follows
-        nxt = (next((e for e in ranked if e.number == f.number and e.doc_id == top.doc_id), None)
-               or Evidence(top.doc_id, f.start, f.end, f.text, top.hit, top.score, None, f.number))
-        if not any(c.start == nxt.start and c.doc_id == nxt.doc_id for c in chosen):
-            chosen.append(nxt)
-        t = lead.then
-        if t is not None and len(chosen) < max_sentences and not any(c.start == t.start for c in chosen):
-            chosen.append(Evidence(top.doc_id, t.start, t.end, t.text, top.hit, top.score, None, t.number))
+    while lead.follows is not None and chosen.room():
+        nxt = chosen.sentence(lead.follows, top)
+        chosen.take(nxt)
+        if lead.then is not None:
+            chosen.take(chosen.sentence(lead.then, top, own=False))
         if not (L.is_question(lead.text) and _bare(nxt.text)):
             break
         # "Should X ...?" "Yes." (or "=> True and False."): the reason comes next
-        after = next((e for e in ranked if e.number == f.number + 1 and e.doc_id == top.doc_id), None)
+        after = next((e for e in ranked if e.number == nxt.number + 1 and e.doc_id == top.doc_id), None)
         lead = nxt if nxt.follows is not None else Evidence(
             nxt.doc_id, nxt.start, nxt.end, nxt.text, nxt.hit, nxt.score, after, nxt.number)
-    model = ranker()
-    floor = model.runner_up if model is not None else 0.0
-    served = set().union(*(e.serves for e in chosen))
-    for e in ranked[1:]:
-        if len(chosen) >= max_sentences:
-            break
-        if e.score < max(floor, RUNNER_UP * top.score):
-            break  # ranked: nothing further down is likely either
-        if any(e.start == c.start and e.doc_id == c.doc_id for c in chosen):
-            continue
-        if e.serves - served:
-            chosen.append(e)
-            served |= e.serves
-            # a runner-up that only leads in ("Here are the two rules ...", "..., run") brings what follows
-            for f in (e.follows, e.then if e.follows is not None else None):
-                if f is not None and len(chosen) < max_sentences and not any(
-                        c.start == f.start and c.doc_id == f.doc_id for c in chosen):
-                    chosen.append(next((x for x in ranked if x.number == f.number and x.doc_id == e.doc_id), None)
-                                  or Evidence(e.doc_id, f.start, f.end, f.text, e.hit, e.score, None, f.number))
-    return sorted(chosen, key=lambda e: (e.doc_id, e.start))
+    chosen.runners_up(ranked[1:], top.score)
+    return chosen.in_order()
 
 
 def select_for_asks(retrieval: Retrieval, ranked: list[Evidence], asks: list[str], embed,
@@ -224,35 +200,72 @@ def select_for_asks(retrieval: Retrieval, ranked: list[Evidence], asks: list[str
     `max_sentences` in the article's order. One part: `select_evidence`."""
     if len(asks) < 2 or not ranked:
         return select_evidence(ranked, max_sentences, pinned)
-    chosen = list(pinned)
-
-    def fresh(e: Evidence) -> bool:
-        return not any(e.start == c.start and e.doc_id == c.doc_id for c in chosen)
-
-    model = ranker()
-    floor = model.runner_up if model is not None else 0.0
+    chosen = _Chosen(ranked, max_sentences, pinned)
     for ask, vec in zip(asks, embed(asks), strict=True):
         part = rank_sentences(retrieval, ask, vec)
         if not part:
             continue
-        if fresh(part[0]):
+        if chosen.fresh(part[0]):
             picked = select_evidence(part, 2)  # its best sentence, and the next one when it leads into it
         else:  # an earlier part's sentence is this part's best too: a close runner-up that uses
             # the part's words or answers its form may say what that sentence leaves out
-            picked = [e for e in part[1:] if fresh(e) and e.serves
-                      and e.score >= max(floor, RUNNER_UP * part[0].score)][:1]
+            picked = [e for e in part[1:] if chosen.fresh(e) and e.serves
+                      and e.score >= max(chosen.floor, RUNNER_UP * part[0].score)][:1]
         for e in picked:
-            if len(chosen) < max_sentences and fresh(e):
-                chosen.append(e)
+            chosen.take(e)
     # then the whole question's runners-up that serve a word of it no chosen sentence serves
-    served = set().union(*(e.serves for e in ranked if not fresh(e)))
-    for e in ranked:
-        if len(chosen) >= max_sentences or e.score < max(floor, RUNNER_UP * ranked[0].score):
-            break
-        if fresh(e) and e.serves - served:
-            chosen.append(e)
-            served |= e.serves
-    return sorted(chosen, key=lambda e: (e.doc_id, e.start))
+    chosen.served = set().union(*(e.serves for e in ranked if not chosen.fresh(e)))
+    chosen.runners_up(ranked, ranked[0].score)
+    return chosen.in_order()
+
+
+class _Chosen:
+    """The sentences an answer is built from, at most `limit`, no sentence twice."""
+
+    def __init__(self, ranked: list[Evidence], limit: int, pinned=()):
+        self.ranked, self.limit, self.items = ranked, limit, list(pinned)
+        self.served = set().union(*(e.serves for e in self.items))
+        model = ranker()
+        self.floor = model.runner_up if model is not None else 0.0
+
+    def room(self) -> bool:
+        return len(self.items) < self.limit
+
+    def fresh(self, e) -> bool:
+        return not any(e.start == c.start and e.doc_id == c.doc_id for c in self.items)
+
+    def take(self, e: Evidence) -> bool:
+        if not (self.room() and self.fresh(e)):
+            return False
+        self.items.append(e)
+        self.served |= e.serves
+        return True
+
+    def sentence(self, c: Candidate, of: Evidence, own: bool = True) -> Evidence:
+        """Candidate `c` (a neighbour of `of`) as evidence: its own ranking when
+        it has one (`own`), else cited from `of`'s passage with `of`'s score."""
+        if own:
+            found = next((e for e in self.ranked if e.number == c.number and e.doc_id == of.doc_id), None)
+            if found is not None:
+                return found
+        return Evidence(of.doc_id, c.start, c.end, c.text, of.hit, of.score, None, c.number)
+
+    def runners_up(self, ranked: list[Evidence], best: float) -> None:
+        """Likely runners-up (see `select_evidence`) that serve what no chosen
+        sentence serves; one that only leads in brings what it leads into."""
+        for e in ranked:
+            if not self.room() or e.score < max(self.floor, RUNNER_UP * best):
+                break  # ranked: nothing further down is likely either
+            if not (self.fresh(e) and e.serves - self.served):
+                continue
+            self.take(e)
+            if e.follows is not None:  # "Here are the two rules ...", "..., run"
+                self.take(self.sentence(e.follows, e))
+                if e.then is not None:
+                    self.take(self.sentence(e.then, e))
+
+    def in_order(self) -> list[Evidence]:
+        return sorted(self.items, key=lambda e: (e.doc_id, e.start))
 
 
 def cite(retrieval: Retrieval, evidence: list[Evidence]) -> tuple[list[Citation], list[int]]:
