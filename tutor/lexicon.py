@@ -9,7 +9,8 @@ synonymy come from a lexical database instead of a hand-made list.
 in `tutor/data/WORDNET-LICENSE`) by `scripts/build_lexicon.py`: each lemma's
 synsets, each synset's near relations (similar-to, also-see, verb group,
 hypernym, derivation, pertainym) and each lemma's antonyms (for adjective
-satellites, the antonyms of their head). It is read on first use (~0.35 s); each word's senses become a set when first asked for.
+satellites, the antonyms of their head). It is read on first use (~0.35 s);
+a word's senses become a set when first asked for.
 
 >>> synonyms("liberal", "free"), antonyms("sturdy", "delicate")
 (True, True)
