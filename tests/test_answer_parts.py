@@ -247,3 +247,27 @@ def test_a_sentence_that_cannot_stand_alone_goes_on_from_the_one_before(second, 
 
     parsed = ParsedDocument.parse("d", "h", f"The lamp is not lit in the first week of the year. {second}")
     assert _continues(parsed, 1) is goes_on
+
+
+def test_a_pinned_sentence_that_points_back_brings_what_it_points_to():
+    """What the article says instead of a false premise is pinned into the answer;
+    when it says "This is the day ...", the sentence before comes too, even when
+    another sentence ranks first."""
+    from tutor.responders.evidence import Evidence, select_evidence
+    from tutor.retrieve import Candidate
+
+    before = Candidate(0, "d", 0, 0, 30, "The keeper rows on calm days.", 0.5)
+    pinned = Evidence("d", 31, 70, "This is the day the office pays them.", 0, 0.4, number=1, leans=before)
+    top = Evidence("d", 100, 140, "Storms close the harbour in winter.", 0, 0.9, number=3)
+    said = [e.text for e in select_evidence([top], pinned=[pinned])]
+    assert said == [before.text, pinned.text, top.text]
+
+
+def test_a_correction_that_points_back_is_quoted_with_what_it_points_to(tmp_path, ingest_article):
+    """A false premise is answered with what the article says instead; when that
+    sentence says "This is the day ...", the correction also says which day."""
+    report, engine = ingest_article(tmp_path, "harbour.md", HARBOUR)
+    assert not report.failed
+    reply = engine.grounded.explain("Since the harbour office never pays the keepers, how do they live?")
+    assert reply.answer.startswith("Careful"), reply.answer
+    assert "first calm morning" in reply.answer and "pays the keepers" in reply.answer, reply.answer

@@ -227,6 +227,9 @@ class _Chosen:
         self.served = set().union(*(e.serves for e in self.items))
         model = ranker()
         self.floor = model.runner_up if model is not None else 0.0
+        for e in pinned:  # what the article says instead of a premise, read whole: "This is done to ..."
+            if e.leans is not None:
+                self.take(self.sentence(e.leans, e))
 
     def room(self) -> bool:
         return len(self.items) < self.limit
