@@ -736,7 +736,7 @@ def _question_participle(tok: Token) -> tuple[Token, Token] | None:
     hung on the subject (acl). (subject, participle) of such a clause: the
     root "be" of a question, its subject, and a past participle of that subject
     with no subject of its own."""
-    if tok.dep_ != "ROOT" or tok.lemma_ != "be" or not tok.doc[tok.sent.end - 1].text == "?":
+    if tok.dep_ != "ROOT" or tok.lemma_ != "be" or tok.doc[tok.sent.end - 1].text != "?":
         return None
     for c in tok.children:
         if c.dep_ == "nsubj":

@@ -73,7 +73,7 @@ def run() -> None:
         code = 0 if code is None else 1
     if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
         sys.exit(code)  # a worker is still running: let the interpreter's shutdown join it
-    atexit._run_exitfuncs()
+    atexit._run_exitfuncs()  # CPython's own: what interpreter shutdown calls before tearing down
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
