@@ -132,6 +132,27 @@ def test_openai_model_honours_base_url_and_works_without_a_key(monkeypatch):
     assert make_chat_model("openai:m", timeout=1).openai_api_key.get_secret_value() == "sk-real"
 
 
+@pytest.mark.parametrize("spec", ["openai:m", "ollama:llama3.2"])
+def test_a_seed_fixes_the_sampling_only_when_asked(spec):
+    """The eval samples with a fixed seed (two runs, two commits compare case by
+    case); a learner's chat samples afresh."""
+    from tutor.llm_backends import DEFAULT_TEMPERATURE, EVAL_SEED
+
+    seeded, fresh = make_chat_model(spec, timeout=1, seed=EVAL_SEED), make_chat_model(spec, timeout=1)
+    assert seeded.seed == EVAL_SEED and fresh.seed is None
+    assert seeded.temperature == fresh.temperature == DEFAULT_TEMPERATURE
+
+
+def test_the_responder_passes_its_seed_to_the_chat_model(monkeypatch):
+    import tutor.llm_backends as backends
+    from tutor.responders.llm import LLMResponder
+
+    asked = {}
+    monkeypatch.setattr(backends, "make_chat_model", lambda spec, timeout, **kw: asked.update(kw) or object())
+    LLMResponder.from_spec("openai:m", engine=None, timeout=1, seed=3)
+    assert asked["seed"] == 3
+
+
 def test_ollama_model_gets_a_timeout(monkeypatch):
     monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")
     model = make_chat_model("ollama:llama3.2", timeout=2.0, max_tokens=32)

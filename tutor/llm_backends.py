@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 PROVIDERS = ("openai", "ollama", "gguf")
 DEFAULT_MAX_TOKENS = 256
 DEFAULT_TEMPERATURE = 0.2
+EVAL_SEED = 0  # `tutor eval --llm` samples with this seed, so two runs (two commits) compare case by case
 GGUF_CONTEXT = 4096
 PLACEHOLDER_API_KEY = "sk-local-no-key"  # local OpenAI-compatible servers accept any key
 
@@ -69,11 +70,14 @@ def make_chat_model(
     *,
     max_tokens: int = DEFAULT_MAX_TOKENS,
     temperature: float = DEFAULT_TEMPERATURE,
+    seed: int | None = None,
 ):
-    """A LangChain chat model for `spec`, with timeouts and no retries."""
+    """A LangChain chat model for `spec`, with timeouts and no retries. `seed`
+    fixes the sampling (the eval's; a learner's chat samples afresh)."""
     from langchain.chat_models import init_chat_model
 
     provider, model = parse_spec(spec)
+    seeded = {"seed": seed} if seed is not None else {}
     if provider == "openai":
         return init_chat_model(
             model,
@@ -84,6 +88,7 @@ def make_chat_model(
             max_retries=0,
             max_tokens=max_tokens,
             temperature=temperature,
+            **seeded,
         )
     if provider == "ollama":
         return init_chat_model(
@@ -93,6 +98,7 @@ def make_chat_model(
             client_kwargs={"timeout": timeout},
             num_predict=max_tokens,
             temperature=temperature,
+            **seeded,
         )
     server = gguf_server(model)
     return init_chat_model(
@@ -104,6 +110,7 @@ def make_chat_model(
         max_retries=0,
         max_tokens=max_tokens,
         temperature=temperature,
+        **seeded,
     )
 
 

@@ -112,10 +112,11 @@ def _eval_command(paths, cfg, no_guard, as_json, report, compare_with, judge, th
         if not cfg.llm:
             return None
         from tutor.evals.unguarded import EvalLLMResponder
+        from tutor.llm_backends import EVAL_SEED
         from tutor.responders.llm import LLMResponder
 
         try:
-            base = LLMResponder.from_spec(cfg.llm, engine, timeout=cfg.llm_timeout)
+            base = LLMResponder.from_spec(cfg.llm, engine, timeout=cfg.llm_timeout, seed=EVAL_SEED)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--llm") from None
         return EvalLLMResponder.wrap(base, guard=not no_guard)
@@ -176,9 +177,9 @@ def make_judge(spec: str | None, cfg, engine=None):
         model_spec = spec[4:] if spec.startswith("llm:") else cfg.llm
         if not model_spec:
             raise ConfigError("--judge llm needs an LLM: add --llm PROVIDER:MODEL, set TUTOR_LLM, or write --judge llm:PROVIDER:MODEL")
-        from tutor.llm_backends import make_chat_model
+        from tutor.llm_backends import EVAL_SEED, make_chat_model
 
-        chat_model = make_chat_model(model_spec, cfg.llm_timeout)
+        chat_model = make_chat_model(model_spec, cfg.llm_timeout, seed=EVAL_SEED)
         return support_make_judge("llm", chat_model), f"llm {model_spec}"
     try:
         return support_make_judge(spec, chat_model), spec

@@ -100,13 +100,13 @@ class LLMResponder:
     @classmethod
     def from_spec(
         cls, spec: str, engine, timeout: float = 30.0, *, max_tokens: int | None = None,
-        cooldown: float = DEFAULT_COOLDOWN,
+        cooldown: float = DEFAULT_COOLDOWN, seed: int | None = None,
     ) -> LLMResponder:
         """Build from `TUTOR_LLM`; raises ValueError for an unknown provider and
-        LLMError for a missing GGUF file."""
+        LLMError for a missing GGUF file. `seed` fixes the sampling (the eval's)."""
         from tutor.llm_backends import DEFAULT_MAX_TOKENS, make_chat_model
 
-        model = make_chat_model(spec, timeout, max_tokens=max_tokens or DEFAULT_MAX_TOKENS)
+        model = make_chat_model(spec, timeout, max_tokens=max_tokens or DEFAULT_MAX_TOKENS, seed=seed)
         return cls(model, engine, timeout=timeout, spec=spec, cooldown=cooldown)
 
     # ---- explain ------------------------------------------------------------
