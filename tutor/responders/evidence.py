@@ -9,10 +9,11 @@ one with the roles the other way round ("the coral gives the algae ..." for
 "what do the algae give the coral?") ranks down. A sentence that opens with a
 pronoun is read with the sentence before it, and one whose main subject points
 back ("If the loaf is flat, this is the step to improve") is quoted with it
-(`ranking.leans_back`): the answer says what "this" is. The answer is the best sentence,
-the next one when it continues it (a lead-in ending in ':', "Here are ...", a
-sentence that only echoes the question, or a next one opening "Nor ..."), and close runners-up that also serve the question
-(about the same nouns and names, sharing enough of its words), one to four
+(`ranking.leans_back`): the answer says what "this" is. The answer is the best
+sentence, the next one when it continues it (a lead-in ending in ':', "Here are
+...", a sentence that only echoes the question, or a next one opening "Nor
+..."), and close runners-up that also serve the question (about the same nouns
+and names, sharing enough of its words), one to four
 sentences in the article's order. A question the article asks itself ("6)
 Should X inherit from Y?") leads into the sentence below it, across the
 paragraph break, and a bare reply there ("Yes.") into the reason after it. A
@@ -116,14 +117,14 @@ def _leads_in(c, f, parsed, qdoc, retrieval) -> bool:
     """The sentence only leads into the answer: it ends with ':', it is a
     question the article goes on to answer, it hardly says more than the
     question, or the question asks why or how and the sentence gives no reason."""
-    text = c.text.rstrip()
-    if text.endswith(":") or L.is_question(text) or _presents(parsed.span(c.number)):
+    text, span = c.text.rstrip(), parsed.span(c.number)
+    if text.endswith(":") or L.is_question(text) or _presents(span):
         return True
-    if f["lexical"] >= 0.8 and _adds_little(parsed.span(c.number), qdoc):
+    if f["lexical"] >= 0.8 and _adds_little(span, qdoc):
         return True
     form = retrieval.form
     return bool(form and form.expects in ("REASON", "MANNER")
-                and not any(L.lemma(t) in _CAUSAL for t in parsed.span(c.number)))
+                and not any(L.lemma(t) in _CAUSAL for t in span))
 
 
 _CAUSAL = frozenset("because since so therefore thus hence help allow let cause make reason order".split())
