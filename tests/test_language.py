@@ -164,6 +164,21 @@ def test_a_numbered_list_does_not_answer_how_much():
     assert coverage.answers_form(form, [counted[:]]) == 1.0
 
 
+def test_a_file_name_with_digits_is_no_number():
+    """The small model labels "03_tide_tables.ipynb" CARDINAL; a file name or a
+    path does not answer "how many", the count in the next line does."""
+    from tutor import coverage
+
+    form = L.question_form(L.parse("How many tide tables does the harbour office keep?"))
+    named = L.parse_many(["03_tide_tables.ipynb | A notebook that plots the harbour office's tide tables."])[0]
+    counted = L.parse_many(["The harbour office keeps 40 tide tables."])[0]
+    assert [t.text for t in named if L.is_number(t)] == []
+    assert [t.text for t in L.parse("It took 175 ships, 2.5 hours and thirteen weeks in 1855.") if L.is_number(t)
+            ][:4] == ["175", "2.5", "hours", "thirteen"]
+    assert coverage.answers_form(form, [named[:]]) == 0.0
+    assert coverage.answers_form(form, [counted[:]]) == 1.0
+
+
 def test_a_condition_answers_when_but_not_which_year():
     from tutor.coverage import answers_form
 

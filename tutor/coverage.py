@@ -257,9 +257,9 @@ def _answers(kind: str, toks) -> bool:
     if kind in ("AMOUNT", "TIME"):
         toks = [t for t in toks if not L.is_list_marker(t)]  # "1. Provide ...": a label, no amount
     if kind == "AMOUNT":
-        return any(t.like_num or t.pos_ == "NUM" or t.ent_type_ in L.NUMERIC_LABELS for t in toks)
+        return any(L.is_number(t) for t in toks)
     if kind == "TIME":
-        return any(t.ent_type_ in ("DATE", "TIME") or (t.like_num and t.pos_ == "NUM") for t in toks)
+        return any((t.ent_type_ in ("DATE", "TIME") or t.like_num and t.pos_ == "NUM") and L.is_number(t) for t in toks)
     if kind == "PERSON":
         return any(t.ent_type_ in ("PERSON", "ORG", "NORP") or t.pos_ == "PROPN" for t in toks)
     if kind == "PLACE":

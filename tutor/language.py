@@ -312,6 +312,18 @@ def is_list_marker(tok: Token) -> bool:
     return before is None or "\n" in before.text or "\n" in before.whitespace_ or before.is_space
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z].*(?:[_/\\]|\.[A-Za-z])|(?:[_/\\]|\.[A-Za-z]).*[A-Za-z]")
+
+
+def is_number(tok: Token) -> bool:
+    """Does the token state a number ("175", "thirteen", "2%", a date's year)?
+    Not a name that holds digits: the small model labels a file name such as
+    "09_intro.ipynb" or a path as CARDINAL."""
+    if not (tok.like_num or tok.pos_ == "NUM" or tok.ent_type_ in NUMERIC_LABELS):
+        return False
+    return not _IDENTIFIER.search(tok.text)
+
+
 def is_negator(tok: Token) -> bool:
     return tok.dep_ == "neg" or tok.lower_.replace("’", "'") in NEGATORS
 
