@@ -83,6 +83,9 @@ def test_the_engine_keeps_banks_and_follow_up_terms_of_the_current_version_only(
          "What did Franklin later replace a little book with, and why?"),
         # the question's own words ("how much") are not part of what "it" stands for
         ("Why does it matter?", "How much salt goes into the dough?", None, "Why does salt matter?"),
+        # "which log" was answered by naming it: "it" is the answer's "the harbour log"
+        ("How many pages does it have?", "Which log does the keeper fill in?",
+         "She records every passing ship in the harbour log. [1]", "How many pages does the harbour log have?"),
     ],
 )
 def test_a_followup_question_of_its_own_only_resolves_its_pointers(message, previous, answer, expected):

@@ -10,7 +10,9 @@ question, as resolved, and the tutor's last answer):
   leadership?" -> "What does leadership cope with?";
 * a pronoun ("it", "they", "this") is replaced by the noun phrase it points
   to: the previous question's subject or focus, else the subject of the
-  tutor's first answer sentence, agreeing in number;
+  tutor's first answer sentence, agreeing in number. What a "which ..."
+  question asked for comes first, by the name the answer gave it ("Which log
+  ...?" "... the harbour log." "How long is it kept?");
 * an ordinal ("the first one", "the second") picks that item of the last list
   the tutor's answer (or the question) named: a run of coordinated noun
   phrases;
@@ -290,15 +292,34 @@ def _antecedent(previous: str, answer: str | None, plural: bool, persons: bool =
             continue
         cands = [t for t in sent if t.dep_ in ("nsubj", "nsubjpass") and t.pos_ in ("NOUN", "PROPN")]
         cands += [t for t in sent if t.dep_ in ("dobj", "pobj", "attr") and t.pos_ in ("NOUN", "PROPN")]
+        if text is previous:  # what the question asked for is what the answer was about: it comes first
+            cands.sort(key=lambda t: not _asked_which(t))
         if not persons:
             cands = [t for t in cands if t.ent_type_ != "PERSON"]
         cands = [t for t in cands if _phrase(t) not in taken and t.text not in taken and not _idiom_object(t)]
         for t in cands:
             if plural == (t.tag_ in ("NNS", "NNPS")) or t.pos_ == "PROPN" and not plural:
-                return _phrase(t)
+                return _named_by(t, answer) if text is previous else _phrase(t)
         if cands and fallback is None:
-            fallback = _phrase(cands[0])
+            fallback = _named_by(cands[0], answer) if text is previous else _phrase(cands[0])
     return fallback
+
+
+def _asked_which(tok: Token) -> bool:
+    return any(c.lower_ in ("which", "what") and c.dep_ == "det" for c in tok.children)
+
+
+def _named_by(tok: Token, answer: str | None) -> str:
+    """The question's noun phrase, or the answer's name for it when the
+    question asked which one it is: "Which database ...?" answered with "...
+    the SPARC database of 175 galaxies" makes a later "it" "the SPARC database"."""
+    if _asked_which(tok) and answer:
+        lemma = L.lemma(tok)
+        for t in L.parse(_plain(answer)):
+            if t.pos_ == "NOUN" and L.lemma(t) == lemma and any(
+                    c.dep_ in ("compound", "amod", "nmod", "poss") for c in t.lefts):
+                return _phrase(t)
+    return _phrase(tok)
 
 
 def _asks(tok: Token) -> bool:
