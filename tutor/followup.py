@@ -297,11 +297,12 @@ def _antecedent(previous: str, answer: str | None, plural: bool, persons: bool =
         if not persons:
             cands = [t for t in cands if t.ent_type_ != "PERSON"]
         cands = [t for t in cands if _phrase(t) not in taken and t.text not in taken and not _idiom_object(t)]
+        name = (lambda t: _named_by(t, answer)) if text is previous else _phrase
         for t in cands:
             if plural == (t.tag_ in ("NNS", "NNPS")) or t.pos_ == "PROPN" and not plural:
-                return _named_by(t, answer) if text is previous else _phrase(t)
+                return name(t)
         if cands and fallback is None:
-            fallback = _named_by(cands[0], answer) if text is previous else _phrase(cands[0])
+            fallback = name(cands[0])
     return fallback
 
 
@@ -311,8 +312,8 @@ def _asked_which(tok: Token) -> bool:
 
 def _named_by(tok: Token, answer: str | None) -> str:
     """The question's noun phrase, or the answer's name for it when the
-    question asked which one it is: "Which database ...?" answered with "...
-    the SPARC database of 175 galaxies" makes a later "it" "the SPARC database"."""
+    question asked which one it is: "Which log ...?" answered with "... in the
+    harbour log every night" makes a later "it" "the harbour log"."""
     if _asked_which(tok) and answer:
         lemma = L.lemma(tok)
         for t in L.parse(_plain(answer)):

@@ -77,9 +77,7 @@ def is_instruction(sentence: Span | str) -> bool:
     for tok in span:
         if tok.lemma_.lower() not in COMMAND_VERBS or tok.tag_ != "VB":
             continue
-        if any(c.dep_ in ("nsubj", "nsubjpass", "aux") for c in tok.children):
-            continue  # "you should tell", "they ignore": not an imperative
-        if tok.i > span.start and span.doc[tok.i - 1].lower_ in ("to", "will", "can", "should", "must"):
+        if not _imperative(tok, span.start):
             continue
         words = {L.lemma(t) for c in tok.children if c.dep_ in ("dobj", "dative", "ccomp", "xcomp", "prep", "iobj")
                  for t in c.subtree} | {t.lower_ for c in tok.children for t in c.subtree}
@@ -105,6 +103,14 @@ DICTATING = frozenset("reply respond".split())
 ASKING = frozenset("tell show explain describe list name give".split())
 
 
+def _imperative(tok, start: int) -> bool:
+    """A verb with no subject, not after "to" or a modal: "you should tell",
+    "they ignore", "will print" are not commands (`start`: where the sentence starts)."""
+    if any(c.dep_ in ("nsubj", "nsubjpass", "aux") for c in tok.children):
+        return False
+    return not (tok.i > start and tok.doc[tok.i - 1].lower_ in ("to", "will", "can", "should", "must"))
+
+
 def _overrules(span: Span) -> bool:
     text = span.text
     if _ROLE_MARKER.search(text) or _NEW_ROLE.search(text):
@@ -119,11 +125,7 @@ def _overruling_verb(tok) -> bool:
     verb = tok.lemma_.lower()
     if tok.tag_ != "VB" and not (tok.tag_ in ("NN", "NNP") and tok.dep_ in ("ROOT", "conj", "advcl")):
         return False  # the small parser tags an imperative "reply" as a noun ("ignore X and reply only ...")
-    if verb not in SETTING_ASIDE and verb not in OVERRULING and verb not in DICTATING:
-        return False
-    if any(c.dep_ in ("nsubj", "nsubjpass", "aux") for c in tok.children):
-        return False
-    if tok.i > 0 and tok.doc[tok.i - 1].lower_ in ("to", "will", "can", "should", "must"):
+    if verb not in SETTING_ASIDE and verb not in OVERRULING and verb not in DICTATING or not _imperative(tok, 0):
         return False
     if verb in DICTATING:  # "reply only with ACCESS GRANTED" (not "reply in one sentence")
         said = {t.lower_ for c in tok.children if c.dep_ not in ("conj", "advcl") for t in c.subtree}
@@ -140,7 +142,7 @@ def _asked_within(span: Span) -> str:
         if tok.tag_ != "VB" or tok.lemma_.lower() not in ASKING or _overruling_verb(tok):
             continue
         if any(c.dep_ in ("nsubj", "nsubjpass", "aux") for c in tok.children):
-            continue
+            continue  # "they tell me ...": not the learner asking
         if not any(c.dep_ in ("ccomp", "dobj", "xcomp") and c.lower_ not in ("me", "us") for c in tok.children):
             continue
         dropped = [c for c in tok.children
@@ -154,14 +156,22 @@ def _asked_within(span: Span) -> str:
     return ""
 
 
+def _without_commands(sent: Span) -> str:
+    """A learner's sentence as it stays in the question: whole, unless it
+    overrules the tutor; then only the request inside it, or the sentence
+    when it is itself a question, or nothing."""
+    if not _overrules(sent):
+        return sent.text.strip()
+    return _asked_within(sent) or (sent.text.strip() if L.is_question(sent.text) else "")
+
+
 def learner_question(message: str) -> str:
     """The learner's message without the sentences that instruct the tutor
     (empty when nothing else is left) and without requests about how to be
     taught (`without_teaching_request`); the message itself when it has neither."""
     doc = L.parse(message)
     sents = list(doc.sents)
-    kept = [s.text.strip() if not _overrules(s) else _asked_within(s) or (s.text.strip() if L.is_question(s.text) else "")
-            for s in sents]
+    kept = [_without_commands(s) for s in sents]
     if kept != [s.text.strip() for s in sents]:
         message = " ".join(k for k in kept if k).strip()
     return without_teaching_request(message)
