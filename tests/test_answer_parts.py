@@ -271,3 +271,24 @@ def test_a_correction_that_points_back_is_quoted_with_what_it_points_to(tmp_path
     reply = engine.grounded.explain("Since the harbour office never pays the keepers, how do they live?")
     assert reply.answer.startswith("Careful"), reply.answer
     assert "first calm morning" in reply.answer and "pays the keepers" in reply.answer, reply.answer
+
+
+def test_the_sentence_that_gives_the_asked_date_joins_a_better_ranked_one():
+    """"In what year did ...?": when the best sentence gives no year, a likely
+    runner-up that does joins it, although it ranks well below (under
+    `RUNNER_UP` of the best, above the ranker's floor); one below the floor does not."""
+    from tutor.ranking import ranker
+    from tutor.responders.evidence import RUNNER_UP, Evidence, select_evidence
+
+    floor = ranker().runner_up
+    top = Evidence("d", 0, 40, "The lamp of the tower burns all night.", 0, 0.9, number=0,
+                   serves=frozenset({0, 1}))
+    low = round(max(floor, 0.0) + 0.01, 3)
+    assert low < RUNNER_UP * top.score
+    dated = Evidence("d", 50, 90, "The lamp was first lit in 1855.", 0, low, number=3, serves=frozenset({-1, 0}))
+    assert [e.text for e in select_evidence([top, dated])] == [top.text, dated.text]
+    below = Evidence("d", 50, 90, dated.text, 0, floor - 0.01, number=3, serves=dated.serves)
+    assert [e.text for e in select_evidence([top, below])] == [top.text]
+    # without the date, the same score stays out
+    plain = Evidence("d", 50, 90, "The lamp was first lit by a keeper.", 0, low, number=3, serves=frozenset({2}))
+    assert [e.text for e in select_evidence([top, plain])] == [top.text]

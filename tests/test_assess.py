@@ -134,3 +134,18 @@ def test_works_without_scorer_and_without_keywords():
     assert keyword_groups((), case["question"], case["reference"]) == [["complexity"]]
     assert assess_reply("Complexity.", **case).verdict == "correct"
     assert assess_reply("Management does not cope with complexity.", **case).verdict == "incorrect"
+
+
+def test_a_reply_that_states_no_part_is_never_partly_right():
+    """Whatever the model leans to, "partial" needs a part of the answer stated."""
+    import numpy as np
+
+    from tutor.assess import REPLY_FEATURES, verdict_from
+    from tutor.fitting import MultinomialModel
+
+    n = len(REPLY_FEATURES)
+    leans_partial = MultinomialModel(REPLY_FEATURES, ("correct", "partial", "incorrect"), np.zeros(n),
+                                     np.ones(n), np.zeros((3, n)), np.array([0.0, 2.0, 1.0]))
+    nothing = dict.fromkeys(REPLY_FEATURES, 0.0) | {"parts": 2.0, "length": 2.0}
+    assert verdict_from(nothing, leans_partial) == "incorrect"
+    assert verdict_from(nothing | {"recall_mean": 0.5, "recall_min": 0.0}, leans_partial) == "partial"

@@ -303,3 +303,17 @@ def test_a_claim_without_end_punctuation_is_judged_like_the_sentence(scorer):
         bare, full = scorer.score(claim, [passage]), scorer.score(claim + ".", [passage])
         assert (bare.supported, bare.reason) == (full.supported, full.reason), claim
         assert bare.score == pytest.approx(full.score)
+
+
+@pytest.mark.parametrize(
+    "claim, conflicts",
+    [
+        ("Never sail out of fear, but never fear to sail.", 0),
+        ("Sail out of fear, and fear to sail.", 2),
+    ],
+)
+def test_polarity_is_read_on_the_word_in_the_same_place(scorer, claim, conflicts):
+    """A word the passage uses twice, negated in one place only: the claim's
+    word is compared with the one in its own role, not with the first one found."""
+    features = scorer.align(claim, ["Never sail out of fear, but never fear to sail."]).features
+    assert features["polarity"] == conflicts

@@ -610,7 +610,7 @@ def _fit(clause, unit, rows, cols, grid, w, best_any, aligner, note) -> ClauseFi
                 f["antonym"] += 1
                 note("antonym", t.text)
         if m.token is not None and m.score >= 0.75 and t.pos_ in _PREDICATE_POS and m.kind != "embedding":
-            if L.negated(t) != L.negated(m.token):
+            if _polarity_differs(t, m.token, r, cols, grid, m.score):
                 f["polarity"] += 1
                 note("polarity", t.text)
         if t.tag_ in ("JJR", "RBR", "JJS", "RBS") and m.score < 0.85:
@@ -629,6 +629,20 @@ def _fit(clause, unit, rows, cols, grid, w, best_any, aligner, note) -> ClauseFi
     c_lemmas = {L.lemma(t) for t in clause.head.doc}
     f["cause"] = float(bool(c_lemmas & CAUSAL) and not ({L.lemma(t) for t in unit.span} & CAUSAL))
     return ClauseFit(clause, unit, matches, f)
+
+
+def _polarity_differs(t: Token, best: Token, r: int, cols, grid: Grid, score: float) -> bool:
+    """Is `t` negated where its match is not (or the reverse)? Every passage
+    word that matches as well as the best one and sits in the same place (the
+    same role under a head of the same lemma) is a candidate ("never negotiate
+    out of fear, but never fear to negotiate" has two "negotiate"), else the
+    best match: one of the same polarity is enough."""
+    neg = L.negated(t)
+    same = [grid.ps.tokens[j] for j in cols
+            if grid.score[r, j] >= score and _KINDS[int(grid.kind[r, j])] != "embedding"]
+    # of several, the ones in the same place: the same role under a head of the same lemma
+    placed = [p for p in same if p.dep_ == t.dep_ and L.lemma(p.head) == L.lemma(t.head)]
+    return all(L.negated(p) != neg for p in placed or [best])
 
 
 def _misplaced(clause: Clause, rows, cols, grid: Grid, w, best_any) -> float:

@@ -19,7 +19,8 @@ on the language layer and the support judge:
    fitted by `python -m tutor.fitting` on the labeled replies of many
    articles) reads these features and says correct, partial or incorrect;
    a predicate negated on one side only or a subject from outside the
-   reference makes it incorrect whatever else matches. Feedback names the parts stated and missing, or the kind of
+   reference makes it incorrect whatever else matches, and a reply that
+   states none of the parts is never "partly right". Feedback names the parts stated and missing, or the kind of
    contradiction, and always quotes the article.
 
 A negation in the reference paraphrased positively ("useless" for "not worth
@@ -186,7 +187,8 @@ def reply_features(reply: str, *, question: str, reference: str, quotes: Sequenc
 def _analyse(reply, question, reference, quotes, keywords, scorer: SupportScorer):
     f = dict.fromkeys(REPLY_FEATURES, 0.0)
     parts = _parts(keywords, question, reference)
-    f["keyed"] = float(any(k.strip() for k in keywords))  # not a model feature: see verdict_from
+    f["keyed"] = float(any(k.strip() for k in keywords))  # not model features: see verdict_from
+    f["parts"] = float(len(parts))
     text = _without_contrast(reply or "")
     if L.says_dont_know(reply or ""):
         f["dont_know"] = 1.0
@@ -259,7 +261,10 @@ def verdict_from(features: dict[str, float], model=None) -> str:
         return "incorrect"
     if features.get("polarity") or features.get("subject_foreign"):
         return "incorrect"  # a negated predicate or another subject: a contradiction, whatever else matches
-    said = model.predict(features)
+    p = model.probabilities(features)
+    if features.get("parts") and not features.get("recall_mean"):
+        p.pop("partial")  # partly right means some part is stated; here none is, so right or wrong
+    said = max(p, key=p.get)
     if said == "correct" and features.get("keyed") and features.get("parts_stated", 0.0) < 1.0:
         return "partial"  # the question's keywords define a full answer: one is missing
     return said

@@ -13,7 +13,8 @@ back ("If the loaf is flat, this is the step to improve") is quoted with it
 sentence, the next one when it continues it (a lead-in ending in ':', "Here are
 ...", a sentence that only echoes the question, or a next one opening "Nor
 ..."), and close runners-up that also serve the question (about the same nouns
-and names, sharing enough of its words), one to four
+and names, sharing enough of its words; a likely one that gives the asked
+name, date or amount when no other does, however far behind), one to four
 sentences in the article's order. A question the article asks itself ("6)
 Should X inherit from Y?") leads into the sentence below it, across the
 paragraph break, and a bare reply there ("Yes.") into the reason after it. A
@@ -256,10 +257,16 @@ class _Chosen:
 
     def runners_up(self, ranked: list[Evidence], best: float) -> None:
         """Likely runners-up (see `select_evidence`) that serve what no chosen
-        sentence serves; one that only leads in brings what it leads into."""
+        sentence serves; one that only leads in brings what it leads into. The
+        first that gives what the question asks for (a name, a date, an amount)
+        when no chosen sentence does needs only the ranker's floor, not
+        `RUNNER_UP` of the best: without it the answer would not answer."""
         for e in ranked:
-            if not self.room() or e.score < max(self.floor, RUNNER_UP * best):
+            if not self.room() or e.score < self.floor:
                 break  # ranked: nothing further down is likely either
+            gives_form = -1 in e.serves and -1 not in self.served
+            if e.score < RUNNER_UP * best and not gives_form:
+                continue
             if not (self.fresh(e) and e.serves - self.served):
                 continue
             self.take(e)
