@@ -149,3 +149,30 @@ def test_a_reply_that_states_no_part_is_never_partly_right():
     nothing = dict.fromkeys(REPLY_FEATURES, 0.0) | {"parts": 2.0, "length": 2.0}
     assert verdict_from(nothing, leans_partial) == "incorrect"
     assert verdict_from(nothing | {"recall_mean": 0.5, "recall_min": 0.0}, leans_partial) == "partial"
+
+
+ROLL = dict(
+    question="Who keeps the lamp lit through the night?",
+    reference="The keepers keep the lamp lit until dawn.",
+    quotes=["The keepers keep the lamp lit until dawn, while the boatmen row the supplies out."],
+)
+
+
+def test_a_foreign_subject_is_a_swap_only_when_the_article_uses_it(scorer):
+    """"The boatmen keep the lamp lit" names another of the article's people: a
+    swap, incorrect. "The wardens ..." is the learner's own word for the keepers
+    when the article never says "warden": left to the model, not vetoed."""
+    from tutor.assess import reply_features
+
+    article = frozenset({"keeper", "keep", "lamp", "light", "dawn", "boatman", "row", "supply"})
+    swapped = reply_features("The boatmen keep the lamp lit.", scorer=scorer, article_terms=article, **ROLL)
+    assert swapped["subject_foreign"] == 0  # "boatmen" is in the quotes: no foreign subject, matched as written
+    other = reply_features("The painters keep the lamp lit.", scorer=scorer,
+                           article_terms=article | {"painter"}, **ROLL)
+    assert other["subject_foreign"] == 1
+    assert assess_reply("The painters keep the lamp lit.", scorer=scorer, article_terms=article | {"painter"},
+                        **ROLL).verdict == "incorrect"
+    own = reply_features("The painters keep the lamp lit.", scorer=scorer, article_terms=article, **ROLL)
+    assert own["subject_foreign"] == 0
+    # without the article every foreign subject counts, as before
+    assert reply_features("The painters keep the lamp lit.", scorer=scorer, **ROLL)["subject_foreign"] == 1

@@ -125,3 +125,20 @@ def test_assessor_model_round_trip_and_three_way_fit():
             labels.append(lab)
     toy = fitting.fit_multinomial(rows, labels, ("x", "noise"))
     assert [toy.predict({"x": k, "noise": 0.0}) for k in range(3)] == list(fitting.VERDICTS)
+
+
+def test_every_reply_group_knows_its_article(tmp_path):
+    """The assessor is fitted with the words of each group's article (a swapped
+    subject is one the article uses); a file beside no article has none."""
+    from tutor import language as L
+    from tutor.corpus import load_document
+
+    for name, path in fitting.reply_groups().items():
+        articles = fitting.articles_of(path)
+        assert articles, name
+        terms = fitting.article_terms(path)
+        first = set(L.terms(load_document(articles[0]).text[:400]))  # a fragment parses a little differently
+        assert first and len(first & terms) >= 0.8 * len(first), name
+    stray = tmp_path / "replies.jsonl"
+    stray.write_text("")
+    assert fitting.article_terms(stray) is None and fitting.articles_of(stray) == []

@@ -18,8 +18,10 @@ on the language layer and the support judge:
 4. a fitted multinomial logistic regression (`tutor/models/assess.json`,
    fitted by `python -m tutor.fitting` on the labeled replies of many
    articles) reads these features and says correct, partial or incorrect;
-   a predicate negated on one side only or a subject from outside the
-   reference makes it incorrect whatever else matches, and a reply that
+   a predicate negated on one side only, or a subject from outside the
+   reference that the article uses for something else ("leadership" for
+   management; a word it never uses is the learner's own), makes it
+   incorrect whatever else matches, and a reply that
    states none of the parts is never "partly right". Feedback names the parts stated and missing, or the kind of
    contradiction, and always quotes the article.
 
@@ -35,7 +37,7 @@ only when the detail conflicts with the article (or is foreign to it).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -179,12 +181,13 @@ def _default_scorer() -> SupportScorer:
 
 
 def reply_features(reply: str, *, question: str, reference: str, quotes: Sequence[str],
-                   keywords: Sequence[str] = (), scorer: SupportScorer | None = None) -> dict[str, float]:
+                   keywords: Sequence[str] = (), scorer: SupportScorer | None = None,
+                   article_terms: Container[str] | None = None) -> dict[str, float]:
     """The features the assessor's models read (see REPLY_FEATURES)."""
-    return _analyse(reply, question, reference, quotes, keywords, scorer or _default_scorer())[0]
+    return _analyse(reply, question, reference, quotes, keywords, scorer or _default_scorer(), article_terms)[0]
 
 
-def _analyse(reply, question, reference, quotes, keywords, scorer: SupportScorer):
+def _analyse(reply, question, reference, quotes, keywords, scorer: SupportScorer, article_terms=None):
     f = dict.fromkeys(REPLY_FEATURES, 0.0)
     parts = _parts(keywords, question, reference)
     f["keyed"] = float(any(k.strip() for k in keywords))  # not model features: see verdict_from
@@ -237,11 +240,22 @@ def _analyse(reply, question, reference, quotes, keywords, scorer: SupportScorer
     for k, (t, s) in enumerate(zip(rtoks, best, strict=True)):
         # the subject by the parse, or (when the small model misreads the verb) the sentence's first word
         subject = t.dep_ in ("nsubj", "nsubjpass") or (k == 0 and len(rtoks) >= 3 and t.i == doc[0].i)
-        if subject and t.pos_ in ("NOUN", "PROPN") and s < PART and ref_has_subject:
+        if subject and t.pos_ in ("NOUN", "PROPN") and s < PART and ref_has_subject and _elsewhere(t, article_terms):
             f["subject_foreign"] += 1
     vecs = aligner.vectors([text, reference])
     f["similarity"] = float(vecs[0] @ vecs[1])
     return f, parts, stated, jf
+
+
+def _elsewhere(tok, article_terms: Container[str] | None) -> bool:
+    """Is the reply's foreign subject another thing of the article ("Leadership
+    copes ..." where the answer is about management)? A word the article never
+    uses ("students" for its "participants") is the learner's own word for the
+    subject, left to the model. Without the article, every foreign subject is."""
+    if article_terms is None:
+        return True
+    lem = L.lemma(tok)
+    return lem in article_terms or L.stem(lem) in article_terms
 
 
 # ---- the verdict ------------------------------------------------------------------------
@@ -312,13 +326,16 @@ def assess_reply(
     quotes: Sequence[str],
     keywords: Sequence[str] = (),
     scorer: SupportScorer | None = None,
+    article_terms: Container[str] | None = None,
 ) -> Assessment:
-    """Judge `reply` to `question` against `reference` (see the module docstring)."""
+    """Judge `reply` to `question` against `reference` (see the module docstring);
+    `article_terms`, the lemmas the article uses (`Retriever.doc_vocabulary`),
+    tell a subject swapped for another of the article's from the learner's own word."""
     scorer = scorer or _default_scorer()
     reply = reply or ""
     quote = _best_quote(quotes, reference)
     says = f'The article says: "{quote.strip()}"'
-    f, parts, stated, jf = _analyse(reply, question, reference, quotes, keywords, scorer)
+    f, parts, stated, jf = _analyse(reply, question, reference, quotes, keywords, scorer, article_terms)
     matched = tuple(p.name for p, s in zip(parts, stated, strict=True) if s >= 0.5)
     missing = tuple(p.name for p, s in zip(parts, stated, strict=True) if s < 0.5)
     share = round(len(matched) / len(parts), 3) if parts else 0.0

@@ -90,31 +90,59 @@ def reply_groups() -> dict[str, Path]:
     return out
 
 
+def articles_of(path: Path | str) -> list[Path]:
+    """The article(s) a labeled file was written for: the package article
+    beside the file, or the packaged corpus for the seed's own sets (in
+    `evals/`, and its labeled learner replies). Empty when there is none."""
+    from tutor.corpus import SUPPORTED_SUFFIXES
+    from tutor.evals.packages import is_package, load_package
+
+    path = Path(path).resolve()
+    folder = path.parent
+    if is_package(folder):
+        return [load_package(folder).article]
+    seed_replies = _tests_data("learner_replies.jsonl")
+    if folder == data_dir("evals").resolve() or (seed_replies is not None and path == seed_replies.resolve()):
+        return sorted(p for p in data_dir("corpus").iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
+    return []
+
+
 @lru_cache(maxsize=64)
 def speakers_of(path: Path | str) -> frozenset[str]:
     """The author-name words of the article a labeled file was written for (a
-    first-person article calls its author "I"; `alignment.as_speaker`): the
-    package article beside the file, or the packaged corpus for the seed's own
-    sets in `evals/`. Empty when there is no such article or it names no author."""
-    from tutor.corpus import SUPPORTED_SUFFIXES, load_document
+    first-person article calls its author "I"; `alignment.as_speaker`).
+    Empty when there is no such article or it names no author."""
+    from tutor.corpus import load_document
     from tutor.errors import TutorError
-    from tutor.evals.packages import is_package, load_package
     from tutor.responders.metadata import author_words
 
-    folder = Path(path).resolve().parent
-    if is_package(folder):
-        articles = [load_package(folder).article]
-    elif folder == data_dir("evals").resolve():
-        articles = sorted(p for p in data_dir("corpus").iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
-    else:
-        return frozenset()
     words: set[str] = set()
-    for article in articles:
+    for article in articles_of(path):
         try:
             words |= author_words(load_document(article).meta or {})
         except TutorError:
             continue
     return frozenset(words)
+
+
+@lru_cache(maxsize=64)
+def article_terms(path: Path | str) -> frozenset[str] | None:
+    """The lemmas (and stems) of the article a labeled file was written for,
+    as the index keeps them per chunk; None when the file names no article."""
+    from tutor import language as L
+    from tutor.corpus import load_document
+    from tutor.errors import TutorError
+
+    articles = articles_of(path)
+    if not articles:
+        return None
+    terms: set[str] = set()
+    for article in articles:
+        try:
+            terms |= set(L.terms(L.parse(load_document(article).text)))
+        except TutorError:
+            continue
+    return frozenset(terms | {L.stem(t) for t in terms})
 
 
 def data_hash(groups: dict[str, Path]) -> str:
@@ -355,7 +383,8 @@ def reply_rows(judge=None, groups: dict[str, Path] | None = None,
             progress(name)
         for c in read_jsonl(path):
             rows.append(reply_features(c["reply"], question=c["question"], reference=c["reference"],
-                                       quotes=c.get("quotes") or [], keywords=c.get("keywords") or (), scorer=judge))
+                                       quotes=c.get("quotes") or [], keywords=c.get("keywords") or (), scorer=judge,
+                                       article_terms=article_terms(path)))
             labels.append(c["label"])
             names.append(name)
             items.append(c)

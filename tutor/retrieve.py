@@ -123,6 +123,11 @@ class HybridRetriever:
             self._bm25 = _Bm25(snapshot)
         return self._bm25
 
+    def doc_vocabulary(self, doc_id: str) -> set[str]:
+        """The lemmas (and stems) one article uses, made once per index version."""
+        snapshot = self.index.snapshot()
+        return self._bm25_for(snapshot).doc_vocabulary(snapshot, doc_id)
+
     def word_vectors(self, words: list[str]) -> np.ndarray:
         """Embeddings of single words (lemmas), remembered: for aligning words."""
         return embed_remembered(self.index.embedder, words)

@@ -401,6 +401,7 @@ class Session:
         return assess_reply(
             text, question=t.question, reference=t.answer, quotes=t.quotes,
             keywords=t.keywords, scorer=self.engine.scorer,
+            article_terms=self.engine.retriever.doc_vocabulary(t.doc_id) or None,  # None: the article is gone
         )
 
     # ---- quiz -----------------------------------------------------------------

@@ -95,7 +95,8 @@ def evaluate_replies(paths: list[Path], judge) -> list[RepliesEval]:
         said, mistakes = [], []
         for line, c in enumerate(cases, start=1):
             f = reply_features(c["reply"], question=c["question"], reference=c["reference"],
-                               quotes=c.get("quotes") or [], keywords=c.get("keywords") or (), scorer=judge)
+                               quotes=c.get("quotes") or [], keywords=c.get("keywords") or (), scorer=judge,
+                               article_terms=fitting.article_terms(p))
             v = verdict_from(f, models)
             said.append(v)
             if v != c["label"]:
