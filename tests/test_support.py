@@ -317,3 +317,14 @@ def test_polarity_is_read_on_the_word_in_the_same_place(scorer, claim, conflicts
     word is compared with the one in its own role, not with the first one found."""
     features = scorer.align(claim, ["Never sail out of fear, but never fear to sail."]).features
     assert features["polarity"] == conflicts
+
+
+def test_a_claim_the_one_sentence_negates_is_a_negation_mismatch(scorer):
+    """"... make up a vector space" against "... do not form a vector space":
+    the verbs match only by embedding, so no predicate's polarity is compared,
+    but every word of the one-clause claim is in the sentence that negates it.
+    That is a contradiction the tutor corrects, not a sentence merely not covered."""
+    passage = "The harbour lamps of one size do not form a matched set, since each keeper buys his own."
+    result = scorer.score("The harbour lamps of one size make up a matched set.", [passage])
+    assert not result.supported and result.reason == "negation mismatch"
+    assert scorer.score("The harbour lamps of one size form a matched set.", [passage]).reason == "negation mismatch"

@@ -88,7 +88,9 @@ def reason_of(features: dict[str, float]) -> str:
     Only the precise detectors name a contradiction (the grounded responder
     corrects a question's premise on these): an amount where the sentence has
     another, a name the passages never use, a predicate negated on one side
-    only, a verb whose subject or object the passages give to another."""
+    only (or a one-clause claim wholly in a sentence that negates it, its verb
+    matched only by meaning: "make up" for "do not form"), a verb whose
+    subject or object the passages give to another."""
     f = features
     if f.get("number_conflict", 0):
         return "quantity mismatch"
@@ -96,6 +98,8 @@ def reason_of(features: dict[str, float]) -> str:
         return "wrong attribution"
     if f.get("polarity", 0) and f.get("coverage", 0) >= 0.8:
         return "negation mismatch"
+    if f.get("negation_parity", 0) and f.get("coverage", 0) >= 0.9 and f.get("clauses", 0) == 1:
+        return "negation mismatch"  # all of a one-clause claim in one sentence that negates it ("do not form")
     if f.get("role_conflict", 0):
         return "role swap"
     if f.get("coverage_mean", 0) >= 0.75 or (f.get("clauses", 0) > 1 and f.get("coverage", 0) >= 0.5):
