@@ -11,7 +11,7 @@ from tutor.premise import question_premise
     "question, premise",
     [
         ("Since leaders plan and budget, what do managers do?", "leaders plan and budget"),
-        ("Why does the dough rise after an hour in the fridge?", "the dough rise after an hour in the fridge"),
+        ("Why does the dough rise after an hour in the fridge?", "the dough does rise after an hour in the fridge"),
         ("What does the article say about budgets?", None),
         ("Why is that option appealing?", None),  # points back into the dialogue
         # the learner asks how to do something: nothing about the article's world is claimed

@@ -328,3 +328,18 @@ def test_a_claim_the_one_sentence_negates_is_a_negation_mismatch(scorer):
     result = scorer.score("The harbour lamps of one size make up a matched set.", [passage])
     assert not result.supported and result.reason == "negation mismatch"
     assert scorer.score("The harbour lamps of one size form a matched set.", [passage]).reason == "negation mismatch"
+
+
+def test_a_named_agent_the_passages_give_to_another_is_a_role_swap(scorer):
+    """"Did Brightwater Glassworks make the lens?" where the lens was "ground by
+    the Halloran workshop": the same object, a related verb, another named
+    agent, and never the one the claim names. A claim naming the right agent
+    is no conflict."""
+    passages = [
+        "The lens of the tower was ground by the Halloran workshop in Dublin for the harbour board.",
+        "Brightwater Glassworks supplied the window panes of the keeper's house.",
+    ]
+    wrong = scorer.score("Brightwater Glassworks did make the lens for the harbour board.", passages)
+    assert not wrong.supported and wrong.reason == "role swap"
+    right = scorer.features("The Halloran workshop made the lens for the harbour board.", passages)
+    assert right["role_conflict"] == 0

@@ -677,6 +677,10 @@ def _role_conflicts(doc: Doc, ps: Passages, note) -> int:
     for r in L.roles(doc):
         if not r.subject or not r.objects:
             continue
+        if _other_agent(r, ps):
+            out += 1
+            note("role_conflict", f"{r.verb}: {sorted(r.subject)} / {sorted(r.objects)}")
+            continue
         same_verb = [p for p in ps.roles if _same(frozenset({r.verb}), frozenset({p.verb}))]
         if not same_verb:
             continue
@@ -692,6 +696,22 @@ def _role_conflicts(doc: Doc, ps: Passages, note) -> int:
             out += 1
             note("role_conflict", f"{r.verb}: {sorted(r.subject)} / {sorted(r.objects)}")
     return out
+
+
+def _other_agent(r: L.Role, ps: Passages) -> bool:
+    """A named agent where the passages name another: "Microsoft designed the
+    fonts" where the fonts were "created by the Bigelow & Holmes foundry" (the
+    same or a related verb, the same object, a subject naming someone else) and
+    never by the one the clause names."""
+    names = r.subject & ps.names
+    if not names:
+        return False
+    verb = frozenset({r.verb})
+    alike = [p for p in ps.roles
+             if (_same(verb, frozenset({p.verb})) or lexicon.related(r.verb, p.verb)) and _same(r.objects, p.objects)]
+    if any(_same(r.subject, p.subject) for p in alike):
+        return False
+    return any(p.subject & ps.names and not (p.subject & names) for p in alike)
 
 
 def _opposed_in(grid: Grid, r: int, cols: Sequence[int]) -> bool:

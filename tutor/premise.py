@@ -101,7 +101,7 @@ def question_premise(question: str, presupposed: bool = True) -> str | None:
 
 
 def _declarative(body):
-    """'does X do Y' -> 'X do Y'; 'is X Y' -> 'X is Y'; "doesn't X rise" -> 'X does not rise':
+    """'does X do Y' -> 'X does do Y'; 'is X Y' -> 'X is Y'; "doesn't X rise" -> 'X does not rise':
     the auxiliary goes after the subject's noun phrase."""
     if not body or body[0].pos_ != "AUX":
         return body
@@ -113,7 +113,9 @@ def _declarative(body):
         return rest if aux.lemma_ == "do" and not negs else body
     subject = [t for t in rest if chunk.start <= t.i < chunk.end]
     tail = [t for t in rest if t.i >= chunk.end]
-    middle = ([aux] if aux.lemma_ != "do" or negs else []) + negs
+    # "did" stays ("Microsoft did design the fonts"): without it the bare verb
+    # after the subject ("Microsoft design the fonts") misleads the parser
+    middle = [aux] + negs
     return subject + middle + tail
 
 
