@@ -292,3 +292,18 @@ def test_the_sentence_that_gives_the_asked_date_joins_a_better_ranked_one():
     # without the date, the same score stays out
     plain = Evidence("d", 50, 90, "The lamp was first lit by a keeper.", 0, low, number=3, serves=frozenset({2}))
     assert [e.text for e in select_evidence([top, plain])] == [top.text]
+
+
+@pytest.mark.parametrize("first, second, takes_up", [
+    ("I ask every new keeper the same hard questions.", "One question is this: could the light run itself?", True),
+    ("The office keeps two rules for the lamp.", "The first rule is that it never goes out.", True),
+    ("The office keeps two rules for the lamp.", "Another rule says the lens is cleaned daily.", True),
+    ("The office keeps two rules for the lamp.", "The keepers rest on Sundays.", False),
+    ("The office keeps a rule for the lamp.", "One rule is that it never goes out.", False),  # no plural to take up
+])
+def test_a_sentence_that_takes_up_one_of_the_things_named_goes_on_from_it(first, second, takes_up):
+    from tutor.parsed import ParsedDocument
+    from tutor.responders.evidence import _takes_up
+
+    parsed = ParsedDocument.parse("d", "h", f"{first} {second}")
+    assert _takes_up(parsed, 0, 1) is takes_up

@@ -11,8 +11,9 @@ pronoun is read with the sentence before it, and one whose main subject points
 back ("If the loaf is flat, this is the step to improve") is quoted with it
 (`ranking.leans_back`): the answer says what "this" is. The answer is the best
 sentence, the next one when it continues it (a lead-in ending in ':', "Here are
-...", a sentence that only echoes the question, or a next one opening "Nor
-..."), and close runners-up that also serve the question (about the same nouns
+...", a sentence that only echoes the question, a next one opening "Nor
+..." or taking up one of the things named: "... the hard questions." + "One
+question is this: ...?"), and close runners-up that also serve the question (about the same nouns
 and names, sharing enough of its words; a likely one that gives the asked
 name, date or amount when no other does, however far behind), one to four
 sentences in the article's order. A question the article asks itself ("6)
@@ -79,7 +80,8 @@ def rank_sentences(retrieval: Retrieval, query: str | None = None, query_vector=
         nxt = by_key.get((c.doc_id, c.number + 1))  # within the retrieved passages, so it is cited
         follows = None
         if nxt is not None and same_paragraph(parsed, c.number, nxt.number):
-            if _leads_in(c, f, parsed, qdoc, retrieval) or _continues(parsed, nxt.number):
+            if (_leads_in(c, f, parsed, qdoc, retrieval) or _continues(parsed, nxt.number)
+                    or _takes_up(parsed, c.number, nxt.number)):
                 follows = nxt
         elif nxt is not None and L.is_question(c.text):
             follows = nxt  # a question on its own line ("6) Should X ...?") is answered below it
@@ -149,6 +151,20 @@ def _continues(parsed, number: int) -> bool:
     span = parsed.span(number)
     first = next((t for t in span if not t.is_punct), None)
     return first is not None and first.lower_ in _CONTINUING and first.dep_ in ("nsubj", "nsubjpass", "det", "advmod", "mark", "cc")
+
+
+_ONE_OF = frozenset("one another first each".split())
+
+
+def _takes_up(parsed, number: int, nxt: int) -> bool:
+    """The next sentence takes up one of the things this one names in the
+    plural: "I ask them the hard questions." + "One question is this: ...?",
+    "There are two rules." + "The first rule is ...": its subject is that noun
+    with "one", "another", "first" or "each"."""
+    plural = {L.lemma(t) for t in parsed.span(number) if t.tag_ in ("NNS", "NNPS")}
+    return any(t.dep_ in ("nsubj", "nsubjpass") and L.lemma(t) in plural
+               and any(c.lower_ in _ONE_OF for c in t.children if c.dep_ in ("nummod", "det", "amod"))
+               for t in parsed.span(nxt))
 
 
 def _adds_little(span, qdoc) -> bool:
