@@ -307,3 +307,19 @@ def test_a_sentence_that_takes_up_one_of_the_things_named_goes_on_from_it(first,
 
     parsed = ParsedDocument.parse("d", "h", f"{first} {second}")
     assert _takes_up(parsed, 0, 1) is takes_up
+
+
+def test_a_likely_sentence_right_after_the_best_one_goes_on_with_it():
+    """"I made a little log ..." + "I ruled each page ...": the next sentence
+    serves no question word the best one lacks, but it is likely and right
+    after it, so it comes along; the same sentence elsewhere does not."""
+    from tutor.responders.evidence import RUNNER_UP, Evidence, select_evidence
+
+    top = Evidence("d", 0, 40, "I made a little log with a page for each lamp.", 0, 0.9, number=4,
+                   serves=frozenset({0, 1}))
+    likely = RUNNER_UP * top.score + 0.01
+    after = Evidence("d", 41, 90, "I ruled each page in red, one column a night.", 0, likely, number=5,
+                     serves=frozenset({0}))
+    assert [e.text for e in select_evidence([top, after])] == [top.text, after.text]
+    apart = Evidence("d", 200, 250, after.text, 0, likely, number=9, serves=frozenset({0}))
+    assert [e.text for e in select_evidence([top, apart])] == [top.text]

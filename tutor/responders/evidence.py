@@ -15,7 +15,8 @@ sentence, the next one when it continues it (a lead-in ending in ':', "Here are
 ..." or taking up one of the things named: "... the hard questions." + "One
 question is this: ...?"), and close runners-up that also serve the question (about the same nouns
 and names, sharing enough of its words; a likely one that gives the asked
-name, date or amount when no other does, however far behind), one to four
+name, date or amount when no other does, however far behind; a likely one
+right after the best sentence), one to four
 sentences in the article's order. A question the article asks itself ("6)
 Should X inherit from Y?") leads into the sentence below it, across the
 paragraph break, and a bare reply there ("Yes.") into the reason after it. A
@@ -283,13 +284,21 @@ class _Chosen:
             gives_form = -1 in e.serves and -1 not in self.served
             if e.score < RUNNER_UP * best and not gives_form:
                 continue
-            if not (self.fresh(e) and e.serves - self.served):
+            if not (self.fresh(e) and (e.serves - self.served or self.goes_on(e))):
                 continue
             self.take(e)
             if e.follows is not None:  # "Here are the two rules ...", "..., run"
                 self.take(self.sentence(e.follows, e))
                 if e.then is not None:
                     self.take(self.sentence(e.then, e))
+
+    def goes_on(self, e: Evidence) -> bool:
+        """The sentence right after the best one: a likely one goes on with it
+        ("I made a little book ..." + "I ruled each page ...") even when it
+        uses no question word the chosen ones lack (only that one: a chain of
+        neighbours would crowd out a sentence from elsewhere that answers)."""
+        top = self.ranked[0] if self.ranked else None
+        return top is not None and top.doc_id == e.doc_id and top.number >= 0 and e.number == top.number + 1
 
     def in_order(self) -> list[Evidence]:
         return sorted(self.items, key=lambda e: (e.doc_id, e.start))
