@@ -239,6 +239,9 @@ def test_a_presenting_sentence_leads_into_the_next(rules):
 @pytest.mark.parametrize("second, goes_on", [
     ("Nor is it lit on the night of a full moon.", True),
     ("So the keepers rest that night.", True),
+    ("But the keepers light it when a storm comes.", True),  # turns what came before
+    ("However, the keepers light it when a storm comes.", True),
+    ("But is it ever lit on the night of a full moon?", False),  # a question goes on from nothing
     ("The keepers rest on the night of a full moon.", False),
 ])
 def test_a_sentence_that_cannot_stand_alone_goes_on_from_the_one_before(second, goes_on):
@@ -323,3 +326,22 @@ def test_a_likely_sentence_right_after_the_best_one_goes_on_with_it():
     assert [e.text for e in select_evidence([top, after])] == [top.text, after.text]
     apart = Evidence("d", 200, 250, after.text, 0, likely, number=9, serves=frozenset({0}))
     assert [e.text for e in select_evidence([top, apart])] == [top.text]
+
+
+def test_the_reason_after_a_bare_reply_keeps_the_sentence_that_turns_it():
+    """"Should the lamp burn all night?" "Yes." "In a calm year it might not
+    need to." "However, ...": the reason after the reply is quoted with the
+    sentence that turns it, or the answer would say the opposite of the article."""
+    from tutor.responders.evidence import Evidence, select_evidence
+    from tutor.retrieve import Candidate
+
+    def cand(n, text):
+        return Candidate(0, "d", n, n * 100, n * 100 + len(text), text, 0.5)
+
+    texts = ["Should the lamp burn all night?", "Yes.", "In a calm year it might not need to.",
+             "However, ships pass at every hour, so the keeper tends it until dawn."]
+    ranked = [Evidence("d", n * 100, n * 100 + len(t), t, 0, 0.9 - n * 0.3, number=n,
+                       follows=cand(n + 1, texts[n + 1]) if n in (0, 2) else None)
+              for n, t in enumerate(texts)]
+    said = [e.text for e in select_evidence(ranked)]
+    assert said == texts

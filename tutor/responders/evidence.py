@@ -12,7 +12,7 @@ back ("If the loaf is flat, this is the step to improve") is quoted with it
 (`ranking.leans_back`): the answer says what "this" is. The answer is the best
 sentence, the next one when it continues it (a lead-in ending in ':', "Here are
 ...", a sentence that only echoes the question, a next one opening "Nor
-..." or taking up one of the things named: "... the hard questions." + "One
+...", "But ..." or "However, ..." or taking up one of the things named: "... the hard questions." + "One
 question is this: ...?"), and close runners-up that also serve the question (about the same nouns
 and names, sharing enough of its words; a likely one that gives the asked
 name, date or amount when no other does, however far behind; a likely one
@@ -132,7 +132,7 @@ def _leads_in(c, f, parsed, qdoc, retrieval) -> bool:
 
 
 _CAUSAL = frozenset("because since so therefore thus hence help allow let cause make reason order".split())
-_CONTINUING = frozenset("this that these those it they which so thus therefore then nor".split())
+_CONTINUING = frozenset("this that these those it they which so thus therefore then nor but however yet".split())
 
 
 def _presents(span) -> bool:
@@ -148,10 +148,13 @@ def _bare(text: str) -> bool:
 
 def _continues(parsed, number: int) -> bool:
     """A sentence that cannot stand alone: it opens with a pointer back ("This
-    ...", "They ...", "So ...", "Nor ...")."""
+    ...", "They ...", "So ...", "Nor ...") or turns what came before ("But
+    ...", "However, ..."): quoted without it, the sentence before may say
+    what its author does not mean. Not a question ("But do they need ...?")."""
     span = parsed.span(number)
     first = next((t for t in span if not t.is_punct), None)
-    return first is not None and first.lower_ in _CONTINUING and first.dep_ in ("nsubj", "nsubjpass", "det", "advmod", "mark", "cc")
+    return (first is not None and first.lower_ in _CONTINUING
+            and first.dep_ in ("nsubj", "nsubjpass", "det", "advmod", "mark", "cc") and not L.is_question(span.text))
 
 
 _ONE_OF = frozenset("one another first each".split())
@@ -166,6 +169,12 @@ def _takes_up(parsed, number: int, nxt: int) -> bool:
     return any(t.dep_ in ("nsubj", "nsubjpass") and L.lemma(t) in plural
                and any(c.lower_ in _ONE_OF for c in t.children if c.dep_ in ("nummod", "det", "amod"))
                for t in parsed.span(nxt))
+
+
+def _opens_continuing(text: str) -> bool:
+    """The sentence opens with a word that points back or goes on ("However, ...", "So ...")."""
+    first = text.split(None, 1)[0].strip(",;:").lower() if text.strip() else ""
+    return first in _CONTINUING
 
 
 def _adds_little(span, qdoc) -> bool:
@@ -206,6 +215,10 @@ def select_evidence(
         after = next((e for e in ranked if e.number == nxt.number + 1 and e.doc_id == top.doc_id), None)
         lead = nxt if nxt.follows is not None else Evidence(
             nxt.doc_id, nxt.start, nxt.end, nxt.text, nxt.hit, nxt.score, after, nxt.number)
+    # what the lead-in brought may itself be continued ("=> Yes." + "In an ideal world ..." + "However, ...")
+    last = chosen.items[-1] if chosen.items else None
+    if last is not None and last is not top and last.follows is not None and _opens_continuing(last.follows.text):
+        chosen.take(chosen.sentence(last.follows, top))
     chosen.runners_up(ranked[1:], top.score)
     return chosen.in_order()
 
