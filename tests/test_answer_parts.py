@@ -322,10 +322,14 @@ def test_a_likely_sentence_right_after_the_best_one_goes_on_with_it():
                    serves=frozenset({0, 1}))
     likely = RUNNER_UP * top.score + 0.01
     after = Evidence("d", 41, 90, "I ruled each page in red, one column a night.", 0, likely, number=5,
-                     serves=frozenset({0}))
+                     topical=0.5, serves=frozenset({0}))
     assert [e.text for e in select_evidence([top, after])] == [top.text, after.text]
-    apart = Evidence("d", 200, 250, after.text, 0, likely, number=9, serves=frozenset({0}))
+    apart = Evidence("d", 200, 250, after.text, 0, likely, number=9, topical=0.5, serves=frozenset({0}))
     assert [e.text for e in select_evidence([top, apart])] == [top.text]
+    # right after it but about something else ("In contrast, the boatmen ...")
+    other = Evidence("d", 41, 90, "In contrast, the boatmen row at dawn.", 0, likely, number=5, topical=0.0,
+                     serves=frozenset({0}))
+    assert [e.text for e in select_evidence([top, other])] == [top.text]
 
 
 def test_the_reason_after_a_bare_reply_keeps_the_sentence_that_turns_it():

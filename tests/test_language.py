@@ -121,6 +121,9 @@ def test_a_passive_question_says_what_is_done_to_what(question, verb, done_to, s
         ("What do bakers get when they fold the dough?", ("THING",), ()),
         ("How does he describe the people to whom the prize was given?", ("MANNER",), ()),
         ("When does the dough stop rising?", ("TIME",), ()),
+        # the noun its modifiers qualify, and a version is named by its number
+        ("In which Harbour release did the tide tables become exact?", ("AMOUNT",), ("release",)),
+        ("Which type foundry cast the letters?", ("THING",), ("foundry",)),
     ],
 )
 def test_question_forms(question, forms, focus):
@@ -174,9 +177,13 @@ def test_a_file_name_with_digits_is_no_number():
     counted = L.parse_many(["The harbour office keeps 40 tide tables."])[0]
     assert [t.text for t in named if L.is_number(t)] == []
     assert [t.text for t in L.parse("It took 175 ships, 2.5 hours and thirteen weeks in 1855.") if L.is_number(t)
-            ][:4] == ["175", "2.5", "hours", "thirteen"]
+            ] == ["175", "2.5", "thirteen", "1855"]  # a unit is no number
     assert coverage.answers_form(form, [named[:]]) == 0.0
     assert coverage.answers_form(form, [counted[:]]) == 1.0
+    # a date's words are no number, but they still say when
+    today = L.parse("Today the harbour office opened its new tide tables.")
+    assert not any(L.is_number(t) for t in today)
+    assert coverage.answers_form(L.question_form("When did the office open its tables?"), [today[:]]) == 1.0
 
 
 def test_a_condition_answers_when_but_not_which_year():

@@ -259,7 +259,8 @@ def _answers(kind: str, toks) -> bool:
     if kind == "AMOUNT":
         return any(L.is_number(t) for t in toks)
     if kind == "TIME":
-        return any((t.ent_type_ in ("DATE", "TIME") or t.like_num and t.pos_ == "NUM") and L.is_number(t) for t in toks)
+        return any(t.ent_type_ in ("DATE", "TIME") and not L.is_identifier(t) or t.like_num and t.pos_ == "NUM"
+                   and L.is_number(t) for t in toks)
     if kind == "PERSON":
         return any(t.ent_type_ in ("PERSON", "ORG", "NORP") or t.pos_ == "PROPN" for t in toks)
     if kind == "PLACE":

@@ -318,10 +318,17 @@ _IDENTIFIER = re.compile(r"[A-Za-z].*(?:[_/\\]|\.[A-Za-z])|(?:[_/\\]|\.[A-Za-z])
 def is_number(tok: Token) -> bool:
     """Does the token state a number ("175", "thirteen", "2%", a date's year)?
     Not a name that holds digits: the small model labels a file name such as
-    "09_intro.ipynb" or a path as CARDINAL."""
+    "09_intro.ipynb" or a path as CARDINAL; not a date's words ("today")."""
     if not (tok.like_num or tok.pos_ == "NUM" or tok.ent_type_ in NUMERIC_LABELS):
         return False
+    if tok.ent_type_ in ("DATE", "TIME") and not (tok.like_num or any(ch.isdigit() for ch in tok.text)):
+        return False  # "today", "January", "spring": a date, but no number
     return not _IDENTIFIER.search(tok.text)
+
+
+def is_identifier(tok: Token) -> bool:
+    """A file name, path or identifier ("09_intro.ipynb", "golang.org/x")."""
+    return bool(_IDENTIFIER.search(tok.text))
 
 
 def is_negator(tok: Token) -> bool:
@@ -816,6 +823,10 @@ QUANTITY_NOUNS = frozenset(
 )
 
 
+# what is named by its number: "in which version / release / edition" asks for one
+NUMBERED_NOUNS = frozenset("version release edition".split())
+
+
 def question_form(text: str | Doc | Span) -> QuestionForm:
     doc = as_doc(text)
     toks = [t for t in doc if not t.is_punct]
@@ -837,6 +848,8 @@ def question_form(text: str | Doc | Span) -> QuestionForm:
             nxt.pos_ in ("NOUN", "PROPN") or (nxt.pos_ == "ADJ" and nxt.head.pos_ in ("NOUN", "PROPN"))
         ):
             head = nxt if nxt.pos_ in ("NOUN", "PROPN") else nxt.head
+            while head.dep_ in ("compound", "amod", "nmod") and head.head.pos_ in ("NOUN", "PROPN") and head.head.i > head.i:
+                head = head.head  # "which Python version": the noun the modifiers qualify
             focus = sorted(_phrase_lemmas(head))
             expects = _kind_of(head, expects)
         elif low in ("what", "which") and t.dep_ in ("attr", "nsubj") and t.head.lemma_ == "be":
@@ -931,7 +944,7 @@ def _kind_of(noun: Token, default: str) -> str:
     unit = _unit_name_for(word)
     if unit in _TIME_UNITS or word in ("date", "time", "century", "decade", "era", "period"):
         return "TIME"
-    if word in QUANTITY_NOUNS or unit is not None:
+    if word in QUANTITY_NOUNS or word in NUMBERED_NOUNS or unit is not None:
         return "AMOUNT"
     return default
 

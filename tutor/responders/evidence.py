@@ -311,7 +311,8 @@ class _Chosen:
         uses no question word the chosen ones lack (only that one: a chain of
         neighbours would crowd out a sentence from elsewhere that answers)."""
         top = self.ranked[0] if self.ranked else None
-        return top is not None and top.doc_id == e.doc_id and top.number >= 0 and e.number == top.number + 1
+        return (top is not None and top.doc_id == e.doc_id and top.number >= 0 and e.number == top.number + 1
+                and e.topical > 0)  # about a noun or name of the question, not "In contrast, leadership ..."
 
     def in_order(self) -> list[Evidence]:
         return sorted(self.items, key=lambda e: (e.doc_id, e.start))
