@@ -217,6 +217,9 @@ def test_groundedness_uses_cited_passages_as_well_as_retrieved_ones():
         ("The article doesn't cover that, so I won't guess.", True, "the reply declined"),
         ("What do you think management copes with?", False, "the reply makes no claim"),
         ("Let's work it out from the article rather than me telling you. (Type 'hint' if you want a hint.)", False, "no claim"),
+        # the Socratic prompt that points to a passage is dialogue too
+        ("Let's work it out from the article rather than me telling you. Read passage [1]. "
+         "And what do leaders do instead? (Type 'hint' if you want a hint.)", False, "no claim"),
     ],
 )
 def test_groundedness_cannot_score_replies_without_claims(answer, declined, why):

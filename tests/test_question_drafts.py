@@ -4,6 +4,7 @@ of the drafts on every dev article and the seed."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -61,6 +62,15 @@ def test_question_forms(sentence, kind, question, keyword):
     assert kind in made, made
     assert made[kind][0] == question
     assert keyword in made[kind][1] and all(keyword_is_content(k) for k in made[kind][1])
+
+
+def test_no_question_cut_from_a_sentence_that_runs_on_with_dots():
+    """". . .North and South. . .": the transcript's dots would leave "these
+    boats.North and South" inside a drafted question."""
+    made = drafts("Can we forge against these storms a grand and global fleet. . .North and South. . .")
+    assert not any(re.search(r"[a-z]\.[A-Z]|\.\s*\.", q) for q, _ in made.values()), made
+    assert drafts("We forge against these storms a grand and global fleet.")["object"][0] == (
+        "What do we forge against these storms?")  # the same sentence without the dots is asked
 
 
 def test_no_question_without_saying_what_it_is_about():

@@ -280,9 +280,14 @@ def _is_fragment(span: Span) -> bool:
     return span.text.rstrip()[-1:] not in ".!;:\"”')" or span.text[:1].islower()
 
 
+# a question cut from a sentence that runs on with dots (". . .North and South"):
+# a full stop inside it, glued to the next word or doubled, is no question to ask
+_BROKEN = re.compile(r"[a-z][.!?][A-Z]|\.\s*\.")
+
+
 def _valid(d: Draft, span: Span) -> bool:
     n = len(L.words(d.question))
-    if not d.keywords or n < 3 or n > _MAX_QUESTION_WORDS:
+    if not d.keywords or n < 3 or n > _MAX_QUESTION_WORDS or _BROKEN.search(d.question):
         return False
     said = [t for t in L.terms(d.question.replace(BLANK, " ")) if t not in ("do", "be", "have", "you")]
     if len(set(said)) < (1 if d.kind == "definition" else 2):

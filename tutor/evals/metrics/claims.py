@@ -14,7 +14,7 @@ claims, so all three use this one definition:
    quotation without its quote marks;
 5. sentences about the dialogue rather than the article are not claims: the
    tutor's fixed phrases (`DIALOGUE`: "Let's work it out ...", "(Type 'hint'
-   ...)", "Not quite.", hints and cloze gaps, which are clues, not statements)
+   ...)", "Read passage [1].", "Not quite.", hints and cloze gaps, which are clues, not statements)
    and "the article does not say/cover ..." (a decline in words).
 
 Every excluded sentence is returned with its reason, so a report shows exactly
@@ -38,7 +38,7 @@ _LEAD_INS = re.compile(
     re.I,
 )
 DIALOGUE = re.compile(
-    r"^\(?\s*(?:let's work it out|let us work it out|type 'hint'|type \"hint\"|hint\s*:|"
+    r"^\(?\s*(?:let's work it out|let us work it out|type 'hint'|type \"hint\"|hint\s*:|read passage\b|"
     r"fill the gap|quiz time|question \d+ of \d+|score\s*:|"
     r"(?:yes, )?that's right\.?$|correct\.?$|not quite\.?$|you're partly right\.?$|no problem\.?$)",
     re.I,
