@@ -699,8 +699,8 @@ def _role_conflicts(doc: Doc, ps: Passages, note) -> int:
 
 
 def _other_agent(r: L.Role, ps: Passages) -> bool:
-    """A named agent where the passages name another: "Microsoft designed the
-    fonts" where the fonts were "created by the Bigelow & Holmes foundry" (the
+    """A named agent where the passages name another: "Brightwater made the
+    lens" where the lens was "ground by the Halloran workshop" (the
     same or a related verb, the same object, a subject naming someone else) and
     never by the one the clause names."""
     names = r.subject & ps.names

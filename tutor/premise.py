@@ -113,8 +113,8 @@ def _declarative(body):
         return rest if aux.lemma_ == "do" and not negs else body
     subject = [t for t in rest if chunk.start <= t.i < chunk.end]
     tail = [t for t in rest if t.i >= chunk.end]
-    # "did" stays ("Microsoft did design the fonts"): without it the bare verb
-    # after the subject ("Microsoft design the fonts") misleads the parser
+    # "did" stays ("Brightwater did grind the lens"): without it the bare verb
+    # after the subject ("Brightwater grind the lens") misleads the parser
     middle = [aux] + negs
     return subject + middle + tail
 
