@@ -203,3 +203,12 @@ def test_temperature_scales_need_a_degree_sign_or_their_name():
     assert units("Heat it to 1652 °F.") == ["degree_Fahrenheit"]
     assert units("Heat it to 230C.") == ["degree_Celsius"]
     assert units("Sit in row 5 F.") == [None]
+
+
+def test_open_class_words_on_the_stop_list_are_content():
+    """spaCy's stop list holds "name", "call", "show": "Who is the tower named
+    after?" is about naming, and "What is the first watch called?" about a name."""
+    assert "name" in L.terms("Who is the tower named after?")
+    assert "call" in L.terms("What is the first watch called?")
+    assert "show" in L.terms("What does the chart show?")
+    assert L.terms("They would have done it again.") == []  # the function words stay out

@@ -104,6 +104,9 @@ FIRST_PERSON = frozenset("i me my mine myself we us our ours ourselves".split())
 # spaCy's English stop words: the function words (and a few light verbs) of English
 STOP_WORDS = frozenset(__import__("spacy.lang.en.stop_words", fromlist=["STOP_WORDS"]).STOP_WORDS)
 CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "ADV", "NUM"})
+# open-class words on spaCy's stop list that say what a sentence is about: "What
+# are they named after?", "What is the first rise called?", "What does it show?"
+OPEN_CLASS_STOPS = frozenset("name call show move keep put give take see empty full serious whole".split())
 ENTITY_LABELS = frozenset(
     {"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
      "LANGUAGE"}
@@ -345,7 +348,8 @@ def is_content(tok: Token) -> bool:
         return False
     if tok.pos_ in ("NOUN", "PROPN", "NUM") or tok.like_num:
         return bool(re.search(r"[A-Za-z0-9]", tok.text)) and low not in PRONOUNS
-    return not tok.is_stop and lemma(tok) not in STOP_WORDS
+    lem = lemma(tok)
+    return lem in OPEN_CLASS_STOPS or (not tok.is_stop and lem not in STOP_WORDS)
 
 
 def content_tokens(span: Doc | Span) -> list[Token]:
@@ -849,7 +853,7 @@ def question_form(text: str | Doc | Span) -> QuestionForm:
         ):
             head = nxt if nxt.pos_ in ("NOUN", "PROPN") else nxt.head
             while head.dep_ in ("compound", "amod", "nmod") and head.head.pos_ in ("NOUN", "PROPN") and head.head.i > head.i:
-                head = head.head  # "which Python version": the noun the modifiers qualify
+                head = head.head  # "which tide table version": the noun the modifiers qualify
             focus = sorted(_phrase_lemmas(head))
             expects = _kind_of(head, expects)
         elif low in ("what", "which") and t.dep_ in ("attr", "nsubj") and t.head.lemma_ == "be":
