@@ -192,6 +192,9 @@ def test_a_condition_answers_when_but_not_which_year():
     answer = [L.parse("The valve opens if and only if the pressure rises.")[:]]
     assert answers_form(L.question_form("When does the valve open?"), answer) == 1.0
     assert answers_form(L.question_form("In which year did the valve first open?"), answer) == 0.0
+    # a past event asks when it happened: a condition does not say
+    for q, said in (("When does the valve open?", 1.0), ("When did the valve open?", 0.0)):
+        assert answers_form(L.question_form(q), answer, L.parse(q)) == said, q
 
 
 def test_temperature_scales_need_a_degree_sign_or_their_name():

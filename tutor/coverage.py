@@ -210,7 +210,7 @@ def answers_form(form: L.QuestionForm, spans: Sequence[Span], question: Doc | Sp
     forms = form.forms or (form.expects,)
     given = {L.lemma(t) for t in question} if question is not None else set()
     toks = [t for s in spans for t in s if L.lemma(t) not in given]
-    done = [_answers(kind, toks) or kind == "TIME" and form.wh == "when" and _condition(toks)
+    done = [_answers(kind, toks) or kind == "TIME" and form.wh == "when" and _condition(toks) and not _past(question)
             or kind == "PERSON" and question is not None and _fills_subject(question, spans, given)
             or kind == "PLACE" and question is not None and _fills_place(question, spans, given) for kind in forms]
     return sum(done) / len(done) if done else 1.0
@@ -245,6 +245,12 @@ def _fills_subject(question: Doc | Span, spans: Sequence[Span], given: set[str])
     return any(L.lemma(t.head) in verbs and t.dep_ in ("nsubj", "nsubjpass", "agent")
                and (t.pos_ in ("NOUN", "PROPN") or t.lower_ in ("i", "we")) and L.lemma(t) not in given
                for sp in spans for t in sp)
+
+
+def _past(question: Doc | Span | None) -> bool:
+    """"When did the keeper leave?" asks when it happened, a date, not under which
+    condition ("When does the valve open?")."""
+    return question is not None and any(t.tag_ == "VBD" or t.lower_ == "did" for t in question)
 
 
 def _condition(toks) -> bool:
