@@ -307,7 +307,7 @@ class _Chosen:
 
     def goes_on(self, e: Evidence) -> bool:
         """The sentence right after the best one: a likely one goes on with it
-        ("I made a little book ..." + "I ruled each page ...") even when it
+        ("I keep a log with a page a night." + "I rule each page ...") even when it
         uses no question word the chosen ones lack (only that one: a chain of
         neighbours would crowd out a sentence from elsewhere that answers)."""
         top = self.ranked[0] if self.ranked else None
