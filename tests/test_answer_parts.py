@@ -345,7 +345,7 @@ def test_the_reason_after_a_bare_reply_keeps_the_sentence_that_turns_it():
     texts = ["Should the lamp burn all night?", "Yes.", "In a calm year it might not need to.",
              "However, ships pass at every hour, so the keeper tends it until dawn."]
     ranked = [Evidence("d", n * 100, n * 100 + len(t), t, 0, 0.9 - n * 0.3, number=n,
-                       follows=cand(n + 1, texts[n + 1]) if n in (0, 2) else None)
+                       follows=cand(n + 1, texts[n + 1]) if n in (0, 2) else None, continued=n == 2)
               for n, t in enumerate(texts)]
     said = [e.text for e in select_evidence(ranked)]
     assert said == texts

@@ -326,7 +326,7 @@ def is_number(tok: Token) -> bool:
         return False
     if tok.ent_type_ in ("DATE", "TIME") and not (tok.like_num or any(ch.isdigit() for ch in tok.text)):
         return False  # "today", "January", "spring": a date, but no number
-    return not _IDENTIFIER.search(tok.text)
+    return not is_identifier(tok)
 
 
 def is_identifier(tok: Token) -> bool:

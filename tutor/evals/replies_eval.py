@@ -93,10 +93,11 @@ def evaluate_replies(paths: list[Path], judge) -> list[RepliesEval]:
         cases = load_replies(p)
         models = held_models.get(names[p]) if names[p] else None
         said, mistakes = [], []
+        terms = fitting.article_terms(p)
         for line, c in enumerate(cases, start=1):
             f = reply_features(c["reply"], question=c["question"], reference=c["reference"],
                                quotes=c.get("quotes") or [], keywords=c.get("keywords") or (), scorer=judge,
-                               article_terms=fitting.article_terms(p))
+                               article_terms=terms)
             v = verdict_from(f, models)
             said.append(v)
             if v != c["label"]:

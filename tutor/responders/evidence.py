@@ -62,6 +62,7 @@ class Evidence:
     serves: frozenset = frozenset()  # which of the question's words (and its answer form, -1) it covers
     then: Candidate | None = None  # after `follows` when that is a code line: the words that finish the sentence
     leans: Candidate | None = None  # the sentence before, which this one points back to ("this is the step ...")
+    continued: bool = False  # `follows` cannot stand alone: it points back or turns this one ("However, ...")
 
 
 def rank_sentences(retrieval: Retrieval, query: str | None = None, query_vector=None) -> list[Evidence]:
@@ -79,10 +80,10 @@ def rank_sentences(retrieval: Retrieval, query: str | None = None, query_vector=
     for c, f, p in rows:
         parsed = snap.parsed(c.doc_id)
         nxt = by_key.get((c.doc_id, c.number + 1))  # within the retrieved passages, so it is cited
-        follows = None
+        follows, continued = None, False
         if nxt is not None and same_paragraph(parsed, c.number, nxt.number):
-            if (_leads_in(c, f, parsed, qdoc, retrieval) or _continues(parsed, nxt.number)
-                    or _takes_up(parsed, c.number, nxt.number)):
+            continued = _continues(parsed, nxt.number)
+            if continued or _leads_in(c, f, parsed, qdoc, retrieval) or _takes_up(parsed, c.number, nxt.number):
                 follows = nxt
         elif nxt is not None and L.is_question(c.text):
             follows = nxt  # a question on its own line ("6) Should X ...?") is answered below it
@@ -94,7 +95,7 @@ def rank_sentences(retrieval: Retrieval, query: str | None = None, query_vector=
         back = leans_back(parsed, c.number)
         leans = None if back is None else by_key.get((c.doc_id, back)) or _candidate(c, parsed, back)
         out.append(Evidence(c.doc_id, c.start, c.end, c.text, c.hit, p, follows, c.number, f["lexical"], f["topical"],
-                            f.get("_serves", frozenset()), then, leans))
+                            f.get("_serves", frozenset()), then, leans, continued and follows is not None))
     return out
 
 
@@ -171,12 +172,6 @@ def _takes_up(parsed, number: int, nxt: int) -> bool:
                for t in parsed.span(nxt))
 
 
-def _opens_continuing(text: str) -> bool:
-    """The sentence opens with a word that points back or goes on ("However, ...", "So ...")."""
-    first = text.split(None, 1)[0].strip(",;:").lower() if text.strip() else ""
-    return first in _CONTINUING
-
-
 def _adds_little(span, qdoc) -> bool:
     """The sentence says hardly more than the question ("... all have one thing in common.")."""
     q = {L.lemma(t) for t in qdoc if L.is_content(t)}
@@ -217,7 +212,7 @@ def select_evidence(
             nxt.doc_id, nxt.start, nxt.end, nxt.text, nxt.hit, nxt.score, after, nxt.number)
     # what the lead-in brought may itself be continued ("=> Yes." + "In an ideal world ..." + "However, ...")
     last = chosen.items[-1] if chosen.items else None
-    if last is not None and last is not top and last.follows is not None and _opens_continuing(last.follows.text):
+    if last is not None and last is not top and last.continued:
         chosen.take(chosen.sentence(last.follows, top))
     chosen.runners_up(ranked[1:], top.score)
     return chosen.in_order()
